@@ -1,0 +1,1 @@
+"""Adapters that connect the neutral core to a console, Slack or Discord."""

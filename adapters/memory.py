@@ -1,0 +1,152 @@
+"""An in-process workspace: members, channels and a clock, running the whole dispatch path
+of the core and recording every message it produces. Feature tests and the console use it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from adapters.base import describe_target
+from bot.app import App
+from bot.clock import ManualClock
+from bot.types import (
+    DM,
+    Attachment,
+    Button,
+    Channel,
+    Conversation,
+    Ephemeral,
+    InPlace,
+    Invocation,
+    Outbound,
+    Reply,
+    User,
+)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    at: datetime
+    outbound: Outbound
+
+    @property
+    def reply(self) -> Reply:
+        return self.outbound.reply
+
+    @property
+    def label(self) -> str:
+        return describe_target(self.outbound.target)
+
+    @property
+    def text(self) -> str:
+        return self.reply.text
+
+    def seen_by(self, name: str) -> bool:
+        """Could member `name` see this message?"""
+        t = self.outbound.target
+        if isinstance(t, DM | Ephemeral | InPlace):
+            return t.user.display_name == name
+        return isinstance(t, Channel)
+
+
+class CommandError(Exception):
+    pass
+
+
+@dataclass
+class MemoryWorkspace:
+    app: App
+    clock: ManualClock
+    platform: str = "memory"
+    workspace_id: str = "W1"
+    channel_name: str = "cohort"
+    users: dict[str, User] = field(default_factory=dict)
+    transcript: list[Delivery] = field(default_factory=list)
+    files_dir: Path | None = None
+
+    def user(self, name: str, admin: bool = False) -> User:
+        existing = self.users.get(name)
+        if existing is None or (admin and not existing.is_admin):
+            existing = User(self.platform, self.workspace_id, f"U-{name}", name, is_admin=admin)
+            self.users[name] = existing
+        return existing
+
+    def channel(self, name: str | None = None) -> Conversation:
+        n = (name or self.channel_name).lstrip("#")
+        return Conversation("channel", f"C-{n}", n)
+
+    def dm(self, name: str) -> Conversation:
+        return Conversation("dm", f"D-{name}", f"dm-{name}")
+
+    # -- acting as a member ---------------------------------------------------------------
+
+    def command(
+        self, name: str, line: str, where: Conversation | None = None, admin: bool = False
+    ) -> list[Delivery]:
+        """Type a slash command line ("/settings tz Europe/Paris") as member `name`."""
+        line = line.strip()
+        if not line.startswith("/"):
+            raise CommandError("a command starts with /")
+        head, _, args = line[1:].partition(" ")
+        inv = Invocation(
+            command=head.lower(),
+            args=args,
+            user=self.user(name, admin),
+            conversation=where or self.channel(),
+        )
+        return self._record(self.app.router.handle(inv))
+
+    def press(self, name: str, button: Button, where: Conversation | None = None) -> list[Delivery]:
+        return self.press_id(name, button.custom_id, where)
+
+    def press_id(
+        self, name: str, custom_id: str, where: Conversation | None = None
+    ) -> list[Delivery]:
+        out = self.app.router.click(self.user(name), where or self.channel(), custom_id)
+        return self._record(out)
+
+    def submit(
+        self,
+        name: str,
+        form: str,
+        value: str,
+        fields: dict[str, str],
+        where: Conversation | None = None,
+    ) -> list[Delivery]:
+        out = self.app.router.submit(self.user(name), where or self.channel(), form, value, fields)
+        return self._record(out)
+
+    # -- the clock ------------------------------------------------------------------------
+
+    def advance(self, to: datetime | timedelta) -> list[Delivery]:
+        """Move the clock forward, running every scheduled job that falls due on the way."""
+        start = self.clock.now()
+        end = start + to if isinstance(to, timedelta) else to
+        if end < start:
+            raise CommandError("the clock only moves forward")
+        recorded: list[Delivery] = []
+
+        def deliver(at: datetime, outbounds: list[Outbound]) -> None:
+            self.clock.set(at)
+            recorded.extend(self._record(outbounds))
+
+        self.app.jobs.run_between(start, end, deliver)
+        self.clock.set(end)
+        return recorded
+
+    # -- output ---------------------------------------------------------------------------
+
+    def _record(self, outbounds: list[Outbound]) -> list[Delivery]:
+        now = self.clock.now()
+        out = [Delivery(now, o) for o in outbounds]
+        self.transcript.extend(out)
+        return out
+
+    def save_file(self, file: Attachment) -> Path:
+        base = self.files_dir or self.app.settings.export_path
+        base.mkdir(parents=True, exist_ok=True)
+        safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in file.filename)
+        path = base / safe
+        path.write_bytes(file.data)
+        return path

@@ -1,0 +1,158 @@
+"""The `cohortbot` command: run, console, serve, db, content."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bot.config import Settings, SettingsError, load_settings
+from bot.logs import setup_logging
+
+app = typer.Typer(
+    help="Cohortbot: drills, a private job-hunt pipeline with nudges, and a cohort leaderboard.",
+    no_args_is_help=False,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema: upgrade and inspect migrations.")
+content_app = typer.Typer(help="Content banks: validate drills, questions, letters and the plan.")
+app.add_typer(db_app, name="db")
+app.add_typer(content_app, name="content")
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        settings = load_settings(**overrides)
+    except SettingsError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    return settings
+
+
+def _console(settings: Settings, user: str) -> None:
+    from adapters.console import Console
+    from adapters.memory import MemoryWorkspace
+    from bot.app import build_app
+    from bot.clock import ManualClock
+    from bot.content import ContentError
+
+    # The console is for people, so only warnings reach the terminal.
+    setup_logging("WARNING" if settings.log_level != "DEBUG" else "DEBUG", settings.log_format)
+    clock = ManualClock(datetime.now(UTC).replace(second=0, microsecond=0))
+    try:
+        core = build_app(settings, clock)
+    except ContentError as exc:
+        typer.echo(f"Content problems:\n{exc}", err=True)
+        raise typer.Exit(2) from None
+    ws = MemoryWorkspace(core, clock, platform="console", workspace_id="console")
+    interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    Console(ws, interactive=interactive, user=user).run(sys.stdin)
+
+
+@app.callback(invoke_without_command=True)
+def main_callback(ctx: typer.Context) -> None:
+    """With no command: serve Slack/Discord when credentials are set, else open the console."""
+    if ctx.invoked_subcommand is not None:
+        return
+    settings = _settings()
+    if settings.has_slack or settings.has_discord:
+        _serve(settings, settings.port)
+        return
+    typer.echo(
+        "No Slack or Discord credentials set (SLACK_BOT_TOKEN + SLACK_SIGNING_SECRET, or "
+        "DISCORD_TOKEN): opening the console workspace.",
+        err=True,
+    )
+    _console(settings, "alice")
+
+
+@app.command()
+def console(
+    user: Annotated[str, typer.Option("--user", help="the member you type as")] = "alice",
+    database_url: Annotated[
+        str | None, typer.Option("--database-url", help="overrides COHORTBOT_DATABASE_URL")
+    ] = None,
+) -> None:
+    """A terminal workspace on the same core: several members, a channel and a clock."""
+    overrides = {"database_url": database_url} if database_url else {}
+    _console(_settings(**overrides), user)
+
+
+def _serve(settings: Settings, port: int) -> None:
+    if not (settings.has_slack or settings.has_discord):
+        typer.echo(
+            "Nothing to serve: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (Slack) or "
+            "DISCORD_TOKEN (Discord). Without them, try `cohortbot console`.",
+            err=True,
+        )
+        raise typer.Exit(2)
+    typer.echo("Slack and Discord adapters are not part of this build yet.", err=True)
+    raise typer.Exit(2)
+
+
+@app.command()
+def serve(
+    port: Annotated[int | None, typer.Option("--port", help="HTTP port (COHORTBOT_PORT)")] = None,
+) -> None:
+    """Run the Slack and/or Discord adapters with the scheduler."""
+    settings = _settings()
+    _serve(settings, port or settings.port)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Bring the database schema up to date (run before starting new replicas)."""
+    from bot.db import migrate
+    from bot.db.session import make_engine
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    migrate.upgrade(engine, revision)
+    typer.echo(f"Database at revision {migrate.current_revision(engine)}.")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the database's migration revision and the newest one."""
+    from bot.db import migrate
+    from bot.db.session import make_engine
+
+    engine = make_engine(_settings().database_url)
+    cur, head = migrate.current_revision(engine), migrate.head_revision()
+    typer.echo(f"current: {cur or 'empty'}; newest: {head}" + ("" if cur == head else
+               " (run `cohortbot db upgrade`)"))
+
+
+@content_app.command("validate")
+def content_validate(
+    dirs: Annotated[list[Path] | None, typer.Argument(help="content directories")] = None,
+) -> None:
+    """Check content banks; print every problem with file and line, exit 1 on any."""
+    from bot.content import TRACKS, ContentError, builtin_content_dir, load_content
+
+    targets = dirs or [builtin_content_dir()]
+    try:
+        content = load_content(targets)
+    except ContentError as exc:
+        for problem in exc.problems:
+            typer.echo(str(problem))
+        typer.echo(f"{len(exc.problems)} problem(s) found.", err=True)
+        raise typer.Exit(1) from None
+    per_track = ", ".join(f"{t} {len(content.drills_in(t))}" for t in TRACKS)
+    typer.echo(
+        f"OK: {len(content.drills)} drills ({per_track}); {len(content.questions)} questions; "
+        f"{len(content.letters)} letters; {len(content.frameworks)} frameworks; "
+        f"{len(content.plan)} plan stages."
+    )
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

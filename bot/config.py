@@ -1,0 +1,140 @@
+"""Every setting, from the environment or `.env`; documented in the README's table."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///cohortbot.db"
+
+
+class SettingsError(Exception):
+    """A setting is wrong; the message is one line that names it."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="COHORTBOT_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    database_url: str = Field(
+        DEFAULT_DATABASE_URL,
+        description="SQLAlchemy URL; a SQLite file by default, postgresql+psycopg://... in production",
+    )
+    content_dirs: str = Field(
+        "", description="Extra content directories (comma-separated), merged with the built-in banks"
+    )
+    default_timezone: str = Field("UTC", description="Zone for new members until they set theirs")
+    default_drill_time: str = Field("09:00", description="Local time of the daily drill DM")
+    stale_days: int = Field(10, ge=1, le=90, description="Days without movement before a follow-up")
+    max_arg_length: int = Field(
+        2000, ge=100, le=20000, description="Longest argument accepted from a member"
+    )
+    export_dir: str = Field(
+        "exports", description="Where the console saves files (exports, calendars, charts)"
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Logging threshold"
+    )
+    log_format: Literal["text", "json"] = Field("text", description="Log lines as text or JSON")
+    port: int = Field(3000, ge=1, le=65535, description="HTTP port of `cohortbot serve`")
+    secret_key: SecretStr | None = Field(
+        None, description="Key that encrypts stored Slack bot tokens (OAuth installs)"
+    )
+    slack_bot_token: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("SLACK_BOT_TOKEN", "COHORTBOT_SLACK_BOT_TOKEN"),
+        description="Slack bot token (xoxb-...); enables Slack",
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "COHORTBOT_SLACK_SIGNING_SECRET"),
+        description="Slack signing secret, to verify requests",
+    )
+    slack_app_token: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("SLACK_APP_TOKEN", "COHORTBOT_SLACK_APP_TOKEN"),
+        description="Slack app-level token (xapp-...); selects Socket Mode",
+    )
+    slack_api_base_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices("SLACK_API_BASE_URL", "COHORTBOT_SLACK_API_BASE_URL"),
+        description="Override of Slack's Web API base URL (tests, proxies)",
+    )
+    discord_token: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("DISCORD_TOKEN", "COHORTBOT_DISCORD_TOKEN"),
+        description="Discord bot token; enables Discord",
+    )
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {v!r}") from exc
+        return v
+
+    @field_validator("default_drill_time")
+    @classmethod
+    def _hhmm(cls, v: str) -> str:
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", v):
+            raise ValueError(f"{v!r} is not a time like 09:00")
+        return v
+
+    @field_validator("database_url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", v):
+            raise ValueError("must start with sqlite:/// or postgresql+psycopg://")
+        return v
+
+    @property
+    def extra_content_dirs(self) -> tuple[str, ...]:
+        return tuple(p.strip() for p in self.content_dirs.split(",") if p.strip())
+
+    @property
+    def export_path(self) -> Path:
+        return Path(self.export_dir)
+
+    @property
+    def has_slack(self) -> bool:
+        return self.slack_bot_token is not None or self.slack_app_token is not None
+
+    @property
+    def has_discord(self) -> bool:
+        return self.discord_token is not None
+
+
+def _env_name(field_name: str) -> str:
+    info = Settings.model_fields.get(field_name)
+    alias = info.validation_alias if info else None
+    if isinstance(alias, AliasChoices):
+        return str(alias.choices[0])
+    return f"COHORTBOT_{field_name.upper()}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings or raise SettingsError with one line naming the bad one."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = _env_name(str(err["loc"][0])) if err["loc"] else "settings"
+        msg = err["msg"].removeprefix("Value error, ")
+        raise SettingsError(f"Setting {name} is invalid: {msg}") from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

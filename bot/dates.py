@@ -1,0 +1,93 @@
+"""Dates in plain words ("next friday 5pm", "in 3 days", "dec 5"), read in the member's zone."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.errors import UserError
+
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_TIME_OF_DAY = re.compile(
+    r"\d{1,2}:\d{2}|\d\s*(?:am|pm)\b|\bnoon\b|\bmidnight\b|\bin\s+\d+\s*(?:hours?|minutes?|mins?|h)\b",
+    re.I,
+)
+_NEXT_WEEKDAY = re.compile(r"^\s*(?:next|this|on)\s+(" + "|".join(_WEEKDAYS) + r")\b(.*)$", re.I)
+
+
+@dataclass(frozen=True)
+class When:
+    at: datetime  # aware, in UTC
+    has_time: bool
+
+    def local(self, tz: ZoneInfo) -> datetime:
+        return self.at.astimezone(tz)
+
+
+def _dateparser_parse(text: str, tz: ZoneInfo, base: datetime) -> datetime | None:
+    import dateparser  # slow import, paid only by commands that read dates
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return dateparser.parse(
+            text,
+            languages=["en"],
+            settings={
+                "TIMEZONE": str(tz),
+                "TO_TIMEZONE": str(tz),
+                "RETURN_AS_TIMEZONE_AWARE": True,
+                "PREFER_DATES_FROM": "future",
+                "RELATIVE_BASE": base.replace(tzinfo=None),
+            },
+        )
+
+
+def _expand_weekday(text: str, local_now: datetime) -> str:
+    """dateparser reads "next friday" unreliably; turn it into an explicit date first."""
+    m = _NEXT_WEEKDAY.match(text)
+    if not m:
+        return text
+    target = _WEEKDAYS.index(m.group(1).lower())
+    ahead = (target - local_now.weekday()) % 7 or 7
+    day = (local_now + timedelta(days=ahead)).date()
+    return f"{day.isoformat()}{m.group(2)}"
+
+
+def parse_when(text: str, tz: ZoneInfo, now: datetime, *, default_time: time = time(9, 0)) -> When:
+    """Read `text` as a moment in `tz`; raise UserError when it is not a date."""
+    raw = text.strip()
+    if not raw or len(raw) > 100:
+        raise UserError(f"I couldn't read {raw[:40]!r} as a date. Try 'dec 5', 'in 3 days' or "
+                        "'2026-12-05 14:00'.")
+    local_now = now.astimezone(tz)
+    expanded = _expand_weekday(raw, local_now)
+    parsed = _dateparser_parse(expanded, tz, local_now.replace(second=0, microsecond=0))
+    if parsed is None:
+        raise UserError(
+            f"I couldn't read {raw[:40]!r} as a date. Try 'dec 5', 'next friday 5pm', "
+            "'in 3 days' or '2026-12-05 14:00'."
+        )
+    has_time = bool(_TIME_OF_DAY.search(raw))
+    if has_time:
+        local = parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+    else:
+        local = datetime.combine(parsed.date(), default_time, tzinfo=tz)
+    return When(local.astimezone(UTC), has_time)
+
+
+def parse_date(text: str, tz: ZoneInfo, now: datetime) -> date:
+    return parse_when(text, tz, now).local(tz).date()
+
+
+def fmt_when(at: datetime, tz: ZoneInfo, *, with_time: bool = True) -> str:
+    """'Fri 5 Dec 2026, 17:00 (Europe/Berlin)': always with the weekday."""
+    local = at.astimezone(tz)
+    day = f"{local:%a} {local.day} {local:%b %Y}"
+    return f"{day}, {local:%H:%M} ({tz.key})" if with_time else day
+
+
+def fmt_date(d: date) -> str:
+    return f"{d:%a} {d.day} {d:%b %Y}"

@@ -1,0 +1,1 @@
+"""Data layer: typed models, engine and session handling, migrations."""

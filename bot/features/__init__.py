@@ -1,0 +1,10 @@
+"""One module per capability; importing this package registers every command handler."""
+
+from importlib import import_module
+
+FEATURES = ("help", "settings")
+
+
+def load_all() -> None:
+    for name in FEATURES:
+        import_module(f"bot.features.{name}")

@@ -1,0 +1,322 @@
+"""Invocations and button clicks to handlers; every failure becomes a short, friendly reply.
+
+One invocation is one transaction: a handler that raises leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot import commands
+from bot.clock import Clock
+from bot.commands import UsageError
+from bot.config import Settings
+from bot.content import Content, get_content
+from bot.db.models import Member, Workspace
+from bot.errors import NotAllowed, UserError
+from bot.members import get_member
+from bot.types import (
+    DM,
+    Button,
+    Conversation,
+    Ephemeral,
+    Invocation,
+    Outbound,
+    Reply,
+    Source,
+    User,
+)
+
+log = logging.getLogger("cohortbot.router")
+
+Result = Reply | list[Outbound] | None
+
+
+@dataclass
+class Ctx:
+    """What a handler gets: the parsed options, the member, a session, and the time."""
+
+    settings: Settings
+    content: Content
+    session: Session
+    now: datetime
+    user: User
+    conversation: Conversation
+    member: Member
+    options: dict[str, str] = field(default_factory=dict)
+    source: Source = "slash"
+    path: str = ""
+    handle: Any = None
+
+    @property
+    def workspace(self) -> Workspace:
+        ws = self.session.get(Workspace, self.member.workspace_id)
+        assert ws is not None
+        return ws
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.member.settings.timezone)
+
+    @property
+    def local_now(self) -> datetime:
+        return self.now.astimezone(self.tz)
+
+    def private(self, reply: Reply) -> Outbound:
+        """Seen by this member alone: ephemeral in a channel, a plain message in their DM."""
+        if self.conversation.kind == "dm":
+            return Outbound(DM(self.user), reply)
+        return Outbound(Ephemeral(self.user, self.conversation), reply)
+
+    def arg(self, name: str, default: str = "") -> str:
+        return self.options.get(name, default)
+
+
+Handler = Callable[[Ctx], Result]
+ActionHandler = Callable[[Ctx, str], Result]
+FormHandler = Callable[[Ctx, str, dict[str, str]], Result]
+
+_HANDLERS: dict[str, Handler] = {}
+_ACTIONS: dict[str, ActionHandler] = {}
+_FORMS: dict[str, FormHandler] = {}
+
+
+def command(path: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        if path not in commands.all_paths():
+            raise RuntimeError(f"handler for {path!r}, which the command tree does not declare")
+        _HANDLERS[path] = fn
+        return fn
+
+    return register
+
+
+def action(name: str) -> Callable[[ActionHandler], ActionHandler]:
+    def register(fn: ActionHandler) -> ActionHandler:
+        _ACTIONS[name] = fn
+        return fn
+
+    return register
+
+
+def form(name: str) -> Callable[[FormHandler], FormHandler]:
+    def register(fn: FormHandler) -> FormHandler:
+        _FORMS[name] = fn
+        return fn
+
+    return register
+
+
+def registered_paths() -> set[str]:
+    return set(_HANDLERS)
+
+
+def registered_actions() -> set[str]:
+    return set(_ACTIONS)
+
+
+SORRY = "Sorry, something went wrong on our side. Nothing was saved; please try again."
+BUSY = "The bot can't reach its database right now. Nothing was saved; try again in a moment."
+
+
+class Router:
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: sessionmaker[Session],
+        clock: Clock,
+        content: Content | None = None,
+    ) -> None:
+        from bot import features
+
+        features.load_all()
+        self.settings = settings
+        self.sessions = sessions
+        self.clock = clock
+        self.content = content or get_content(settings.extra_content_dirs)
+
+    # -- entry points ---------------------------------------------------------------------
+
+    def handle(self, inv: Invocation) -> list[Outbound]:
+        """A slash command (or a console line) from a member."""
+        started = time.perf_counter()
+        path = inv.command
+        try:
+            if len(inv.args) > self.settings.max_arg_length * 2:
+                raise UserError(
+                    f"That command is {len(inv.args):,} characters long; the limit is "
+                    f"{self.settings.max_arg_length:,} per value. Nothing was saved."
+                )
+            if inv.options is not None:
+                parsed = self._structured(inv)
+            else:
+                parsed = commands.parse(inv.command, inv.args)
+            path = parsed.path
+            handler = _HANDLERS.get(path)
+            if handler is None:
+                raise UsageError(f"/{path} isn't available yet.", path)
+            for name, value in parsed.options.items():
+                if len(value) > self.settings.max_arg_length:
+                    raise UserError(
+                        f"The value for {name} is {len(value):,} characters long; the limit is "
+                        f"{self.settings.max_arg_length:,}. Nothing was saved."
+                    )
+            return self._run(
+                inv.user,
+                inv.conversation,
+                lambda ctx: handler(ctx),
+                options=parsed.options,
+                source=inv.source,
+                path=path,
+                handle=inv.handle,
+                admin=parsed.command.admin,
+            )
+        except UsageError as exc:
+            return [self._private(inv.user, inv.conversation, _usage_reply(exc))]
+        except UserError as exc:
+            return [self._private(inv.user, inv.conversation, _error_reply(exc))]
+        finally:
+            log.info(
+                "command handled",
+                extra={"command": path, "ms": round((time.perf_counter() - started) * 1000, 1)},
+            )
+
+    def click(
+        self, user: User, conversation: Conversation, custom_id: str, handle: Any = None
+    ) -> list[Outbound]:
+        """A button press; its state is all in `custom_id` (`action|value`)."""
+        name, value = Button.parse(custom_id)
+        fn = _ACTIONS.get(name)
+        if fn is None:
+            return [self._private(user, conversation, Reply("That button no longer works."))]
+        return self._run(user, conversation, lambda ctx: fn(ctx, value), source="button",
+                         path=f"button {name}", handle=handle)
+
+    def submit(
+        self,
+        user: User,
+        conversation: Conversation,
+        name: str,
+        value: str,
+        fields: dict[str, str],
+        handle: Any = None,
+    ) -> list[Outbound]:
+        """A submitted form (a modal on Slack and Discord)."""
+        fn = _FORMS.get(name)
+        if fn is None:
+            return [self._private(user, conversation, Reply("That form is no longer available."))]
+        for key, text in fields.items():
+            if len(text) > self.settings.max_arg_length * 2:
+                return [
+                    self._private(
+                        user,
+                        conversation,
+                        Reply(f"The {key} field is too long; the limit is "
+                              f"{self.settings.max_arg_length * 2:,} characters. Nothing was saved."),
+                    )
+                ]
+        return self._run(user, conversation, lambda ctx: fn(ctx, value, fields), source="modal",
+                         path=f"form {name}", handle=handle)
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _structured(self, inv: Invocation) -> commands.ParsedCommand:
+        cmd = commands.find(inv.command)
+        if cmd is None:
+            raise UsageError(f"I don't know the command /{inv.command}.", None)
+        opts = dict(inv.options or {})
+        sub_name = opts.pop("sub", None)
+        leaf, path = cmd, cmd.name
+        if cmd.subcommands:
+            sub = cmd.sub(sub_name or cmd.default or "")
+            if sub is None:
+                raise UsageError(f"/{cmd.name} needs a sub-command.", cmd.name)
+            leaf, path = sub, f"{cmd.name} {sub.name}"
+        opts = {k: str(v).strip() for k, v in opts.items() if v is not None}
+        return commands.ParsedCommand(path, leaf, commands.check_options(leaf, path, opts))
+
+    def _private(self, user: User, conversation: Conversation, reply: Reply) -> Outbound:
+        if conversation.kind == "dm":
+            return Outbound(DM(user), reply)
+        return Outbound(Ephemeral(user, conversation), reply)
+
+    def _run(
+        self,
+        user: User,
+        conversation: Conversation,
+        call: Callable[[Ctx], Result],
+        *,
+        options: dict[str, str] | None = None,
+        source: Source = "slash",
+        path: str = "",
+        handle: Any = None,
+        admin: bool = False,
+    ) -> list[Outbound]:
+        now = self.clock.now()
+        session = self.sessions()
+        try:
+            member = get_member(session, user, self.settings, now)
+            if admin and not member.is_admin:
+                raise NotAllowed(
+                    "Only the cohort's organizers can do that. Ask one of them if it needs doing."
+                )
+            ctx = Ctx(
+                settings=self.settings,
+                content=self.content,
+                session=session,
+                now=now,
+                user=user,
+                conversation=conversation,
+                member=member,
+                options=dict(options or {}),
+                source=source,
+                path=path,
+                handle=handle,
+            )
+            result = call(ctx)
+            session.commit()
+        except UsageError as exc:
+            session.rollback()
+            return [self._private(user, conversation, _usage_reply(exc))]
+        except UserError as exc:
+            session.rollback()
+            return [self._private(user, conversation, _error_reply(exc))]
+        except OperationalError:
+            session.rollback()
+            log.exception("database unavailable", extra={"command": path})
+            return [self._private(user, conversation, Reply(BUSY))]
+        except Exception:
+            session.rollback()
+            log.exception("handler failed", extra={"command": path})
+            return [self._private(user, conversation, Reply(SORRY))]
+        finally:
+            session.close()
+        if result is None:
+            return []
+        if isinstance(result, Reply):
+            return [self._private(user, conversation, result)]
+        return list(result)
+
+
+def _usage_reply(exc: UsageError) -> Reply:
+    if exc.path is None:
+        return Reply(f"{exc.message} Type /cohortbot to see every command.", title="Unknown command")
+    usage = commands.usage(exc.path)
+    top = exc.path.split()[0]
+    return Reply(
+        f"{exc.message}\nUsage: {usage}\nMore: /cohortbot {top}",
+        title="That didn't work",
+    )
+
+
+def _error_reply(exc: UserError) -> Reply:
+    return Reply(exc.message, buttons=exc.buttons)

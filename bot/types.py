@@ -1,0 +1,153 @@
+"""Neutral value types that cross the boundary between the core and every adapter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Platform = Literal["console", "memory", "slack", "discord"]
+Source = Literal["slash", "button", "modal", "text"]
+Style = Literal["primary", "secondary", "danger", "success"]
+
+# Discord's custom_id holds at most 100 characters; Slack's action_id 255. State lives in the id.
+CUSTOM_ID_LIMIT = 100
+
+
+@dataclass(frozen=True)
+class User:
+    platform: str
+    workspace_id: str
+    user_id: str
+    display_name: str
+    is_admin: bool = False
+    timezone: str | None = None  # the platform's own idea of the zone, if it has one
+
+
+@dataclass(frozen=True)
+class Conversation:
+    kind: Literal["dm", "channel"]
+    id: str
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One command or click, already parsed where the platform gives structure (Discord)."""
+
+    command: str  # the top-level command, e.g. "settings"
+    args: str  # the raw text after the command, "" when options came structured
+    user: User
+    conversation: Conversation
+    source: Source = "slash"
+    options: dict[str, str] | None = None  # structured options, with "sub" for the sub-command
+    handle: Any = None  # the adapter's opaque token for answering in place
+
+
+@dataclass(frozen=True)
+class Button:
+    action: str
+    value: str = ""
+    label: str = ""
+    style: Style = "secondary"
+
+    def __post_init__(self) -> None:
+        if len(self.custom_id) > CUSTOM_ID_LIMIT:
+            raise ValueError(f"button id too long ({len(self.custom_id)}): {self.custom_id[:40]}")
+        if "|" in self.action:
+            raise ValueError("a button action may not contain '|'")
+
+    @property
+    def custom_id(self) -> str:
+        return f"{self.action}|{self.value}"
+
+    @staticmethod
+    def parse(custom_id: str) -> tuple[str, str]:
+        action, _, value = custom_id.partition("|")
+        return action, value
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    value: str
+    inline: bool = True
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    data: bytes
+    mime: str = "application/octet-stream"
+
+
+@dataclass(frozen=True)
+class FormField:
+    name: str
+    label: str
+    multiline: bool = False
+    required: bool = True
+    max_length: int = 2000
+    placeholder: str = ""
+
+
+@dataclass(frozen=True)
+class Form:
+    """A form that Slack and Discord show as a modal; the console takes the fields inline."""
+
+    action: str
+    title: str
+    fields: tuple[FormField, ...]
+    value: str = ""
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    title: str | None = None
+    fields: tuple[Field, ...] = ()
+    buttons: tuple[Button, ...] = ()
+    color: str | None = None
+    footer: str | None = None
+    image: Attachment | None = None
+    files: tuple[Attachment, ...] = ()
+    form: Form | None = None  # opens a modal instead of posting, where the platform can
+
+    def __post_init__(self) -> None:
+        if not self.text:
+            raise ValueError("a Reply always carries text")
+
+
+@dataclass(frozen=True)
+class Ephemeral:
+    """Seen only by `user`, in `conversation` (a DM on Discord when no interaction is open)."""
+
+    user: User
+    conversation: Conversation
+
+
+@dataclass(frozen=True)
+class DM:
+    user: User
+
+
+@dataclass(frozen=True)
+class Channel:
+    conversation: Conversation
+
+
+@dataclass(frozen=True)
+class InPlace:
+    """Replace the message whose button was pressed."""
+
+    user: User
+    conversation: Conversation
+
+
+Target = Ephemeral | DM | Channel | InPlace
+
+
+@dataclass(frozen=True)
+class Outbound:
+    target: Target
+    reply: Reply
+    meta: dict[str, str] = field(default_factory=dict)
