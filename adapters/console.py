@@ -102,14 +102,13 @@ class Console:
             return True
         try:
             if line.startswith("/"):
-                self.show(
-                    self.ws.command(self.current, line, self.where, admin=self._is_admin())
-                )
+                self.show(self.ws.command(self.current, line, self.where, admin=self._is_admin()))
             elif line.startswith(":"):
                 return self._meta(line)
             else:
-                self.say("Commands start with / (try /cohortbot); console commands with : "
-                         "(try :help).")
+                self.say(
+                    "Commands start with / (try /cohortbot); console commands with : (try :help)."
+                )
         except CommandError as exc:
             self.say(f"! {exc}", "red")
         return True
@@ -140,13 +139,14 @@ class Console:
                     self.where = self.ws.channel(rest.lower())
                 else:
                     raise CommandError("usage: :in #channel or :in dm")
-                self.say(f"Now typing in {'your DM' if rest.lower() == 'dm' else '#' + self.where.name}.",
-                         "dim")
+                shown = "your DM" if self.where.kind == "dm" else f"#{self.where.name}"
+                self.say(f"Now typing in {shown}.", "dim")
             case "press":
                 if not rest.isdigit() or not (1 <= int(rest) <= len(self.buttons)):
                     raise CommandError(
                         f"usage: :press N, with N from 1 to {len(self.buttons)}"
-                        if self.buttons else "there is no button to press yet"
+                        if self.buttons
+                        else "there is no button to press yet"
                     )
                 button = self.buttons[int(rest) - 1]
                 self.show(self.ws.press(self.current, button, self.where))
@@ -168,7 +168,9 @@ class Console:
             try:
                 target = datetime.fromisoformat(rest)
             except ValueError:
-                raise CommandError("usage: :clock +3d, +2h, +30m, +1w or 2026-12-01T09:00 (UTC)")
+                raise CommandError(
+                    "usage: :clock +3d, +2h, +30m, +1w or 2026-12-01T09:00 (UTC)"
+                ) from None
             target = target.replace(tzinfo=UTC) if target.tzinfo is None else target
         if target < now:
             raise CommandError("the clock only moves forward")
@@ -180,8 +182,11 @@ class Console:
 
     def run(self, stream: TextIO) -> None:
         if self.interactive:
-            self.say("Cohortbot console. Type /cohortbot for commands, :help for the console, "
-                     ":quit to leave.", "dim")
+            self.say(
+                "Cohortbot console. Type /cohortbot for commands, :help for the console, "
+                ":quit to leave.",
+                "dim",
+            )
             while True:
                 try:
                     line = input(self.prompt())

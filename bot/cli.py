@@ -123,8 +123,10 @@ def db_current() -> None:
 
     engine = make_engine(_settings().database_url)
     cur, head = migrate.current_revision(engine), migrate.head_revision()
-    typer.echo(f"current: {cur or 'empty'}; newest: {head}" + ("" if cur == head else
-               " (run `cohortbot db upgrade`)"))
+    typer.echo(
+        f"current: {cur or 'empty'}; newest: {head}"
+        + ("" if cur == head else " (run `cohortbot db upgrade`)")
+    )
 
 
 @content_app.command("validate")

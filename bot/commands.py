@@ -196,9 +196,7 @@ def parse(command: str, args: str) -> ParsedCommand:
     return ParsedCommand(path, leaf, options)
 
 
-def _bind(
-    leaf: Command, path: str, args: str, toks: list[tuple[str, int, int]]
-) -> dict[str, str]:
+def _bind(leaf: Command, path: str, args: str, toks: list[tuple[str, int, int]]) -> dict[str, str]:
     positional = [o for o in leaf.options if not o.keyword]
     keywords = {o.name: o for o in leaf.options if o.keyword}
     values: dict[str, str] = {}

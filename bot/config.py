@@ -28,10 +28,11 @@ class Settings(BaseSettings):
 
     database_url: str = Field(
         DEFAULT_DATABASE_URL,
-        description="SQLAlchemy URL; a SQLite file by default, postgresql+psycopg://... in production",
+        description="SQLAlchemy URL: a SQLite file by default, PostgreSQL in production",
     )
     content_dirs: str = Field(
-        "", description="Extra content directories (comma-separated), merged with the built-in banks"
+        "",
+        description="Extra content directories (comma-separated), merged with the built-in banks",
     )
     default_timezone: str = Field("UTC", description="Zone for new members until they set theirs")
     default_drill_time: str = Field("09:00", description="Local time of the daily drill DM")

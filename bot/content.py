@@ -285,9 +285,9 @@ def _field_line(item: dict[str, Any], loc: tuple[Any, ...]) -> int:
     line = int(item.get("__line__", 0))
     node: Any = item
     for part in loc:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and part < len(node)
+        if in_dict or in_list:
             node = node[part]
         else:
             break

@@ -60,8 +60,10 @@ def parse_when(text: str, tz: ZoneInfo, now: datetime, *, default_time: time = t
     """Read `text` as a moment in `tz`; raise UserError when it is not a date."""
     raw = text.strip()
     if not raw or len(raw) > 100:
-        raise UserError(f"I couldn't read {raw[:40]!r} as a date. Try 'dec 5', 'in 3 days' or "
-                        "'2026-12-05 14:00'.")
+        raise UserError(
+            f"I couldn't read {raw[:40]!r} as a date. Try 'dec 5', 'in 3 days' or "
+            "'2026-12-05 14:00'."
+        )
     local_now = now.astimezone(tz)
     expanded = _expand_weekday(raw, local_now)
     parsed = _dateparser_parse(expanded, tz, local_now.replace(second=0, microsecond=0))

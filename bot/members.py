@@ -39,9 +39,7 @@ def _valid_zone(name: str | None) -> str | None:
 def get_member(session: Session, user: User, settings: Settings, now: datetime) -> Member:
     ws = get_workspace(session, user.platform, user.workspace_id, now)
     member = session.scalar(
-        select(Member).where(
-            Member.workspace_id == ws.id, Member.platform_user_id == user.user_id
-        )
+        select(Member).where(Member.workspace_id == ws.id, Member.platform_user_id == user.user_id)
     )
     if member is None:
         cohort = session.scalar(

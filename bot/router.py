@@ -198,8 +198,14 @@ class Router:
         fn = _ACTIONS.get(name)
         if fn is None:
             return [self._private(user, conversation, Reply("That button no longer works."))]
-        return self._run(user, conversation, lambda ctx: fn(ctx, value), source="button",
-                         path=f"button {name}", handle=handle)
+        return self._run(
+            user,
+            conversation,
+            lambda ctx: fn(ctx, value),
+            source="button",
+            path=f"button {name}",
+            handle=handle,
+        )
 
     def submit(
         self,
@@ -220,12 +226,20 @@ class Router:
                     self._private(
                         user,
                         conversation,
-                        Reply(f"The {key} field is too long; the limit is "
-                              f"{self.settings.max_arg_length * 2:,} characters. Nothing was saved."),
+                        Reply(
+                            f"The {key} field is too long; the limit is "
+                            f"{self.settings.max_arg_length * 2:,} characters. Nothing was saved."
+                        ),
                     )
                 ]
-        return self._run(user, conversation, lambda ctx: fn(ctx, value, fields), source="modal",
-                         path=f"form {name}", handle=handle)
+        return self._run(
+            user,
+            conversation,
+            lambda ctx: fn(ctx, value, fields),
+            source="modal",
+            path=f"form {name}",
+            handle=handle,
+        )
 
     # -- internals ------------------------------------------------------------------------
 
@@ -309,7 +323,9 @@ class Router:
 
 def _usage_reply(exc: UsageError) -> Reply:
     if exc.path is None:
-        return Reply(f"{exc.message} Type /cohortbot to see every command.", title="Unknown command")
+        return Reply(
+            f"{exc.message} Type /cohortbot to see every command.", title="Unknown command"
+        )
     usage = commands.usage(exc.path)
     top = exc.path.split()[0]
     return Reply(

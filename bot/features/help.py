@@ -10,7 +10,9 @@ from bot.types import Reply
 def overview() -> Reply:
     lines = [f"/{c.name}: {c.help}" for c in commands.TREE]
     return Reply(
-        "Here is what I can do:\n" + "\n".join(lines) + "\n\nType /cohortbot <command> for details.",
+        "Here is what I can do:\n"
+        + "\n".join(lines)
+        + "\n\nType /cohortbot <command> for details.",
         title="Cohortbot",
     )
 
@@ -18,13 +20,16 @@ def overview() -> Reply:
 def details(cmd: commands.Command) -> Reply:
     text = [f"/{cmd.name}: {cmd.help}"]
     if cmd.subcommands:
-        text.append("\n".join(f"{commands.usage(f'{cmd.name} {s.name}')}: {s.help}"
-                              for s in cmd.subcommands))
+        text.append(
+            "\n".join(
+                f"{commands.usage(f'{cmd.name} {s.name}')}: {s.help}" for s in cmd.subcommands
+            )
+        )
     else:
         text.append(f"Usage: {commands.usage(cmd.name)}")
     if cmd.details:
         text.append(cmd.details)
-    examples = [e for e in cmd.examples] + [e for s in cmd.subcommands for e in s.examples]
+    examples = list(cmd.examples) + [e for s in cmd.subcommands for e in s.examples]
     if examples:
         text.append("Examples: " + ", ".join(examples[:6]))
     if cmd.admin:

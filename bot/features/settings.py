@@ -18,6 +18,7 @@ from bot.text import clip
 from bot.types import Attachment, Button, Field, Reply
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_FULL_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _DAY_ALIASES = {
     "weekdays": DAY_NAMES[:5],
     "weekends": DAY_NAMES[5:],
@@ -55,7 +56,8 @@ def parse_hhmm(text: str) -> str:
     m = re.fullmatch(r"\s*(\d{1,2})[:.h](\d{2})\s*", text)
     if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
         raise UserError(
-            f"{clip(text, 40)!r} isn't a time of day. Use 24-hour HH:MM, for example 08:30 or 18:00."
+            f"{clip(text, 40)!r} isn't a time of day. "
+            "Use 24-hour HH:MM, for example 08:30 or 18:00."
         )
     return f"{int(m.group(1)):02d}:{m.group(2)}"
 
@@ -67,8 +69,7 @@ def parse_days(text: str) -> tuple[str, ...]:
     days: list[str] = []
     for part in filter(None, raw.split(",")):
         key = part[:3]
-        if key not in DAY_NAMES or not "monday tuesday wednesday thursday friday saturday sunday"\
-                .split()[DAY_NAMES.index(key)].startswith(part):
+        if key not in DAY_NAMES or not _FULL_DAYS[DAY_NAMES.index(key)].startswith(part):
             raise UserError(
                 f"{clip(part, 20)!r} isn't a day. Use mon,tue,wed,thu,fri,sat,sun, "
                 "or weekdays, or everyday."
@@ -130,8 +131,12 @@ def show(ctx: Ctx, note: str | None = None) -> Reply:
         f"{'on' if s.public else 'off'}."
     )
     text = f"{note}\n{summary}" if note else summary
-    return Reply(text, title="Your settings", fields=fields,
-                 footer="Only you can see this. Change any of it with /settings <what> <value>.")
+    return Reply(
+        text,
+        title="Your settings",
+        fields=fields,
+        footer="Only you can see this. Change any of it with /settings <what> <value>.",
+    )
 
 
 def _touch(ctx: Ctx) -> MemberSettings:
@@ -193,8 +198,9 @@ def settings_pause(ctx: Ctx) -> Reply:
         return show(ctx, "Daily drills paused. /settings resume brings them back.")
     until = parse_date(text, ctx.tz, ctx.now)
     if until <= ctx.local_now.date():
-        raise UserError(f"{fmt_date(until)} is not in the future; pick a later date. "
-                        "Nothing was changed.")
+        raise UserError(
+            f"{fmt_date(until)} is not in the future; pick a later date. Nothing was changed."
+        )
     s.paused, s.paused_until = True, until
     return show(ctx, f"Daily drills paused until {fmt_date(until)}; they resume the day after.")
 
@@ -283,5 +289,3 @@ def zone_choices(prefix: str, limit: int = 25) -> list[str]:
 
 
 __all__ = ["member_tracks", "parse_days", "parse_hhmm", "resolve_zone", "zone_choices"]
-
-

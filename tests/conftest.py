@@ -1,0 +1,141 @@
+"""Fixtures: the real core on a real SQLite file and on the machine's real PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, inspect, select, text
+
+from adapters.memory import MemoryWorkspace
+from bot.app import App, build_app
+from bot.clock import ManualClock
+from bot.config import Settings, load_settings
+from bot.db import migrate
+from bot.db.models import Base
+from bot.db.session import make_engine
+
+PG_URL = os.environ.get(
+    "COHORTBOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+START = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # a Monday morning
+
+
+def _pg_available() -> str | None:
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_URL.replace("+psycopg", ""), connect_timeout=3):
+            return None
+    except Exception as exc:
+        return f"PostgreSQL at 127.0.0.1:5432 (database test) is not reachable: {exc}"
+
+
+_PG_SKIP: str | bool | None = False
+
+
+def pg_skip_reason() -> str | None:
+    global _PG_SKIP
+    if _PG_SKIP is False:
+        _PG_SKIP = _pg_available()
+    return _PG_SKIP  # type: ignore[return-value]
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated SQLite file, copied for each test: migrations run once per session."""
+    path = tmp_path_factory.mktemp("tpl") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_schema() -> Iterator[tuple[str, str]]:
+    """A private schema on the test database, migrated once; dropped at the end."""
+    reason = pg_skip_reason()
+    if reason:
+        pytest.skip(reason)
+    schema = f"t_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = pg_engine(schema)
+    migrate.upgrade(engine)
+    engine.dispose()
+    yield PG_URL, schema
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def pg_engine(schema: str, **kw: object) -> Engine:
+    return make_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"}, **kw)
+
+
+def truncate_all(engine: Engine) -> None:
+    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, Engine]]:
+    """(url, engine) for a clean, migrated database of each kind."""
+    if request.param == "sqlite":
+        path = tmp_path / "bot.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        url = f"sqlite:///{path}"
+        engine = make_engine(url)
+        yield url, engine
+        engine.dispose()
+    else:
+        url, schema = request.getfixturevalue("pg_schema")
+        engine = pg_engine(schema)
+        truncate_all(engine)
+        yield url, engine
+        engine.dispose()
+
+
+@pytest.fixture
+def settings(db: tuple[str, Engine], tmp_path: Path) -> Settings:
+    return load_settings(database_url=db[0], export_dir=str(tmp_path / "exports"))
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
+
+
+@pytest.fixture
+def app(settings: Settings, db: tuple[str, Engine], clock: ManualClock) -> App:
+    return build_app(settings, clock, engine=db[1], upgrade=False)
+
+
+@pytest.fixture
+def ws(app: App, clock: ManualClock) -> MemoryWorkspace:
+    w = MemoryWorkspace(app, clock)
+    w.user("alice", admin=True)
+    return w
+
+
+def snapshot(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every table, for 'nothing was written' assertions."""
+    out: dict[str, list[tuple[object, ...]]] = {}
+    with engine.connect() as conn:
+        for table in Base.metadata.sorted_tables:
+            rows = conn.execute(select(table)).all()
+            out[table.name] = sorted((tuple(r) for r in rows), key=repr)
+    return out
+
+
+def tables_in(engine: Engine) -> set[str]:
+    return set(inspect(engine).get_table_names()) - {"alembic_version"}

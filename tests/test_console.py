@@ -1,0 +1,145 @@
+"""The console workspace, run as a person would: the real `cohortbot` command, piped input."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from adapters.console import Console
+from adapters.memory import MemoryWorkspace
+from bot.jobs import Job, JobRunner
+from bot.types import Channel, Conversation, Outbound, Reply
+
+
+def run_console(
+    script: str, tmp_path: Path, *args: str, **env: str
+) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "COHORTBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}", **env}
+    full_env.pop("SLACK_BOT_TOKEN", None)
+    full_env.pop("DISCORD_TOKEN", None)
+    exe = Path(sys.executable).with_name("cohortbot")
+    return subprocess.run(
+        [str(exe), *args],
+        input=script,
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+
+
+def blocks(stdout: str) -> list[list[str]]:
+    """Messages, each as its lines, starting at each target line such as `[DM to alice]`."""
+    out: list[list[str]] = []
+    for line in stdout.splitlines():
+        if re.fullmatch(r"\[(DM to|only|updated for|#).*\]", line):
+            out.append([line])
+        elif out and line.strip():
+            out[-1].append(line)
+    return out
+
+
+def test_issue_script(tmp_path: Path) -> None:
+    script = "/cohortbot\n/settings tz Europe/Berlin\n/settings\n:as bob\n/settings\n"
+    proc = run_console(script, tmp_path, "console")
+    assert proc.returncode == 0, proc.stderr
+    msgs = blocks(proc.stdout)
+    assert msgs[0][0] == "[only alice sees this, in #cohort]"
+    assert "/settings:" in "\n".join(msgs[0])
+    assert msgs[1][0] == "[only alice sees this, in #cohort]"
+    assert "Time zone set to Europe/Berlin" in "\n".join(msgs[1])
+    assert "Time zone: Europe/Berlin" in "\n".join(msgs[2])
+    bob = [m for m in msgs if m[0] == "[only bob sees this, in #cohort]"]
+    assert len(bob) == 1
+    assert "Time zone: UTC (default)" in "\n".join(bob[0])
+    assert "\x1b[" not in proc.stdout  # no colour codes when piped
+    assert "Traceback" not in proc.stderr
+
+
+def test_bare_command_opens_console_and_says_how_to_connect(tmp_path: Path) -> None:
+    proc = run_console("/cohortbot\n:quit\n/settings\n", tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "SLACK_BOT_TOKEN" in proc.stderr and "DISCORD_TOKEN" in proc.stderr
+    assert proc.stdout.count("[only alice sees this") == 1  # stopped at :quit
+
+
+def test_console_meta_commands(tmp_path: Path) -> None:
+    script = (
+        ":in dm\n/settings\n:in #general\n/settings forget-me\n:press 2\n:press 9\n"
+        ":as carol --admin\n:clock\n:clock +2h\n:clock 2000-01-01T00:00\n:bogus\nhello\n"
+    )
+    proc = run_console(script, tmp_path, "console", "--user", "dave")
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "[DM to dave]" in out
+    assert "[only dave sees this, in #general]" in out
+    assert "Nothing was deleted." in out
+    assert "usage: :press N, with N from 1 to 2" in out
+    assert "You are now carol (organizer)." in out
+    assert "It is now" in out and "(0 messages sent)" in out
+    assert "the clock only moves forward" in out
+    assert "unknown console command :bogus" in out
+    assert "Commands start with /" in out
+
+
+def test_bad_setting_stops_startup_with_one_line(tmp_path: Path) -> None:
+    proc = run_console("", tmp_path, "console", COHORTBOT_STALE_DAYS="abc")
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("Setting COHORTBOT_STALE_DAYS is invalid")
+    proc = run_console("", tmp_path, "console", COHORTBOT_DEFAULT_TIMEZONE="Mars/Base")
+    assert proc.returncode == 2
+    assert "COHORTBOT_DEFAULT_TIMEZONE" in proc.stderr and "Mars/Base" in proc.stderr
+
+
+def test_clock_runs_jobs_in_order_between_instants(ws: MemoryWorkspace) -> None:
+    seen: list[datetime] = []
+    channel = Conversation("channel", "C-cohort", "cohort")
+
+    def hourly(now: datetime, session: object, env: object) -> list[Outbound]:
+        seen.append(now)
+        if now.hour == 9:
+            return [Outbound(Channel(channel), Reply(f"tick {now:%Y-%m-%d %H:%M}"))]
+        return []
+
+    ws.app.jobs = JobRunner(
+        ws.app.sessions, ws.app.jobs.env, [Job("hourly", hourly, timedelta(hours=1))]
+    )
+    start = ws.clock.now()
+    out = ws.advance(timedelta(days=2))
+    assert seen == sorted(seen) and len(seen) == 48
+    assert [d.text for d in out] == ["tick 2026-11-23 09:00", "tick 2026-11-24 09:00"]
+    assert [d.at for d in out] == [start.replace(hour=9) + timedelta(days=i) for i in (0, 1)]
+    assert ws.clock.now() == start + timedelta(days=2)
+    with pytest.raises(Exception, match="forward"):
+        ws.advance(start)
+
+
+def test_console_prints_clock_deliveries(ws: MemoryWorkspace) -> None:
+    import io
+
+    def ping(now: datetime, session: object, env: object) -> list[Outbound]:
+        return [Outbound(Channel(ws.channel()), Reply("ping"))] if now.hour == 12 else []
+
+    ws.app.jobs = JobRunner(
+        ws.app.sessions, ws.app.jobs.env, [Job("ping", ping, timedelta(hours=1))]
+    )
+    buf = io.StringIO()
+    console = Console(ws, buf)
+    console.feed(":clock +1d")
+    text = buf.getvalue()
+    assert "-- Mon 2026-11-23 12:00 UTC" in text and "[#cohort]\nping" in text
+    assert "(1 messages sent)" in text
+
+
+def test_now_is_utc_aware(ws: MemoryWorkspace) -> None:
+    assert ws.clock.now().tzinfo is UTC
