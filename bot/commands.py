@@ -63,7 +63,8 @@ def _o(name: str, help: str, **kw: object) -> Option:
     return Option(name, help, **kw)  # type: ignore[arg-type]
 
 
-TREE: tuple[Command, ...] = (
+# Each area declares its commands in its own block; TREE joins them in the order help shows.
+CORE_COMMANDS: tuple[Command, ...] = (
     Command(
         "cohortbot",
         "Help: every command, or the details of one",
@@ -116,6 +117,21 @@ TREE: tuple[Command, ...] = (
             Command("forget-me", "Delete everything the bot keeps about you (asks first)"),
         ),
     ),
+)
+
+
+DRILL_COMMANDS: tuple[Command, ...] = ()
+
+PIPELINE_COMMANDS: tuple[Command, ...] = ()
+
+COHORT_COMMANDS: tuple[Command, ...] = ()
+
+TREE: tuple[Command, ...] = (
+    *CORE_COMMANDS[:1],
+    *DRILL_COMMANDS,
+    *PIPELINE_COMMANDS,
+    *COHORT_COMMANDS,
+    *CORE_COMMANDS[1:],
 )
 
 
@@ -183,9 +199,13 @@ def parse(command: str, args: str) -> ParsedCommand:
     if cmd.subcommands:
         if toks:
             sub = cmd.sub(toks[0][0].lower())
-            if sub is None:
+            default = cmd.sub(cmd.default) if cmd.default else None
+            if sub is not None:
+                leaf, rest = sub, (args[toks[1][1] :] if len(toks) > 1 else "")
+            elif default is not None and default.options:
+                leaf = default  # `/drill behavioral` means `/drill next behavioral`
+            else:
                 raise UsageError(f"/{cmd.name} has no sub-command {toks[0][0][:40]!r}.", cmd.name)
-            leaf, rest = sub, (args[toks[1][1] :] if len(toks) > 1 else "")
         elif cmd.default and (default := cmd.sub(cmd.default)):
             leaf, rest = default, ""
         else:

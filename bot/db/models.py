@@ -101,3 +101,9 @@ class MemberSettings(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     member: Mapped[Member] = relationship(back_populates="settings")
+
+
+# Feature tables live beside their features; importing them here puts every table in
+# Base.metadata, which Alembic, export and forget-me all read.
+from bot.db import drill_models as drill_models  # noqa: E402
+from bot.db import pipeline_models as pipeline_models  # noqa: E402

@@ -1,0 +1,3 @@
+"""Pipeline tables: applications, stage history, interviews, offers (issue 4)."""
+
+from __future__ import annotations
