@@ -120,9 +120,241 @@ CORE_COMMANDS: tuple[Command, ...] = (
 )
 
 
-DRILL_COMMANDS: tuple[Command, ...] = ()
+_TRACK_IDS = (
+    "behavioral",
+    "system-design",
+    "ml-design",
+    "ml-fundamentals",
+    "coding",
+    "probability",
+    "research",
+    "negotiation",
+    "offer-evaluation",
+)
+_TOPIC_IDS = (
+    "role",
+    "team",
+    "culture",
+    "growth",
+    "company-direction",
+    "startup-health",
+    "remote",
+    "ml-stack",
+    "first-months",
+)
 
-PIPELINE_COMMANDS: tuple[Command, ...] = ()
+DRILL_COMMANDS: tuple[Command, ...] = (
+    Command(
+        "drill",
+        "Practise: the next drill, your answer, hints, your stats",
+        default="next",
+        subcommands=(
+            Command(
+                "next",
+                "The next drill: reviews that are due first, then new ones",
+                options=(
+                    _o(
+                        "track",
+                        "only this track",
+                        type="choice",
+                        choices=_TRACK_IDS,
+                        required=False,
+                    ),
+                ),
+                examples=("/drill", "/drill behavioral"),
+            ),
+            Command(
+                "answer",
+                "Answer the drill in front of you and get feedback",
+                options=(_o("text", "your answer", type="text", required=False),),
+                examples=("/drill answer In my last role we were...",),
+            ),
+            Command("hint", "A hint for the drill in front of you"),
+            Command("framework", "The answer structure that fits the drill in front of you"),
+            Command("skip", "Skip to the model answer (fewer points than writing one)"),
+            Command(
+                "rate",
+                "Rate how it went, which schedules the next review",
+                options=(
+                    _o(
+                        "rating",
+                        "again, hard, good or easy",
+                        type="choice",
+                        choices=("again", "hard", "good", "easy"),
+                    ),
+                ),
+            ),
+            Command("stats", "Your drills this week and in all, streaks, what is due"),
+        ),
+    ),
+    Command(
+        "ask",
+        "Questions to ask your interviewer, by topic",
+        default="questions",
+        subcommands=(
+            Command(
+                "questions",
+                "Three questions on a topic, or a mix",
+                options=(
+                    _o(
+                        "topic",
+                        "a topic (see /ask topics)",
+                        type="choice",
+                        choices=_TOPIC_IDS,
+                        required=False,
+                    ),
+                ),
+                examples=("/ask", "/ask culture"),
+            ),
+            Command("topics", "The topics there are questions for"),
+        ),
+    ),
+)
+
+_COMPANY = _o(
+    "company", "a company in your pipeline (a unique prefix will do)", autocomplete="company"
+)
+# Kept in step with bot.content.LETTER_KINDS (a test checks); commands.py loads no content.
+LETTER_KIND_CHOICES = (
+    "thank-you",
+    "alternatives",
+    "extension",
+    "exploding",
+    "confirm",
+    "follow-up",
+    "feedback",
+    "salary-expectations",
+    "where-else",
+    "decline",
+    "motivation",
+)
+_SCORE_HELP = "your score from 1 (poor) to 5 (great)"
+_WEIGHT_HELP = "how much it counts for you, 0 to 5"
+
+PIPELINE_COMMANDS: tuple[Command, ...] = (
+    Command(
+        "pipeline",
+        "Your applications, privately: stages, interviews, offers, deadlines, notes, files",
+        default="list",
+        subcommands=(
+            Command(
+                "add",
+                "Add a company (with no company, a form opens)",
+                options=(
+                    _o("company", "the company's name", required=False),
+                    _o("role", "the role you applied for", type="text", required=False),
+                    _o("stage", "where it stands (default: applied)", required=False, keyword=True),
+                    _o("link", "the job posting's address", required=False, keyword=True),
+                ),
+                examples=('/pipeline add Acme "ML Engineer" stage screen',),
+            ),
+            Command("list", "Every application, grouped by stage, with the next date that matters"),
+            Command(
+                "show",
+                "Everything about one application, with its stage history",
+                options=(_o("company", _COMPANY.help, type="text", autocomplete="company"),),
+            ),
+            Command(
+                "move",
+                "Move an application to a stage (backwards too; every move is kept)",
+                options=(_COMPANY, _o("stage", "the new stage, e.g. screen, onsite, offer")),
+                examples=("/pipeline move acme onsite",),
+            ),
+            Command(
+                "interview",
+                "Record an interview: when, and optionally what kind",
+                options=(
+                    _COMPANY,
+                    _o("when", "a date in plain words, e.g. next friday 2pm", type="text"),
+                    _o("kind", "phone, technical, onsite, ...", required=False, keyword=True),
+                ),
+                examples=("/pipeline interview acme next tuesday 14:00 kind technical",),
+            ),
+            Command(
+                "offer",
+                "Record an offer, with its deadline and numbers if you have them",
+                options=(
+                    _COMPANY,
+                    _o(
+                        "deadline",
+                        "when they need your answer",
+                        type="text",
+                        required=False,
+                        keyword=True,
+                    ),
+                    _o("base", "base salary per year, e.g. 120k", required=False, keyword=True),
+                    _o("bonus", "yearly bonus, e.g. 15k", required=False, keyword=True),
+                    _o(
+                        "equity",
+                        "equity as they described it",
+                        type="text",
+                        required=False,
+                        keyword=True,
+                    ),
+                    _o("currency", "e.g. EUR, USD, GBP", required=False, keyword=True),
+                    _o("start", "the start date", type="text", required=False, keyword=True),
+                ),
+                examples=("/pipeline offer acme deadline dec 4 5pm base 120k currency EUR",),
+            ),
+            Command(
+                "deadline",
+                "Set or change an offer's deadline",
+                options=(_COMPANY, _o("when", "the deadline in plain words", type="text")),
+                examples=("/pipeline deadline acme friday 17:00",),
+            ),
+            Command(
+                "note",
+                "Keep a note on an application (replaces the previous one)",
+                options=(_COMPANY, _o("text", "the note", type="text")),
+            ),
+            Command(
+                "remove", "Delete an application and its history (asks first)", options=(_COMPANY,)
+            ),
+            Command("export", "A CSV file of your pipeline with every stage move and date"),
+            Command("calendar", "An .ics calendar file of your interviews and offer deadlines"),
+        ),
+    ),
+    Command(
+        "letter",
+        "A letter for the moment, filled in from your pipeline, with when and how to send it",
+        options=(
+            _o("kind", "which letter", type="choice", choices=LETTER_KIND_CHOICES),
+            _o("company", _COMPANY.help, type="text", required=False, autocomplete="company"),
+        ),
+        examples=("/letter alternatives", "/letter thank-you acme"),
+    ),
+    Command(
+        "offer",
+        "Compare your offers side by side; rate them on what matters beyond pay",
+        default="compare",
+        subcommands=(
+            Command("compare", "Every offer side by side, with scores and deadlines"),
+            Command(
+                "rate",
+                "Score an offer 1-5 on career fit, culture, strategy and manager (a form opens)",
+                options=(
+                    _COMPANY,
+                    _o("career", _SCORE_HELP, type="int", required=False, keyword=True),
+                    _o("culture", _SCORE_HELP, type="int", required=False, keyword=True),
+                    _o("strategy", _SCORE_HELP, type="int", required=False, keyword=True),
+                    _o("manager", _SCORE_HELP, type="int", required=False, keyword=True),
+                ),
+                examples=("/offer rate acme career 4 culture 3 strategy 5 manager 4",),
+            ),
+            Command(
+                "weights",
+                "How much each factor counts for you (0-5; equal by default)",
+                options=(
+                    _o("career", _WEIGHT_HELP, type="int", required=False, keyword=True),
+                    _o("culture", _WEIGHT_HELP, type="int", required=False, keyword=True),
+                    _o("strategy", _WEIGHT_HELP, type="int", required=False, keyword=True),
+                    _o("manager", _WEIGHT_HELP, type="int", required=False, keyword=True),
+                ),
+                examples=("/offer weights career 3 manager 2",),
+            ),
+        ),
+    ),
+)
 
 COHORT_COMMANDS: tuple[Command, ...] = ()
 

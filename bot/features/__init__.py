@@ -2,7 +2,7 @@
 
 from importlib import import_module
 
-FEATURES = ("help", "settings")
+FEATURES = ("help", "settings", "drills", "ask")
 
 
 def load_all() -> None:

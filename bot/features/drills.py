@@ -1,0 +1,405 @@
+"""/drill: ask, answer, feedback, self-rating, spaced repetition, points and streaks."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from bot.content import TRACKS, Drill
+from bot.db.drill_models import Card, PracticeState, Review
+from bot.errors import UserError
+from bot.features.settings import member_tracks
+from bot.feedback import checklist_coverage, grade_number, length_note, structure_check
+from bot.practice import (
+    POINTS_REVEALED,
+    POINTS_WRITTEN,
+    RATING_LABELS,
+    RATINGS,
+    Want,
+    current_streak,
+    next_drills,
+    practice_state,
+    review,
+)
+from bot.router import Ctx, action, command, form
+from bot.text import clean, plural
+from bot.types import Button, Field, Form, FormField, Reply
+
+ANSWER_LIMIT = 6000
+
+
+def drill_reply(drill: Drill, *, intro: str | None = None, due: bool = False) -> Reply:
+    """The prompt with its buttons; the drill id rides in every button, so old messages work."""
+    track = TRACKS[drill.track]
+    head = "A review that is due" if due else "A new drill"
+    text = f"{intro}\n\n" if intro else ""
+    text += f"{drill.prompt}\n\nAnswer with the button, or type /drill answer <your answer>."
+    return Reply(
+        text,
+        title=f"{head}: {track}",
+        footer=f"{drill.id} · {drill.difficulty}",
+        buttons=(
+            Button("drill.answer", drill.id, "Answer", "primary"),
+            Button("drill.hint", f"{drill.id}:0", "Hint"),
+            Button("drill.framework", drill.id, "Show framework"),
+            Button("drill.skip", drill.id, "Skip to answer"),
+        ),
+    )
+
+
+def _rating_buttons(drill_id: str) -> tuple[Button, ...]:
+    return tuple(
+        Button("drill.rate", f"{drill_id}:{n}", label, "danger" if n == 1 else "secondary")
+        for n, label in RATING_LABELS.items()
+    )
+
+
+def _drill(ctx: Ctx, drill_id: str) -> Drill:
+    d = ctx.content.drills.get(drill_id)
+    if d is None:
+        raise UserError("That drill is no longer in the bank. Type /drill for a fresh one.")
+    return d
+
+
+def _current(ctx: Ctx) -> Drill:
+    state = ctx.session.get(PracticeState, ctx.member.id)
+    if state is None or not state.current_drill_id:
+        raise UserError("There is no drill in front of you. Type /drill to get one.")
+    return _drill(ctx, state.current_drill_id)
+
+
+def serve_next(ctx: Ctx, track: str | None = None) -> Reply:
+    state = practice_state(ctx.session, ctx.member.id)
+    tracks = (track,) if track else member_tracks(ctx.member.settings)
+    picks = next_drills(
+        ctx.session,
+        [Want(ctx.member.id, tracks, state.current_drill_id or state.last_drill_id)],
+        ctx.now,
+        ctx.content,
+    )
+    drill = picks.get(ctx.member.id)
+    if drill is None:
+        raise UserError("No drill is available for those tracks right now. Try another track.")
+    was_due = ctx.session.scalar(
+        select(func.count())
+        .select_from(Card)
+        .where(Card.member_id == ctx.member.id, Card.drill_id == drill.id, Card.due_at <= ctx.now)
+    )
+    if state.current_drill_id and state.current_drill_id != drill.id:
+        state.last_drill_id = state.current_drill_id
+    state.current_drill_id = drill.id
+    state.served_at = ctx.now
+    state.pending_answer = None
+    state.revealed = False
+    state.correct = None
+    return drill_reply(drill, due=bool(was_due))
+
+
+@command("drill next")
+def drill_next(ctx: Ctx) -> Reply:
+    return serve_next(ctx, ctx.arg("track") or None)
+
+
+def answer_form(drill: Drill) -> Reply:
+    return Reply(
+        f"Type your answer to {drill.id} with /drill answer <your answer>.",
+        form=Form(
+            "drill.answer",
+            "Your answer",
+            (
+                FormField(
+                    "answer",
+                    "Your answer",
+                    multiline=True,
+                    max_length=ANSWER_LIMIT,
+                    placeholder="Write it as you would say it",
+                ),
+            ),
+            value=drill.id,
+        ),
+    )
+
+
+@command("drill answer")
+def drill_answer(ctx: Ctx) -> Reply:
+    drill = _current(ctx)
+    text = ctx.arg("text")
+    if not text:
+        return answer_form(drill)
+    return give_feedback(ctx, drill, text)
+
+
+@action("drill.answer")
+def drill_answer_button(ctx: Ctx, value: str) -> Reply:
+    return answer_form(_drill(ctx, value))
+
+
+@form("drill.answer")
+def drill_answer_form(ctx: Ctx, value: str, fields: dict[str, str]) -> Reply:
+    return give_feedback(ctx, _drill(ctx, value), fields.get("answer", ""))
+
+
+def give_feedback(ctx: Ctx, drill: Drill, raw: str) -> Reply:
+    answer = clean(raw, what="answer", limit=ANSWER_LIMIT, multiline=True)
+    if not answer:
+        raise UserError("That answer is empty. Write a few sentences, then send it.")
+    state = practice_state(ctx.session, ctx.member.id)
+    state.current_drill_id = drill.id
+    state.pending_answer = answer
+    state.revealed = False
+    lines: list[str] = []
+    fields: list[Field] = []
+    correct: bool | None = None
+    if drill.track == "probability":
+        grade = grade_number(answer, drill)
+        correct = grade.correct
+        if grade.given is None:
+            lines.append("I couldn't find a number in your answer; give it as 1/6, 0.167 or 16.7%.")
+        lines.append(
+            ("Right! " if grade.correct else "Not quite. ") + f"The answer is {drill.answer}."
+        )
+        lines.append(f"Worked answer: {drill.worked}")
+    else:
+        fw = ctx.content.frameworks.get(drill.framework or "")
+        if drill.track == "behavioral" and fw is not None:
+            parts = structure_check(answer, fw)
+            have = [p for p in parts if p.present]
+            lines.append(f"STAR++ check: {len(have)} of {len(parts)} parts present.")
+            if have:
+                lines.append("Present: " + ", ".join(p.name for p in have) + ".")
+            for p in parts:
+                if not p.present:
+                    lines.append(f"Missing {p.name}: {p.tip}")
+        if drill.checklist:
+            cover = checklist_coverage(answer, drill.checklist)
+            got = sum(c.covered for c in cover)
+            lines.append(f"Checklist: you touched on {got} of {len(cover)} points.")
+            for c in cover:
+                lines.append(("  [x] " if c.covered else "  [ ] ") + c.item)
+        if drill.principles:
+            lines.append("Principles at stake: " + "; ".join(drill.principles) + ".")
+        if drill.model_answer:
+            fields.append(Field("A model answer", drill.model_answer, inline=False))
+        if drill.track != "probability" and (note := length_note(answer)):
+            lines.append(note)
+    state.correct = correct
+    lines.append("How did it go? Your rating schedules the next review.")
+    text = "\n".join(lines)
+    if drill.model_answer:
+        text += f"\n\nA model answer: {drill.model_answer}"
+    return Reply(
+        text,
+        title=f"Feedback on {drill.id}",
+        buttons=_rating_buttons(drill.id),
+        footer="Only you can see your answer and this feedback.",
+    )
+
+
+def _hint_reply(drill: Drill, n: int) -> Reply:
+    n = max(0, min(n, len(drill.hints) - 1))
+    more = n + 1 < len(drill.hints)
+    buttons = [Button("drill.answer", drill.id, "Answer", "primary")]
+    if more:
+        buttons.append(Button("drill.hint", f"{drill.id}:{n + 1}", "Another hint"))
+    return Reply(f"Hint {n + 1} of {len(drill.hints)}: {drill.hints[n]}", buttons=tuple(buttons))
+
+
+@command("drill hint")
+def drill_hint(ctx: Ctx) -> Reply:
+    return _hint_reply(_current(ctx), 0)
+
+
+@action("drill.hint")
+def drill_hint_button(ctx: Ctx, value: str) -> Reply:
+    drill_id, _, n = value.partition(":")
+    return _hint_reply(_drill(ctx, drill_id), int(n) if n.isdigit() else 0)
+
+
+def _framework_reply(ctx: Ctx, drill: Drill) -> Reply:
+    lines: list[str] = []
+    fw = ctx.content.frameworks.get(drill.framework or "")
+    if fw:
+        lines.append(f"{fw.name}: {fw.summary}")
+        lines.extend(f"{i}. {s.name}: {s.tip}" for i, s in enumerate(fw.steps, 1))
+    if drill.stages:
+        lines.append("For this problem:")
+        lines.extend(f"- {stage}: {prompt}" for stage, prompt in drill.stages.items())
+    if not lines:
+        lines.append(
+            "No fixed structure here: state your reasoning step by step, then the "
+            "answer, then check it against a simple case."
+        )
+    return Reply(
+        "\n".join(lines),
+        title="How to structure it",
+        buttons=(Button("drill.answer", drill.id, "Answer", "primary"),),
+    )
+
+
+@command("drill framework")
+def drill_framework(ctx: Ctx) -> Reply:
+    return _framework_reply(ctx, _current(ctx))
+
+
+@action("drill.framework")
+def drill_framework_button(ctx: Ctx, value: str) -> Reply:
+    return _framework_reply(ctx, _drill(ctx, value))
+
+
+def _reveal(ctx: Ctx, drill: Drill) -> Reply:
+    state = practice_state(ctx.session, ctx.member.id)
+    state.current_drill_id = drill.id
+    state.pending_answer = None
+    state.revealed = True
+    state.correct = None
+    lines: list[str] = []
+    if drill.answer:
+        lines.append(f"The answer is {drill.answer}.\nWorked answer: {drill.worked}")
+    if drill.principles:
+        lines.append("Principles at stake: " + "; ".join(drill.principles) + ".")
+    if drill.model_answer:
+        lines.append(f"A model answer: {drill.model_answer}")
+    if drill.checklist:
+        lines.append("A strong answer covers:\n" + "\n".join(f"- {c}" for c in drill.checklist))
+    lines.append(
+        "Rate how well you would have answered. Writing an answer earns "
+        f"{POINTS_WRITTEN} points; skipping to the answer earns {POINTS_REVEALED}."
+    )
+    return Reply(
+        "\n".join(lines), title=f"The answer to {drill.id}", buttons=_rating_buttons(drill.id)
+    )
+
+
+@command("drill skip")
+def drill_skip(ctx: Ctx) -> Reply:
+    return _reveal(ctx, _current(ctx))
+
+
+@action("drill.skip")
+def drill_skip_button(ctx: Ctx, value: str) -> Reply:
+    return _reveal(ctx, _drill(ctx, value))
+
+
+def rate(ctx: Ctx, drill: Drill, rating: int) -> Reply:
+    state = practice_state(ctx.session, ctx.member.id)
+    if state.current_drill_id != drill.id or not (state.pending_answer or state.revealed):
+        raise UserError(
+            "That drill is already rated, or you haven't answered it yet. Type /drill for the "
+            "next one."
+        )
+    written = state.pending_answer is not None
+    row, state = review(
+        ctx.session,
+        ctx.member.id,
+        drill,
+        rating,
+        ctx.now,
+        ctx.tz,
+        written=written,
+        correct=state.correct,
+        answer=state.pending_answer,
+    )
+    due_local = row.due_after.astimezone(ctx.tz)
+    delta = row.due_after - ctx.now
+    when = (
+        f"in {max(1, round(delta.total_seconds() / 60))} minutes"
+        if delta < timedelta(hours=1)
+        else f"later today ({due_local:%H:%M})"
+        if due_local.date() == ctx.local_now.date()
+        else f"on {due_local:%a} {due_local.day} {due_local:%b} ({delta.days} days)"
+    )
+    streak = current_streak(state, ctx.local_now.date())
+    text = (
+        f"Rated {RATING_LABELS[rating]}: +{row.points} points ({state.points} in all). "
+        f"I'll bring {drill.id} back {when}. Streak: {plural(streak, 'day')}."
+    )
+    return Reply(
+        text,
+        buttons=(
+            Button("drill.next", drill.track, "Next drill", "primary"),
+            Button("drill.next", "", "Any track"),
+        ),
+    )
+
+
+@command("drill rate")
+def drill_rate(ctx: Ctx) -> Reply:
+    return rate(ctx, _current(ctx), int(RATINGS[ctx.arg("rating")]))
+
+
+@action("drill.rate")
+def drill_rate_button(ctx: Ctx, value: str) -> Reply:
+    drill_id, _, n = value.partition(":")
+    if n not in ("1", "2", "3", "4"):
+        raise UserError("That rating button is broken; type /drill rate good instead.")
+    return rate(ctx, _drill(ctx, drill_id), int(n))
+
+
+@action("drill.next")
+def drill_next_button(ctx: Ctx, value: str) -> Reply:
+    return serve_next(ctx, value if value in TRACKS else None)
+
+
+@command("drill stats")
+def drill_stats(ctx: Ctx) -> Reply:
+    mid = ctx.member.id
+    today = ctx.local_now.date()
+    week_start = today - timedelta(days=today.weekday())
+    per_track = dict(
+        ctx.session.execute(
+            select(Review.track, func.count()).where(Review.member_id == mid).group_by(Review.track)
+        ).all()
+    )
+    this_week = dict(
+        ctx.session.execute(
+            select(Review.track, func.count())
+            .where(Review.member_id == mid, Review.local_date >= week_start)
+            .group_by(Review.track)
+        ).all()
+    )
+    due_now = (
+        ctx.session.scalar(
+            select(func.count())
+            .select_from(Card)
+            .where(Card.member_id == mid, Card.due_at <= ctx.now)
+        )
+        or 0
+    )
+    recent = ctx.session.execute(
+        select(Review.drill_id, Review.rating, Review.local_date, Review.points)
+        .where(Review.member_id == mid)
+        .order_by(Review.reviewed_at.desc(), Review.id.desc())
+        .limit(5)
+    ).all()
+    state = ctx.session.get(PracticeState, mid)
+    streak = current_streak(state, today)
+    total = sum(per_track.values())
+    fields = [
+        Field("This week", ", ".join(f"{t} {n}" for t, n in sorted(this_week.items())) or "none"),
+        Field("In all", ", ".join(f"{t} {n}" for t, n in sorted(per_track.items())) or "none"),
+        Field("Streak", f"{plural(streak, 'day')} (best {state.best_streak if state else 0})"),
+        Field("Due now", str(due_now)),
+        Field("Points", str(state.points if state else 0)),
+    ]
+    if recent:
+        fields.append(
+            Field(
+                "Recent",
+                "\n".join(
+                    f"{d:%a %d %b}: {drill_id} - {RATING_LABELS[r]} (+{p})"
+                    for drill_id, r, d, p in recent
+                ),
+                inline=False,
+            )
+        )
+    text = (
+        f"{plural(total, 'drill')} done, {sum(this_week.values())} this week; streak "
+        f"{plural(streak, 'day')}; {due_now} due now."
+    )
+    return Reply(
+        text,
+        title="Your practice",
+        fields=tuple(fields),
+        buttons=(Button("drill.next", "", "Next drill", "primary"),),
+    )
