@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from adapters.base import describe_target
+from adapters.base import Undeliverable, describe_target
 from bot.app import App
 from bot.clock import ManualClock
+from bot.outbox import Dispatcher
 from bot.types import (
     DM,
     Attachment,
@@ -64,6 +65,10 @@ class MemoryWorkspace:
     users: dict[str, User] = field(default_factory=dict)
     transcript: list[Delivery] = field(default_factory=list)
     files_dir: Path | None = None
+    # Failure simulation, for tests: members whose DMs are closed, and errors to raise next.
+    closed_dms: set[str] = field(default_factory=set)
+    failures: list[Exception] = field(default_factory=list)
+    send_attempts: int = 0
 
     def user(self, name: str, admin: bool = False) -> User:
         existing = self.users.get(name)
@@ -95,7 +100,7 @@ class MemoryWorkspace:
             user=self.user(name, admin),
             conversation=where or self.channel(),
         )
-        return self._record(self.app.router.handle(inv))
+        return self._record(self.app.router.handle(inv)) + self.flush()
 
     def press(self, name: str, button: Button, where: Conversation | None = None) -> list[Delivery]:
         return self.press_id(name, button.custom_id, where)
@@ -104,7 +109,7 @@ class MemoryWorkspace:
         self, name: str, custom_id: str, where: Conversation | None = None
     ) -> list[Delivery]:
         out = self.app.router.click(self.user(name), where or self.channel(), custom_id)
-        return self._record(out)
+        return self._record(out) + self.flush()
 
     def submit(
         self,
@@ -115,25 +120,41 @@ class MemoryWorkspace:
         where: Conversation | None = None,
     ) -> list[Delivery]:
         out = self.app.router.submit(self.user(name), where or self.channel(), form, value, fields)
-        return self._record(out)
+        return self._record(out) + self.flush()
 
     # -- the clock ------------------------------------------------------------------------
 
     def advance(self, to: datetime | timedelta) -> list[Delivery]:
-        """Move the clock forward, running every scheduled job that falls due on the way."""
+        """Move the clock forward, running every scheduled job that falls due on the way and
+        delivering what they queue, each at its own time."""
         start = self.clock.now()
         end = start + to if isinstance(to, timedelta) else to
         if end < start:
             raise CommandError("the clock only moves forward")
         recorded: list[Delivery] = []
-
-        def deliver(at: datetime, outbounds: list[Outbound]) -> None:
-            self.clock.set(at)
-            recorded.extend(self._record(outbounds))
-
-        self.app.jobs.run_between(start, end, deliver)
+        for t, jobs in self.app.jobs.schedule(start, end):
+            self.clock.set(t)
+            self.app.jobs.run_at(t, jobs)
+            recorded.extend(self.flush())
         self.clock.set(end)
+        recorded.extend(self.flush())
         return recorded
+
+    def flush(self) -> list[Delivery]:
+        """Send everything in the outbox that is due now, through this workspace."""
+        before = len(self.transcript)
+        Dispatcher(self.app.sessions, self.deliver).drain(self.clock.now())
+        return self.transcript[before:]
+
+    def deliver(self, outbound: Outbound) -> None:
+        """The adapter's send: record the message, or fail the way a platform would."""
+        self.send_attempts += 1
+        target = outbound.target
+        if isinstance(target, DM) and target.user.display_name in self.closed_dms:
+            raise Undeliverable()
+        if self.failures:
+            raise self.failures.pop(0)
+        self._record([outbound])
 
     # -- output ---------------------------------------------------------------------------
 

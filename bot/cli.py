@@ -90,8 +90,30 @@ def _serve(settings: Settings, port: int) -> None:
             err=True,
         )
         raise typer.Exit(2)
-    typer.echo("Slack and Discord adapters are not part of this build yet.", err=True)
-    raise typer.Exit(2)
+    if settings.has_slack and settings.slack_bot_token is None:
+        typer.echo("Slack needs SLACK_BOT_TOKEN (xoxb-...) as well.", err=True)
+        raise typer.Exit(2)
+    if (
+        settings.has_slack
+        and settings.slack_app_token is None
+        and settings.slack_signing_secret is None
+    ):
+        typer.echo(
+            "Slack over HTTP needs SLACK_SIGNING_SECRET to verify requests "
+            "(or set SLACK_APP_TOKEN for Socket Mode).",
+            err=True,
+        )
+        raise typer.Exit(2)
+    from adapters.serve import serve as run_server
+    from bot.app import NotMigrated, build_app
+
+    setup_logging(settings.log_level, settings.log_format)
+    try:
+        core = build_app(settings)
+    except NotMigrated as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    run_server(settings, port, core)
 
 
 @app.command()
@@ -101,6 +123,28 @@ def serve(
     """Run the Slack and/or Discord adapters with the scheduler."""
     settings = _settings()
     _serve(settings, port or settings.port)
+
+
+@app.command("slack-manifest")
+def slack_manifest(
+    url: Annotated[
+        str | None,
+        typer.Option(
+            "--url", help="public base URL of `cohortbot serve`, e.g. https://bot.example"
+        ),
+    ] = None,
+    socket_mode: Annotated[
+        bool, typer.Option("--socket-mode", help="for Socket Mode (no public URL needed)")
+    ] = False,
+    fmt: Annotated[str, typer.Option("--format", help="yaml or json")] = "yaml",
+) -> None:
+    """Print the Slack app manifest, generated from the command tree, to paste into Slack."""
+    from adapters.slack.manifest import manifest, render_manifest
+
+    if fmt not in ("yaml", "json"):
+        typer.echo("--format is yaml or json.", err=True)
+        raise typer.Exit(2)
+    typer.echo(render_manifest(manifest(url, socket_mode=socket_mode), fmt))
 
 
 @db_app.command("upgrade")

@@ -356,7 +356,71 @@ PIPELINE_COMMANDS: tuple[Command, ...] = (
     ),
 )
 
-COHORT_COMMANDS: tuple[Command, ...] = ()
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+COHORT_COMMANDS: tuple[Command, ...] = (
+    Command(
+        "leaderboard",
+        "The cohort's leaderboard this week, shown only to you",
+    ),
+    Command(
+        "mock",
+        "Mock-interview pairing: join, leave, or see your partner",
+        default="status",
+        subcommands=(
+            Command("join", "Be paired for a mock interview each week"),
+            Command("leave", "Stop being paired"),
+            Command("status", "Whether you are in, and this week's partner"),
+        ),
+    ),
+    Command(
+        "cohort",
+        "Organizers: set up the cohort and its schedule, see members and what is coming",
+        default="plan",
+        subcommands=(
+            Command(
+                "setup",
+                "Make this channel the cohort's, with its time zone and start date",
+                options=(
+                    _o("zone", "the cohort's IANA time zone", required=False, autocomplete="zone"),
+                    _o("start", "the start date of the plan", type="text", required=False),
+                ),
+                admin=True,
+                examples=("/cohort setup Europe/Berlin 2026-12-01",),
+            ),
+            Command(
+                "schedule",
+                "When the leaderboard is posted (weekly)",
+                options=(
+                    _o("what", "what to schedule", type="choice", choices=("leaderboard",)),
+                    _o("weekday", "day of the week", type="choice", choices=_WEEKDAYS),
+                    _o("time", "local time HH:MM"),
+                ),
+                admin=True,
+                examples=("/cohort schedule leaderboard fri 16:00",),
+            ),
+            Command(
+                "offday",
+                "Add or remove a day without daily drills",
+                options=(
+                    _o("change", "add or remove", type="choice", choices=("add", "remove")),
+                    _o("date", "the day, e.g. dec 24", type="text"),
+                ),
+                admin=True,
+                examples=("/cohort offday add dec 24",),
+            ),
+            Command("plan", "The cohort's plan, stage by stage, with dates"),
+            Command("members", "A dashboard of the cohort's members", admin=True),
+            Command(
+                "pair",
+                "Pair the mock-interview volunteers now",
+                options=(_o("when", "now", type="choice", choices=("now",)),),
+                admin=True,
+            ),
+            Command("preview", "What the scheduler will send in the next 7 days", admin=True),
+        ),
+    ),
+)
 
 TREE: tuple[Command, ...] = (
     *CORE_COMMANDS[:1],

@@ -239,6 +239,7 @@ class Content:
     letters: dict[str, Letter] = field(default_factory=dict)
     frameworks: dict[str, Framework] = field(default_factory=dict)
     plan: list[PlanStage] = field(default_factory=list)
+    origin: dict[str, tuple[str, int]] = field(default_factory=dict, repr=False)
 
     def drills_in(self, track: str) -> list[Drill]:
         return [d for d in self.drills.values() if d.track == track]
@@ -371,21 +372,25 @@ def _add(
         problems.append(Problem(display, line, f"duplicate {section[:-1]} id {key!r}"))
         return
     bucket[key] = obj
+    content.origin[f"{section}:{key}"] = (display, line)
 
 
 def _cross_check(content: Content, problems: list[Problem]) -> None:
+    def where(drill: Drill) -> tuple[str, int]:
+        return content.origin.get(f"drills:{drill.id}", ("content", 0))
+
     for drill in content.drills.values():
         if drill.framework and drill.framework not in content.frameworks:
+            file, line = where(drill)
             problems.append(
-                Problem("content", 0, f"{drill.id}: unknown framework {drill.framework!r}")
+                Problem(file, line, f"{drill.id}: unknown framework {drill.framework!r}")
             )
     seen_prompts: dict[str, str] = {}
     for drill in content.drills.values():
         norm = re.sub(r"\W+", " ", drill.prompt.lower()).strip()
         if norm in seen_prompts:
-            problems.append(
-                Problem("content", 0, f"{drill.id}: same prompt as {seen_prompts[norm]}")
-            )
+            file, line = where(drill)
+            problems.append(Problem(file, line, f"{drill.id}: same prompt as {seen_prompts[norm]}"))
         seen_prompts[norm] = drill.id
 
 

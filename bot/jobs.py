@@ -1,5 +1,6 @@
 """Scheduled work. Each job is a pure function of (now, session, env) returning what to send;
-the scheduler only decides when to call it. Tests and the console call it with a fixed now."""
+the runner puts that into the outbox (idempotently) and only decides when to call the jobs.
+Tests and the console call them with a fixed now."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
 from bot.content import Content
-from bot.types import Outbound
+from bot.outbox import Scheduled, enqueue
 
 log = logging.getLogger("cohortbot.jobs")
 
@@ -23,9 +24,10 @@ EPOCH = datetime(2000, 1, 3, tzinfo=UTC)  # a Monday at midnight: ticks align to
 class JobEnv:
     settings: Settings
     content: Content
+    dry_run: bool = False  # /cohort preview: compute, but write nothing
 
 
-JobFn = Callable[[datetime, Session, JobEnv], list[Outbound]]
+JobFn = Callable[[datetime, Session, JobEnv], list[Scheduled]]
 
 
 @dataclass(frozen=True)
@@ -61,11 +63,9 @@ def registered_jobs() -> list[Job]:
     return list(_JOBS.values())
 
 
-Deliver = Callable[[datetime, list[Outbound]], None]
-
-
 class JobRunner:
-    """Runs jobs at each of their ticks between two instants, in time order."""
+    """Runs jobs at each of their ticks between two instants, in time order, and enqueues
+    what they produce. A failing job is logged and does not stop the others."""
 
     def __init__(
         self,
@@ -81,32 +81,26 @@ class JobRunner:
     def jobs(self) -> list[Job]:
         return self._jobs if self._jobs is not None else registered_jobs()
 
-    def run_at(self, now: datetime, jobs: list[Job] | None = None) -> list[Outbound]:
-        out: list[Outbound] = []
+    def run_at(self, now: datetime, jobs: list[Job] | None = None) -> int:
+        """Run the jobs once at `now`; returns how many new messages were queued."""
+        queued = 0
         for j in jobs if jobs is not None else self.jobs:
             session = self.sessions()
             try:
                 produced = j.fn(now, session, self.env)
+                queued += enqueue(session, produced, now)
                 session.commit()
             except Exception:
                 session.rollback()
                 log.exception("job failed", extra={"job": j.name})
-                continue
             finally:
                 session.close()
-            out.extend(produced)
-        return out
+        return queued
 
-    def run_between(self, start: datetime, end: datetime, deliver: Deliver) -> int:
-        """Run every tick in (start, end]; hand each tick's messages to `deliver`."""
-        schedule: dict[datetime, list[Job]] = {}
+    def schedule(self, start: datetime, end: datetime) -> list[tuple[datetime, list[Job]]]:
+        """Every tick in (start, end] with the jobs due at it, in time order."""
+        plan: dict[datetime, list[Job]] = {}
         for j in self.jobs:
             for t in j.ticks(start, end):
-                schedule.setdefault(t, []).append(j)
-        sent = 0
-        for t in sorted(schedule):
-            produced = self.run_at(t, schedule[t])
-            if produced:
-                deliver(t, produced)
-                sent += len(produced)
-        return sent
+                plan.setdefault(t, []).append(j)
+        return sorted(plan.items())

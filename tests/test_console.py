@@ -14,6 +14,7 @@ import pytest
 from adapters.console import Console
 from adapters.memory import MemoryWorkspace
 from bot.jobs import Job, JobRunner
+from bot.outbox import Scheduled
 from bot.types import Channel, Conversation, Outbound, Reply
 
 
@@ -105,15 +106,17 @@ def test_clock_runs_jobs_in_order_between_instants(ws: MemoryWorkspace) -> None:
     seen: list[datetime] = []
     channel = Conversation("channel", "C-cohort", "cohort")
 
-    def hourly(now: datetime, session: object, env: object) -> list[Outbound]:
+    def hourly(now: datetime, session: object, env: object) -> list[Scheduled]:
         seen.append(now)
         if now.hour == 9:
-            return [Outbound(Channel(channel), Reply(f"tick {now:%Y-%m-%d %H:%M}"))]
+            out = Outbound(Channel(channel), Reply(f"tick {now:%Y-%m-%d %H:%M}"))
+            return [Scheduled(out, 1, "tick", "t", now.date(), now, target_key="C-cohort")]
         return []
 
     ws.app.jobs = JobRunner(
         ws.app.sessions, ws.app.jobs.env, [Job("hourly", hourly, timedelta(hours=1))]
     )
+    ws.command("alice", "/settings")  # creates the workspace the messages belong to
     start = ws.clock.now()
     out = ws.advance(timedelta(days=2))
     assert seen == sorted(seen) and len(seen) == 48
@@ -127,12 +130,16 @@ def test_clock_runs_jobs_in_order_between_instants(ws: MemoryWorkspace) -> None:
 def test_console_prints_clock_deliveries(ws: MemoryWorkspace) -> None:
     import io
 
-    def ping(now: datetime, session: object, env: object) -> list[Outbound]:
-        return [Outbound(Channel(ws.channel()), Reply("ping"))] if now.hour == 12 else []
+    def ping(now: datetime, session: object, env: object) -> list[Scheduled]:
+        if now.hour != 12:
+            return []
+        out = Outbound(Channel(ws.channel()), Reply("ping"))
+        return [Scheduled(out, 1, "ping", "p", now.date(), now, target_key="C-cohort")]
 
     ws.app.jobs = JobRunner(
         ws.app.sessions, ws.app.jobs.env, [Job("ping", ping, timedelta(hours=1))]
     )
+    ws.command("alice", "/settings")
     buf = io.StringIO()
     console = Console(ws, buf)
     console.feed(":clock +1d")

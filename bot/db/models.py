@@ -107,3 +107,4 @@ class MemberSettings(Base):
 # Base.metadata, which Alembic, export and forget-me all read.
 from bot.db import drill_models as drill_models  # noqa: E402
 from bot.db import pipeline_models as pipeline_models  # noqa: E402
+from bot.db import schedule_models as schedule_models  # noqa: E402

@@ -2,7 +2,20 @@
 
 from importlib import import_module
 
-FEATURES = ("help", "settings", "drills", "ask")
+FEATURES = (
+    "help",
+    "settings",
+    "drills",
+    "ask",
+    "pipeline",
+    "letters",
+    "offers",
+    "daily",
+    "leaderboard",
+    "plan",
+    "pairing",
+    "cohort",
+)
 
 
 def load_all() -> None:

@@ -64,9 +64,15 @@ def _drill(ctx: Ctx, drill_id: str) -> Drill:
 
 def _current(ctx: Ctx) -> Drill:
     state = ctx.session.get(PracticeState, ctx.member.id)
-    if state is None or not state.current_drill_id:
-        raise UserError("There is no drill in front of you. Type /drill to get one.")
-    return _drill(ctx, state.current_drill_id)
+    if state is not None and state.current_drill_id:
+        return _drill(ctx, state.current_drill_id)
+    from bot.features.daily import last_daily_drill
+
+    # The daily DM does not touch the practice state; answer the one that came today.
+    daily = last_daily_drill(ctx.session, ctx.member.id, ctx.now - timedelta(hours=24))
+    if daily and (state is None or state.last_drill_id != daily):
+        return _drill(ctx, daily)
+    raise UserError("There is no drill in front of you. Type /drill to get one.")
 
 
 def serve_next(ctx: Ctx, track: str | None = None) -> Reply:

@@ -1,0 +1,431 @@
+"""The Discord adapter: interactions in, Replies out, and scheduled deliveries.
+
+The core is synchronous (SQLAlchemy sessions), discord.py is asyncio: router calls run in a
+worker thread so the event loop keeps answering other interactions, and an interaction whose
+work takes longer than `defer_after` seconds is deferred (Discord allows 3 s) and followed up."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+from collections import deque
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
+from dataclasses import replace
+from typing import Any
+
+import aiohttp
+import discord
+from discord import app_commands
+from sqlalchemy import select
+
+from adapters.base import DeliveryError, RateLimited, Undeliverable, UnsupportedTarget
+from adapters.discord.render import (
+    ActionButton,
+    FormModal,
+    message_kwargs,
+    neutralize,
+    parse_modal_id,
+    to_embed,
+    to_files,
+    to_view,
+)
+from adapters.discord.tree import Completer, populate
+from bot.app import App
+from bot.db.models import Member, Workspace
+from bot.features.settings import zone_choices
+from bot.types import (
+    DM,
+    Channel,
+    Conversation,
+    Ephemeral,
+    Form,
+    InPlace,
+    Invocation,
+    Outbound,
+    Reply,
+    User,
+)
+
+log = logging.getLogger("cohortbot.discord")
+
+CLOSED_DMS = 50007  # "Cannot send messages to this user"
+NO_HOME = (
+    "I don't know which cohort you belong to yet. Use any command once in your cohort's "
+    "server (try /cohortbot there), and then this works in DMs too."
+)
+SORRY = "Sorry, something went wrong on my side. Please try again in a moment."
+DONE = "Done."
+
+
+class CohortClient(discord.Client):
+    """discord.py's client with the generated command tree and our persistent buttons."""
+
+    def __init__(self, adapter: DiscordAdapter, **kwargs: Any) -> None:
+        intents = discord.Intents.none()
+        intents.guilds = True  # slash commands need no privileged intent
+        kwargs.setdefault("max_ratelimit_timeout", 60.0)
+        super().__init__(intents=intents, allowed_mentions=discord.AllowedMentions.none(), **kwargs)
+        self.adapter = adapter
+        self.tree: app_commands.CommandTree[CohortClient] = app_commands.CommandTree(self)
+
+    async def setup_hook(self) -> None:
+        # Registered up front, so clicks on messages sent before this process started dispatch.
+        self.add_dynamic_items(ActionButton)
+
+    async def on_cohort_click(self, interaction: discord.Interaction[Any], custom_id: str) -> None:
+        await self.adapter.on_click(interaction, custom_id)
+
+    async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
+        await self.adapter.on_stray_modal(interaction)
+
+
+class DiscordAdapter:
+    platform = "discord"
+
+    def __init__(
+        self,
+        app: App,
+        *,
+        defer_after: float = 2.0,
+        deliver_timeout: float = 60.0,
+        client_kwargs: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.app = app
+        self.defer_after = defer_after
+        self.deliver_timeout = deliver_timeout
+        self.client = CohortClient(self, **dict(client_kwargs or {}))
+        # "company" is left for the pipeline feature to provide (see register_completer).
+        self.completers: dict[str, Completer] = {"zone": _zone_completer}
+        populate(self.client.tree, self.on_command, self.completers)
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._modals_sent: deque[str] = deque(maxlen=2000)
+        self._finished: set[int] = set()
+        self._finished_cv = threading.Condition()
+
+    def register_completer(self, kind: str, fn: Completer) -> None:
+        """Suggestions for options declared with `autocomplete=kind` (looked up per keystroke)."""
+        self.completers[kind] = fn
+
+    # -- interactions in ------------------------------------------------------------------
+
+    async def on_command(
+        self, interaction: discord.Interaction[Any], command: str, options: dict[str, str]
+    ) -> None:
+        def work(user: User, conv: Conversation) -> list[Outbound]:
+            inv = Invocation(command, "", user, conv, "slash", options, interaction)
+            return self.app.router.handle(inv)
+
+        await self._serve(interaction, work)
+
+    async def on_click(self, interaction: discord.Interaction[Any], custom_id: str) -> None:
+        await self._serve(
+            interaction, lambda u, c: self.app.router.click(u, c, custom_id, interaction)
+        )
+
+    async def on_submit(
+        self, interaction: discord.Interaction[Any], form: Form, fields: dict[str, str]
+    ) -> None:
+        await self._submit(interaction, form.action, form.value, fields)
+
+    async def on_stray_modal(self, interaction: discord.Interaction[Any]) -> None:
+        """A modal submitted after a restart: discord.py no longer holds it, so route it here."""
+        if interaction.type is not discord.InteractionType.modal_submit:
+            return
+        data: dict[str, Any] = interaction.data or {}  # type: ignore[assignment]
+        custom_id = str(data.get("custom_id", ""))
+        parsed = parse_modal_id(custom_id)
+        if parsed is None or custom_id in self._modals_sent:
+            return
+        await self._submit(interaction, parsed[0], parsed[1], _modal_values(data))
+
+    async def _submit(
+        self,
+        interaction: discord.Interaction[Any],
+        action: str,
+        value: str,
+        fields: dict[str, str],
+    ) -> None:
+        await self._serve(
+            interaction,
+            lambda u, c: self.app.router.submit(u, c, action, value, fields, interaction),
+        )
+
+    async def _serve(
+        self,
+        interaction: discord.Interaction[Any],
+        work: Callable[[User, Conversation], list[Outbound]],
+    ) -> None:
+        try:
+
+            def run() -> list[Outbound]:
+                user, conv = self._identify(interaction)
+                if user is None:
+                    return [Outbound(DM(_anonymous(interaction)), Reply(NO_HOME))]
+                return work(user, conv)
+
+            task = asyncio.ensure_future(asyncio.to_thread(run))
+            try:
+                outs = await asyncio.wait_for(asyncio.shield(task), self.defer_after)
+            except TimeoutError:
+                await self._defer(interaction)
+                outs = await task
+            await self._answer(interaction, outs)
+        except Exception:
+            log.exception("interaction failed", extra={"interaction": interaction.id})
+            await self._apologise(interaction)
+        finally:
+            with self._finished_cv:
+                self._finished.add(interaction.id)
+                self._finished_cv.notify_all()
+
+    def wait_finished(self, interaction_id: int, timeout: float) -> bool:
+        """Block until the interaction was fully answered (tests, graceful shutdown)."""
+        with self._finished_cv:
+            return self._finished_cv.wait_for(lambda: interaction_id in self._finished, timeout)
+
+    def _identify(self, interaction: discord.Interaction[Any]) -> tuple[User | None, Conversation]:
+        author = interaction.user
+        channel_id = str(interaction.channel_id or "")
+        if interaction.guild_id is None:
+            conv = Conversation("dm", channel_id)
+            workspace = self._home_workspace(str(author.id))
+            if workspace is None:
+                return None, conv
+            is_admin = False
+        else:
+            name = getattr(interaction.channel, "name", None)
+            conv = Conversation("channel", channel_id, name)
+            workspace = str(interaction.guild_id)
+            perms = interaction.permissions
+            is_admin = bool(perms.administrator or perms.manage_guild)
+        user = User("discord", workspace, str(author.id), author.display_name, is_admin=is_admin)
+        return user, conv
+
+    def _home_workspace(self, user_id: str) -> str | None:
+        """DMs carry no guild: the member's cohort is the server they were last active in."""
+        with self.app.sessions() as session:
+            return session.scalar(
+                select(Workspace.external_id)
+                .join(Member, Member.workspace_id == Workspace.id)
+                .where(Workspace.platform == "discord", Member.platform_user_id == user_id)
+                .order_by(Member.last_active_at.desc())
+                .limit(1)
+            )
+
+    # -- answering an interaction ---------------------------------------------------------
+
+    async def _defer(self, interaction: discord.Interaction[Any]) -> None:
+        if interaction.response.is_done():
+            return
+        if interaction.type is discord.InteractionType.component:
+            await interaction.response.defer()  # keeps the message; follow-ups come after
+        else:
+            await interaction.response.defer(
+                ephemeral=interaction.guild_id is not None, thinking=True
+            )
+
+    async def _answer(self, interaction: discord.Interaction[Any], outs: list[Outbound]) -> None:
+        me = str(interaction.user.id)
+        in_dm = interaction.guild_id is None
+        replied = False
+        for ob in outs:
+            target, reply = ob.target, ob.reply
+            if reply.form is not None and await self._open_form(interaction, reply.form):
+                replied = True
+                continue
+            match target:
+                case Ephemeral(user=u) if u.user_id == me:
+                    await self._reply_here(interaction, reply, ephemeral=not in_dm)
+                    replied = True
+                case DM(user=u) if u.user_id == me and in_dm:
+                    await self._reply_here(interaction, reply, ephemeral=False)
+                    replied = True
+                case InPlace(user=u) if u.user_id == me:
+                    await self._replace(interaction, reply)
+                    replied = True
+                case Ephemeral(user=u) | DM(user=u) | InPlace(user=u):
+                    await self._try(self._send_dm(u.user_id, reply), ob)
+                case Channel(conversation=c):
+                    await self._try(self._send_channel(c.id, reply), ob)
+                case _:
+                    raise UnsupportedTarget(f"cannot deliver to {target!r} on Discord")
+        if not interaction.response.is_done():
+            if interaction.type is discord.InteractionType.component:
+                await interaction.response.defer()
+            else:
+                await interaction.response.send_message(
+                    DONE, ephemeral=not in_dm, allowed_mentions=discord.AllowedMentions.none()
+                )
+        elif not replied and interaction.type is not discord.InteractionType.component:
+            # A deferred command whose output all went elsewhere: close the "thinking…" note.
+            await interaction.edit_original_response(content=DONE)
+
+    async def _try(self, send: Any, ob: Outbound) -> None:
+        """A side delivery (another member's DM, a channel post) must not sink the answer."""
+        try:
+            await send
+        except DeliveryError as exc:
+            log.warning("side delivery failed: %s", exc, extra={"target": repr(ob.target)})
+
+    async def _open_form(self, interaction: discord.Interaction[Any], form: Form) -> bool:
+        """Forms open as modals, which only a first answer to a command or click can be."""
+        if interaction.response.is_done() or interaction.type not in (
+            discord.InteractionType.application_command,
+            discord.InteractionType.component,
+        ):
+            return False
+        nonce = os.urandom(4).hex()
+        modal = FormModal(form, self.on_submit, nonce)
+        self._modals_sent.append(modal.custom_id)
+        await interaction.response.send_modal(modal)
+        return True
+
+    async def _reply_here(
+        self, interaction: discord.Interaction[Any], reply: Reply, *, ephemeral: bool
+    ) -> None:
+        kwargs = message_kwargs(_without_form(reply))
+        if not interaction.response.is_done():
+            await interaction.response.send_message(ephemeral=ephemeral, **kwargs)
+        else:
+            await interaction.followup.send(ephemeral=ephemeral, **kwargs)
+
+    async def _replace(self, interaction: discord.Interaction[Any], reply: Reply) -> None:
+        if interaction.type is not discord.InteractionType.component:
+            await self._reply_here(interaction, reply, ephemeral=interaction.guild_id is not None)
+            return
+        reply = _without_form(reply)
+        kwargs: dict[str, Any] = {
+            "embed": to_embed(reply),
+            "view": to_view(reply),
+            "attachments": to_files(reply),
+            "allowed_mentions": discord.AllowedMentions.none(),
+        }
+        if not interaction.response.is_done():
+            await interaction.response.edit_message(**kwargs)
+        else:
+            await interaction.edit_original_response(**kwargs)
+
+    async def _apologise(self, interaction: discord.Interaction[Any]) -> None:
+        try:
+            if not interaction.response.is_done():
+                await interaction.response.send_message(
+                    SORRY, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+                )
+            else:
+                await interaction.followup.send(
+                    SORRY, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+                )
+        except discord.HTTPException:
+            log.warning("could not apologise for interaction %s", interaction.id)
+
+    # -- sending without an interaction (REST) --------------------------------------------
+
+    async def send(self, outbound: Outbound) -> None:
+        """Deliver one scheduled message; raise RateLimited, Undeliverable or DeliveryError."""
+        target, reply = outbound.target, outbound.reply
+        match target:
+            case DM(user=u) | Ephemeral(user=u):
+                # No interaction is open to answer, so a private message goes by DM.
+                await self._send_dm(u.user_id, reply)
+            case Channel(conversation=c):
+                await self._send_channel(c.id, reply)
+            case _:
+                raise UnsupportedTarget(f"cannot deliver {type(target).__name__} without a click")
+
+    async def _send_dm(self, user_id: str, reply: Reply) -> None:
+        async def go() -> None:
+            channel = await self.client.create_dm(discord.Object(int(user_id)))
+            await channel.send(**message_kwargs(_without_form(reply)))
+
+        await _translate(go())
+
+    async def _send_channel(self, channel_id: str, reply: Reply) -> None:
+        async def go() -> None:
+            channel = self.client.get_partial_messageable(int(channel_id))
+            await channel.send(**message_kwargs(_without_form(reply)))
+
+        await _translate(go())
+
+    def deliver(self, outbound: Outbound) -> None:
+        """The synchronous Adapter.deliver, for the outbox worker thread: runs `send` on the
+        client's event loop and waits for the platform's answer."""
+        loop = self.loop
+        if loop is None or not loop.is_running():
+            raise DeliveryError("the Discord client is not running")
+        try:
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            raise RuntimeError("deliver() would block the client's own loop: await send()")
+        fut: Future[None] = asyncio.run_coroutine_threadsafe(self.send(outbound), loop)
+        try:
+            fut.result(timeout=self.deliver_timeout)
+        except TimeoutError as exc:
+            fut.cancel()
+            raise DeliveryError("Discord did not answer in time") from exc
+
+
+async def _translate(call: Any) -> None:
+    """discord.py's errors -> the outbox's: it retries, marks undeliverable, or gives up."""
+    try:
+        await call
+    except discord.RateLimited as exc:  # longer than max_ratelimit_timeout: let the outbox wait
+        raise RateLimited(exc.retry_after) from exc
+    except discord.Forbidden as exc:
+        if exc.code == CLOSED_DMS:
+            raise Undeliverable() from exc
+        raise DeliveryError(f"Discord refused: {exc.text or exc.status}", retryable=False) from exc
+    except discord.HTTPException as exc:
+        if exc.status == 429:  # no Via header: not Discord's own limiter (a proxy or a ban)
+            retry = exc.response.headers.get("Retry-After", "5")
+            raise RateLimited(float(retry) if _is_number(retry) else 5.0) from exc
+        retryable = exc.status >= 500
+        raise DeliveryError(
+            f"Discord answered {exc.status}: {exc.text[:200]}", retryable=retryable
+        ) from exc
+    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        raise DeliveryError(f"could not reach Discord: {exc}") from exc
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _without_form(reply: Reply) -> Reply:
+    if reply.form is None:
+        return reply
+    note = "This needs a form, which only opens from a command or a button: use the button again."
+    return replace(reply, form=None, text=f"{reply.text}\n{note}")
+
+
+def _modal_values(data: Mapping[str, Any]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    stack = list(data.get("components", []))
+    while stack:
+        comp = stack.pop(0)
+        if "components" in comp:
+            stack[:0] = comp["components"]
+        elif "component" in comp:
+            stack.insert(0, comp["component"])
+        elif "custom_id" in comp:
+            out[str(comp["custom_id"])] = str(comp.get("value") or "")
+    return out
+
+
+def _anonymous(interaction: discord.Interaction[Any]) -> User:
+    return User("discord", "", str(interaction.user.id), interaction.user.display_name)
+
+
+async def _zone_completer(_interaction: discord.Interaction[Any], current: str) -> list[str]:
+    return zone_choices(current)
+
+
+__all__ = ["CohortClient", "DiscordAdapter", "neutralize"]

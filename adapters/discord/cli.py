@@ -1,0 +1,65 @@
+"""`cohortbot discord ...`: the Discord commands an operator runs by hand."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import discord
+import typer
+
+from bot.config import SettingsError, load_settings
+
+discord_app = typer.Typer(help="Discord: sync the slash commands deliberately.")
+
+
+@discord_app.callback()
+def _group() -> None:
+    """Discord: sync the slash commands deliberately."""
+
+
+@discord_app.command("sync")
+def sync(
+    guild: Annotated[
+        int | None,
+        typer.Option(
+            "--guild",
+            envvar="DISCORD_GUILD_ID",
+            help="a development server to sync to at once (else global, which takes up to 1 h)",
+        ),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="sync even if nothing changed")] = False,
+    state_file: Annotated[
+        Path,
+        typer.Option(
+            "--state-file",
+            envvar="COHORTBOT_DISCORD_SYNC_STATE",
+            help="where the hash of the last synced commands is kept",
+        ),
+    ] = Path(".cohortbot-discord-sync.json"),
+) -> None:
+    """Register the slash commands with Discord, only when they changed since the last sync."""
+    from adapters.discord.sync import sync_commands
+
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    token = settings.discord_token.get_secret_value().strip() if settings.discord_token else ""
+    if not token:
+        typer.echo("Set DISCORD_TOKEN (the bot's token) to sync commands.", err=True)
+        raise typer.Exit(2)
+    try:
+        result = asyncio.run(sync_commands(token, guild, state_file, force=force))
+    except discord.LoginFailure:
+        typer.echo("Discord refused the token: check DISCORD_TOKEN.", err=True)
+        raise typer.Exit(1) from None
+    except discord.HTTPException as exc:
+        typer.echo(f"Discord refused the commands ({exc.status}): {exc.text[:300]}", err=True)
+        raise typer.Exit(1) from None
+    if result.synced:
+        typer.echo(f"Synced {result.count} commands ({result.scope}).")
+    else:
+        typer.echo(f"Commands unchanged since the last sync ({result.scope}); nothing sent.")

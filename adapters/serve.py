@@ -1,0 +1,215 @@
+"""`cohortbot serve`: the long-running process.
+
+One HTTP server (stdlib, threaded) answers `POST /slack/events` through the Bolt app and
+`GET /healthz`; Socket Mode replaces the Slack route when SLACK_APP_TOKEN is set. Discord runs
+in its own thread, and the scheduler gets one hook, `start_scheduler`, for the outbox tick."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import text
+
+from bot.app import App
+from bot.config import Settings
+
+if TYPE_CHECKING:
+    from adapters.base import Adapter
+    from adapters.slack import SlackBot
+
+log = logging.getLogger("cohortbot.serve")
+
+MAX_BODY = 1_000_000  # Slack's payloads are a few KB; anything near this is not Slack
+EVENTS_PATH = "/slack/events"
+
+
+class Runtime:
+    """Everything `serve` runs; tests start it on 127.0.0.1 and a free port."""
+
+    def __init__(
+        self,
+        core: App,
+        settings: Settings,
+        *,
+        port: int | None = None,
+        host: str | None = None,
+        slack: SlackBot | None = None,
+    ) -> None:
+        self.core = core
+        self.settings = settings
+        self.host = host or os.environ.get("COHORTBOT_HOST", "0.0.0.0")  # noqa: S104
+        self.port = settings.port if port is None else port
+        self.stop_event = threading.Event()
+        self.adapters: dict[str, Adapter] = {}
+        self.slack = slack
+        self.socket_mode: Any = None
+        self.http: ThreadingHTTPServer | None = None
+        self._threads: list[threading.Thread] = []
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self.settings.has_slack and self.slack is None:
+            from adapters.slack import build_slack
+
+            self.slack = build_slack(self.core, self.settings)
+        if self.slack is not None:
+            self.adapters["slack"] = self.slack.adapter
+        use_socket = self.slack is not None and self.settings.slack_app_token is not None
+        self.http = ThreadingHTTPServer((self.host, self.port), _handler_for(self, not use_socket))
+        self.http.daemon_threads = True
+        self.port = self.http.server_address[1]
+        self._spawn("http", self.http.serve_forever)
+        if use_socket and self.slack is not None and self.settings.slack_app_token:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            self.socket_mode = SocketModeHandler(
+                self.slack.bolt, self.settings.slack_app_token.get_secret_value()
+            )
+            self.socket_mode.connect()
+        if self.settings.has_discord:
+            self._spawn("discord", lambda: _start_discord(self.core, self.settings))
+        self._spawn("scheduler", lambda: start_scheduler(self.core, self.adapters, self.stop_event))
+        log.info(
+            "serving",
+            extra={
+                "port": self.port,
+                "slack": "socket" if use_socket else ("http" if self.slack else "off"),
+                "discord": self.settings.has_discord,
+            },
+        )
+
+    def _spawn(self, name: str, target: Callable[[], object]) -> None:
+        def run() -> None:
+            try:
+                target()
+            except Exception:
+                log.exception("%s stopped with an error", name)
+                self.stop_event.set()
+
+        thread = threading.Thread(target=run, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        if self.socket_mode is not None:
+            self.socket_mode.close()
+        if self.http is not None:
+            self.http.shutdown()
+            self.http.server_close()
+        if self.slack is not None:
+            self.slack.close()
+
+    def wait(self) -> None:
+        """Block until SIGTERM/SIGINT or a component dies."""
+        self.stop_event.wait()
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    # -- health ---------------------------------------------------------------------------
+
+    def health(self) -> tuple[int, dict[str, Any]]:
+        try:
+            with self.core.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            database = "ok"
+        except Exception as exc:
+            database = f"unreachable: {type(exc).__name__}"
+        status = 200 if database == "ok" else 503
+        return status, {
+            "ok": status == 200,
+            "database": database,
+            "slack": "socket" if self.socket_mode else ("http" if self.slack else "off"),
+            "discord": self.settings.has_discord,
+        }
+
+
+def start_scheduler(core: App, adapters: dict[str, Adapter], stop: threading.Event) -> None:
+    """The lead's hook: tick the jobs and the outbox here until `stop` is set, sending each
+    scheduled Outbound with `adapters[member platform].deliver(outbound)` (it raises
+    RateLimited / Undeliverable / DeliveryError). Runs in its own thread; returning is fine."""
+    return None
+
+
+def _start_discord(core: App, settings: Settings) -> None:
+    # Imported only when a Discord token is set: Slack-only deployments never load discord.py.
+    from adapters.discord.runner import start_discord  # type: ignore[import-not-found]
+
+    start_discord(core, settings)
+
+
+def _handler_for(runtime: Runtime, slack_http: bool) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "cohortbot"
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            log.debug("http " + format, *args)
+
+        def _send(self, status: int, body: bytes, headers: dict[str, Any] | None = None) -> None:
+            self.send_response(status)
+            sent_type = False
+            for name, value in (headers or {}).items():
+                for v in value if isinstance(value, list | tuple) else [value]:
+                    if name.lower() == "content-length":
+                        continue
+                    sent_type = sent_type or name.lower() == "content-type"
+                    self.send_header(name, str(v))
+            if not sent_type:
+                self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self) -> None:
+            if self.path.split("?")[0] == "/healthz":
+                status, body = runtime.health()
+                data = json.dumps(body).encode()
+                self._send(status, data, {"Content-Type": "application/json"})
+                return
+            self._send(404, b"not found")
+
+        def do_POST(self) -> None:
+            path, _, query = self.path.partition("?")
+            if path != EVENTS_PATH or not slack_http or runtime.slack is None:
+                self._send(404, b"not found")
+                return
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_BODY:
+                self._send(413, b"too large")
+                return
+            raw = self.rfile.read(length).decode("utf-8", errors="replace")
+            headers: dict[str, Any] = {}
+            for name, value in self.headers.items():
+                headers.setdefault(name.lower(), []).append(value)
+            resp = runtime.slack.dispatch(raw, headers, query)
+            body = resp.body if isinstance(resp.body, str) else json.dumps(resp.body)
+            self._send(resp.status, body.encode(), resp.headers)
+
+    return Handler
+
+
+def serve(settings: Settings, port: int | None = None, core: App | None = None) -> None:
+    """Run until SIGTERM or Ctrl-C."""
+    from bot.app import build_app
+
+    core = core or build_app(settings)
+    runtime = Runtime(core, settings, port=port)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: runtime.stop_event.set())
+    runtime.start()
+    print(f"cohortbot serving on {runtime.url} (GET /healthz)", flush=True)
+    try:
+        runtime.wait()
+    finally:
+        runtime.stop()

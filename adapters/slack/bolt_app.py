@@ -1,0 +1,352 @@
+"""The slack-bolt app: slash commands, buttons, modals and App Home into the core.
+
+Every listener acknowledges first and does the rest after: Bolt (process_before_response
+off) answers Slack's HTTP request as soon as `ack()` runs and keeps the listener going on its
+executor, so a slow database or Web API never costs the 3-second window."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt import App as BoltApp
+from slack_bolt import BoltResponse
+from slack_bolt.request import BoltRequest
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from adapters.slack import render
+from adapters.slack.deliver import SlackAdapter, SlackHandle, make_client
+from bot.app import App
+from bot.config import Settings
+from bot.router import SORRY
+from bot.types import (
+    DM,
+    Channel,
+    Conversation,
+    Ephemeral,
+    Invocation,
+    Outbound,
+    Reply,
+    Target,
+    User,
+)
+
+log = logging.getLogger("cohortbot.slack")
+
+USER_CACHE_SECONDS = 6 * 3600
+FAILED_LOOKUP_SECONDS = 300
+
+
+class SeenRequests:
+    """Keys of requests already taken on: a retried one is acknowledged and dropped.
+
+    Per process; Slack sends a retry to the same URL within minutes, so an hour is plenty."""
+
+    def __init__(self, ttl: float = 3600, size: int = 20_000) -> None:
+        self.ttl, self.size = ttl, size
+        self._seen: OrderedDict[str, float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def first_time(self, key: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            while self._seen and (
+                len(self._seen) > self.size or next(iter(self._seen.values())) < now - self.ttl
+            ):
+                self._seen.popitem(last=False)
+            if key in self._seen:
+                return False
+            self._seen[key] = now
+            return True
+
+
+def request_key(body: dict[str, Any]) -> str | None:
+    """What identifies one request across Slack's retries."""
+    if body.get("type") == "event_callback" and body.get("event_id"):
+        return f"event:{body['event_id']}"
+    trigger = body.get("trigger_id")
+    if trigger:
+        return f"trigger:{trigger}"
+    return None
+
+
+def conversation_of(channel_id: str | None, channel_name: str | None = None) -> Conversation:
+    if not channel_id:
+        # App Home and modals opened there: the member's own space, so answers go by DM.
+        return Conversation("dm", "", "app home")
+    if channel_id.startswith("D") or channel_name == "directmessage":
+        return Conversation("dm", channel_id, channel_name)
+    return Conversation("channel", channel_id, channel_name)
+
+
+@dataclass
+class _Known:
+    user: User
+    until: float
+
+
+class SlackBot:
+    """The Bolt app plus the adapter that delivers what the core answers."""
+
+    def __init__(
+        self,
+        core: App,
+        settings: Settings,
+        *,
+        client: WebClient | None = None,
+        channel_interval: float = 1.0,
+        workers: int = 16,
+    ) -> None:
+        token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+        secret = (
+            settings.slack_signing_secret.get_secret_value()
+            if settings.slack_signing_secret
+            else ""
+        )
+        self.core = core
+        self.settings = settings
+        self.client = client or make_client(token, settings.slack_api_base_url)
+        self.adapter = SlackAdapter(self.client, channel_interval=channel_interval)
+        self.seen = SeenRequests()
+        self._users: dict[tuple[str, str], _Known] = {}
+        self._users_lock = threading.Lock()
+        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="slack")
+        self.bolt = BoltApp(
+            client=self.client,
+            signing_secret=secret,
+            process_before_response=False,
+            listener_executor=self.executor,
+            raise_error_for_unhandled_request=False,
+        )
+        self._register()
+
+    # -- wiring ---------------------------------------------------------------------------
+
+    def _register(self) -> None:
+        bolt = self.bolt
+        bolt.middleware(self._drop_retries)
+        bolt.command(re.compile(r"^/.+"))(self._on_command)
+        bolt.action(re.compile(r".+"))(self._on_action)
+        bolt.view(render.FORM_CALLBACK)(self._on_view)
+        bolt.event("app_home_opened")(self._on_home)
+        bolt.event("app_uninstalled")(self._on_uninstalled)
+        bolt.event("tokens_revoked")(self._on_uninstalled)
+
+    def dispatch(self, body: str, headers: dict[str, str], query: str = "") -> BoltResponse:
+        return self.bolt.dispatch(BoltRequest(body=body, query=query, headers=headers))
+
+    def _drop_retries(
+        self, req: BoltRequest, resp: BoltResponse, next: Callable[[], None]
+    ) -> BoltResponse | None:
+        # Runs after Bolt's signature check, so forged requests never reach the key store.
+        key = request_key(req.body)
+        if key is not None and not self.seen.first_time(key):
+            retry = req.headers.get("x-slack-retry-num", ["?"])
+            log.info("dropped a repeated request", extra={"key": key, "retry": retry[0]})
+            return BoltResponse(status=200, body="", headers={"x-slack-no-retry": "1"})
+        next()
+        return None
+
+    # -- listeners (run on the executor after ack) ----------------------------------------
+
+    def _on_command(self, ack: Callable[..., None], body: dict[str, Any]) -> None:
+        ack()
+        handle = SlackHandle(
+            team_id=body.get("team_id", ""),
+            response_url=body.get("response_url"),
+            trigger_id=body.get("trigger_id"),
+            channel_id=body.get("channel_id"),
+        )
+        conv = conversation_of(body.get("channel_id"), body.get("channel_name"))
+
+        def work() -> list[Outbound]:
+            user = self.user(handle.team_id, body["user_id"], body.get("user_name", ""))
+            inv = Invocation(
+                command=str(body.get("command", "")).lstrip("/").lower(),
+                args=render.unescape(body.get("text") or ""),
+                user=user,
+                conversation=conv,
+                source="slash",
+                handle=handle,
+            )
+            return self.core.router.handle(inv)
+
+        self._answer(work, handle, conv, body.get("user_id", ""))
+
+    def _on_action(self, ack: Callable[..., None], body: dict[str, Any]) -> None:
+        ack()
+        team = (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id", "")
+        channel = body.get("channel") or {}
+        container = body.get("container") or {}
+        handle = SlackHandle(
+            team_id=team,
+            response_url=body.get("response_url"),
+            trigger_id=body.get("trigger_id"),
+            channel_id=channel.get("id") or container.get("channel_id"),
+            message_ts=container.get("message_ts"),
+        )
+        conv = conversation_of(handle.channel_id, channel.get("name"))
+        user_id = body["user"]["id"]
+        actions = body.get("actions") or []
+        custom_id = str((actions[0] if actions else {}).get("value") or "")
+
+        def work() -> list[Outbound]:
+            user = self.user(team, user_id, body["user"].get("username", ""))
+            return self.core.router.click(user, conv, custom_id, handle)
+
+        self._answer(work, handle, conv, user_id)
+
+    def _on_view(
+        self, ack: Callable[..., None], body: dict[str, Any], view: dict[str, Any]
+    ) -> None:
+        ack()  # closes the modal; the answer follows as a message
+        team = (body.get("team") or {}).get("id") or body["user"].get("team_id", "")
+        try:
+            meta = json.loads(view.get("private_metadata") or "{}")
+        except json.JSONDecodeError:
+            meta = {}
+        conv = conversation_of(meta.get("c"))
+        handle = SlackHandle(team_id=team, channel_id=conv.id or None)
+        user_id = body["user"]["id"]
+        fields = {k: render.unescape(v) for k, v in render.form_values(view["state"]).items()}
+
+        def work() -> list[Outbound]:
+            user = self.user(team, user_id, body["user"].get("username", ""))
+            return self.core.router.submit(
+                user, conv, str(meta.get("a", "")), str(meta.get("v", "")), fields, handle
+            )
+
+        self._answer(work, handle, conv, user_id)
+
+    def _on_home(self, event: dict[str, Any], body: dict[str, Any]) -> None:
+        if event.get("tab") != "home":
+            return
+        user = self.user(body.get("team_id", ""), event["user"], "")
+        conv = Conversation("dm", event.get("channel", ""), "app home")
+        sections: list[Reply] = []
+        for command, args in (("settings", "show"), ("cohortbot", "")):
+            inv = Invocation(command, args, user, conv, source="text")
+            sections.extend(o.reply for o in self.core.router.handle(inv))
+        try:
+            self.adapter.publish_home(user.user_id, render.home(sections))
+        except (SlackApiError, SlackClientError, OSError):
+            log.exception("could not publish App Home")
+
+    def _on_uninstalled(self, body: dict[str, Any]) -> None:
+        # Single-workspace mode keeps no tokens of its own; the OAuth store would drop them.
+        log.warning("app uninstalled or tokens revoked", extra={"team": body.get("team_id")})
+
+    # -- shared ---------------------------------------------------------------------------
+
+    def _answer(
+        self,
+        work: Callable[[], list[Outbound]],
+        handle: SlackHandle,
+        conv: Conversation,
+        user_id: str,
+    ) -> None:
+        try:
+            outbounds = work()
+        except Exception:
+            log.exception("Slack request failed in the core")
+            outbounds = []
+            if user_id:
+                who = User("slack", handle.team_id, user_id, "")
+                where: Target = DM(who) if conv.kind == "dm" else Ephemeral(who, conv)
+                outbounds = [Outbound(where, Reply(SORRY))]
+        self.send_all(outbounds, handle, conv)
+
+    def send_all(
+        self, outbounds: list[Outbound], handle: SlackHandle | None, conv: Conversation
+    ) -> None:
+        for out in outbounds:
+            try:
+                wants_modal = out.reply.form is not None and handle and handle.trigger_id
+                if wants_modal and self._open_form(out, handle, conv):  # type: ignore[arg-type]
+                    continue
+                self.adapter.send(out, handle)
+            except SlackApiError as exc:
+                log.warning("Slack refused a message: %s", exc.response.get("error"))
+                self._explain(exc, out, handle)
+            except Exception:
+                log.exception("Slack delivery failed", extra={"target": type(out.target).__name__})
+
+    def _explain(self, exc: SlackApiError, out: Outbound, handle: SlackHandle | None) -> None:
+        """A post the member asked for failed in a way they can fix: tell them, privately."""
+        error = exc.response.get("error")
+        if not (isinstance(out.target, Channel) and handle and handle.response_url):
+            return
+        if error not in ("not_in_channel", "channel_not_found", "is_archived"):
+            return
+        note = Reply(
+            "I couldn't post in that channel: invite me first (/invite @Cohortbot), then try again."
+        )
+        try:
+            self.adapter.respond(handle.response_url, note)
+        except Exception:
+            log.exception("could not explain a failed post")
+
+    def _open_form(self, out: Outbound, handle: SlackHandle, conv: Conversation) -> bool:
+        form = out.reply.form
+        assert form is not None and handle.trigger_id
+        try:
+            meta = render.form_metadata(form, conv.id, conv.kind)
+            self.adapter.open_form(handle.trigger_id, render.modal(form, meta))
+            return True
+        except (SlackApiError, ValueError) as exc:
+            # trigger_ids live 3 seconds; past that the reply's text explains what to do.
+            log.warning("could not open a modal: %s", exc)
+            return False
+
+    def user(self, team_id: str, user_id: str, name_hint: str) -> User:
+        """The member as the core sees them: zone and admin flag from users.info, cached."""
+        key = (team_id, user_id)
+        now = time.monotonic()
+        with self._users_lock:
+            known = self._users.get(key)
+        if known and known.until > now:
+            return known.user
+        try:
+            info = self.client.users_info(user=user_id)["user"]
+        except (SlackApiError, SlackClientError, OSError) as exc:
+            log.warning("users.info failed: %s", exc)
+            user = User("slack", team_id, user_id, name_hint or user_id)
+            with self._users_lock:
+                self._users[key] = _Known(user, now + FAILED_LOOKUP_SECONDS)
+            return user
+        profile = info.get("profile") or {}
+        name = (
+            profile.get("display_name")
+            or profile.get("real_name")
+            or info.get("real_name")
+            or info.get("name")
+            or name_hint
+            or user_id
+        )
+        user = User(
+            "slack",
+            team_id,
+            user_id,
+            str(name),
+            is_admin=bool(info.get("is_admin") or info.get("is_owner")),
+            timezone=info.get("tz") or None,
+        )
+        with self._users_lock:
+            self._users[key] = _Known(user, now + USER_CACHE_SECONDS)
+        return user
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+def build_slack(core: App, settings: Settings, **kw: Any) -> SlackBot:
+    return SlackBot(core, settings, **kw)

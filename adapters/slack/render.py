@@ -1,0 +1,209 @@
+"""Block Kit for the neutral Reply: a pure function of its input, snapshot-tested.
+
+Every string that reaches Slack goes through `escape`: `&`, `<` and `>` are Slack's control
+characters (`<!channel>`, `<@U123>`, links), so an unescaped value could ping a whole channel.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from bot.types import Button, Field, Form, Reply
+
+Block = dict[str, Any]
+
+# Slack's documented limits; beyond them the API refuses the whole message.
+SECTION_LIMIT = 3000
+FIELD_LIMIT = 2000
+FIELDS_PER_SECTION = 10
+HEADER_LIMIT = 150
+BUTTON_TEXT_LIMIT = 75
+BUTTONS_PER_ACTIONS = 25
+BLOCKS_PER_MESSAGE = 50
+FALLBACK_LIMIT = 4000
+MODAL_TITLE_LIMIT = 24
+METADATA_LIMIT = 3000
+
+_BROADCAST = re.compile(r"(?<![\w.])@(here|channel|everyone)\b", re.IGNORECASE)
+
+
+def escape(text: str) -> str:
+    """Slack-safe text: control characters as entities, broadcast words defused.
+
+    `@channel` only pings when Slack parses it (link_names); a zero-width joiner after the `@`
+    makes sure it never does, whatever the message options."""
+    out = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _BROADCAST.sub(lambda m: "@\u2060" + m.group(1), out)
+
+
+def unescape(text: str) -> str:
+    """Slack sends typed text with the three control characters as entities."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _chunks(text: str, limit: int) -> list[str]:
+    """Split long text on line breaks where possible, never mid-entity."""
+    out: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        cut = rest.rfind("\n", 0, limit)
+        if cut <= 0:
+            cut = rest.rfind(" ", 0, limit)
+        if cut <= 0:
+            cut = limit
+            amp = rest.rfind("&", cut - 6, cut)
+            if amp > 0 and ";" not in rest[amp:cut]:
+                cut = amp
+        out.append(rest[:cut])
+        rest = rest[cut:].lstrip("\n")
+    if rest:
+        out.append(rest)
+    return out
+
+
+def plain(text: str, limit: int) -> dict[str, Any]:
+    return {"type": "plain_text", "text": _clip(escape(text), limit), "emoji": True}
+
+
+def mrkdwn(text: str) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": text}
+
+
+def fallback_text(reply: Reply) -> str:
+    """The notification text: readable alone, escaped, within Slack's length."""
+    head = f"{reply.title}: " if reply.title and not reply.text.startswith(reply.title) else ""
+    return _clip(escape(head + reply.text), FALLBACK_LIMIT)
+
+
+def _field_text(f: Field) -> str:
+    return _clip(f"*{escape(f.name)}*\n{escape(f.value)}", FIELD_LIMIT)
+
+
+def button(b: Button, action_id: str) -> dict[str, Any]:
+    el: dict[str, Any] = {
+        "type": "button",
+        "action_id": action_id,
+        "text": plain(b.label or b.action, BUTTON_TEXT_LIMIT),
+        "value": b.custom_id,
+    }
+    # Slack has two styles; "success" reads as the primary choice, "secondary" as the default.
+    if b.style in ("primary", "success"):
+        el["style"] = "primary"
+    elif b.style == "danger":
+        el["style"] = "danger"
+    return el
+
+
+def _actions(buttons: tuple[Button, ...]) -> list[Block]:
+    blocks: list[Block] = []
+    seen: set[str] = set()
+    elements: list[dict[str, Any]] = []
+    for i, b in enumerate(buttons):
+        # action_id must be unique within a message; the state travels in `value`.
+        action_id = b.custom_id if b.custom_id not in seen else f"{b.custom_id}#{i}"
+        seen.add(action_id)
+        elements.append(button(b, action_id))
+    for start in range(0, len(elements), BUTTONS_PER_ACTIONS):
+        blocks.append(
+            {"type": "actions", "elements": elements[start : start + BUTTONS_PER_ACTIONS]}
+        )
+    return blocks
+
+
+def blocks(reply: Reply) -> list[Block]:
+    """Header, text sections, fields, footer and buttons. Colour has no Block Kit equivalent,
+    and images travel as uploaded files (Block Kit images need a public URL)."""
+    out: list[Block] = []
+    if reply.title:
+        out.append({"type": "header", "text": plain(reply.title, HEADER_LIMIT)})
+    for part in _chunks(escape(reply.text), SECTION_LIMIT):
+        out.append({"type": "section", "text": mrkdwn(part)})
+    inline = [f for f in reply.fields if f.inline]
+    for start in range(0, len(inline), FIELDS_PER_SECTION):
+        chunk = inline[start : start + FIELDS_PER_SECTION]
+        out.append({"type": "section", "fields": [mrkdwn(_field_text(f)) for f in chunk]})
+    for f in reply.fields:
+        if not f.inline:
+            out.append({"type": "section", "text": mrkdwn(_field_text(f))})
+    if reply.footer:
+        out.append({"type": "context", "elements": [mrkdwn(_clip(escape(reply.footer), 2000))]})
+    actions = _actions(reply.buttons)
+    room = BLOCKS_PER_MESSAGE - len(actions)
+    if len(out) > room:
+        out = [*out[: room - 1], {"type": "context", "elements": [mrkdwn("(shortened)")]}]
+    return out + actions
+
+
+def message(reply: Reply) -> dict[str, Any]:
+    """The `text` + `blocks` pair every message API takes."""
+    return {"text": fallback_text(reply), "blocks": blocks(reply)}
+
+
+# -- modals ---------------------------------------------------------------------------------
+
+FORM_CALLBACK = "cohortbot.form"
+FIELD_ACTION = "value"
+
+
+def form_metadata(form: Form, channel_id: str, kind: str) -> str:
+    meta = json.dumps({"a": form.action, "v": form.value, "c": channel_id, "k": kind})
+    if len(meta) > METADATA_LIMIT:
+        raise ValueError("form state too long for a Slack modal")
+    return meta
+
+
+def modal(form: Form, metadata: str) -> dict[str, Any]:
+    """A form as a modal; the channel travels in private_metadata for the answer."""
+    inputs: list[Block] = []
+    for f in form.fields:
+        element: dict[str, Any] = {
+            "type": "plain_text_input",
+            "action_id": FIELD_ACTION,
+            "multiline": f.multiline,
+            "max_length": min(f.max_length, 3000),
+        }
+        if f.placeholder:
+            element["placeholder"] = plain(f.placeholder, 150)
+        inputs.append(
+            {
+                "type": "input",
+                "block_id": f.name,
+                "label": plain(f.label, 2000),
+                "optional": not f.required,
+                "element": element,
+            }
+        )
+    return {
+        "type": "modal",
+        "callback_id": FORM_CALLBACK,
+        "private_metadata": metadata,
+        "title": plain(form.title, MODAL_TITLE_LIMIT),
+        "submit": plain("Submit", 24),
+        "close": plain("Cancel", 24),
+        "blocks": inputs,
+    }
+
+
+def form_values(state: dict[str, Any]) -> dict[str, str]:
+    """Field name -> typed text, from a view_submission's state.values."""
+    out: dict[str, str] = {}
+    for block_id, actions in (state.get("values") or {}).items():
+        value = (actions.get(FIELD_ACTION) or {}).get("value")
+        out[block_id] = value or ""
+    return out
+
+
+def home(sections: list[Reply]) -> dict[str, Any]:
+    """The App Home tab: several replies stacked, separated by dividers."""
+    out: list[Block] = []
+    for i, reply in enumerate(sections):
+        if i:
+            out.append({"type": "divider"})
+        out.extend(blocks(reply))
+    return {"type": "home", "blocks": out[:100]}

@@ -1,0 +1,145 @@
+"""The daily drill DM: each member's next drill at their local drill time, on their days,
+never when paused, on a cohort off day, or twice in a local day; DST-proof because the time
+is computed in the member's zone every day."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.cohorts import end_of_local_day, local_at, offdays
+from bot.content import TRACKS
+from bot.db.drill_models import PracticeState
+from bot.db.models import Member, MemberSettings, Workspace
+from bot.db.schedule_models import OutboxMessage
+from bot.features.drills import drill_reply
+from bot.jobs import JobEnv, job
+from bot.outbox import Scheduled
+from bot.practice import Want, next_drills
+from bot.types import DM, Outbound, User
+
+DAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+KIND = "drill"
+
+
+@job("daily-drill", every=timedelta(minutes=5))
+def daily_drills(now: datetime, session: Session, env: JobEnv) -> list[Scheduled]:
+    """Queue today's drill DM for every member whose local drill time has come."""
+    rows = session.execute(
+        select(
+            Member.id,
+            Member.workspace_id,
+            Member.cohort_id,
+            Member.platform_user_id,
+            Member.display_name,
+            Workspace.platform,
+            Workspace.external_id,
+            MemberSettings.timezone,
+            MemberSettings.drill_time,
+            MemberSettings.drill_days,
+            MemberSettings.tracks,
+            MemberSettings.paused,
+            MemberSettings.paused_until,
+        )
+        .join(MemberSettings, MemberSettings.member_id == Member.id)
+        .join(Workspace, Workspace.id == Member.workspace_id)
+        .where(Member.undeliverable.is_(False))
+    ).all()
+    zones: dict[str, datetime] = {}
+    due = []
+    for r in rows:
+        local = zones.get(r.timezone)
+        if local is None:
+            local = zones[r.timezone] = now.astimezone(ZoneInfo(r.timezone))
+        today = local.date()
+        if DAY_KEYS[today.weekday()] not in r.drill_days.split(","):
+            continue
+        if r.paused and (r.paused_until is None or today <= r.paused_until):
+            continue
+        if f"{local:%H:%M}" < r.drill_time:
+            continue
+        due.append((r, today))
+    if not due:
+        return []
+    days = {d for _, d in due}
+    off = offdays(session, sorted({r.cohort_id for r, _ in due if r.cohort_id}), days)
+    due = [(r, d) for r, d in due if (r.cohort_id, d) not in off]
+    # Members already served today (by an earlier tick, or another replica) cost nothing more.
+    ids = [r.id for r, _ in due]
+    queued: set[tuple[int, date]] = set()
+    for start in range(0, len(ids), 900):
+        chunk = ids[start : start + 900]
+        queued.update(
+            session.execute(
+                select(OutboxMessage.member_id, OutboxMessage.local_date).where(
+                    OutboxMessage.kind == KIND,
+                    OutboxMessage.member_id.in_(chunk),
+                    OutboxMessage.local_date.in_(days),
+                )
+            ).all()  # type: ignore[arg-type]
+        )
+    due = [(r, d) for r, d in due if (r.id, d) not in queued]
+    if not due:
+        return []
+    last: dict[int, str | None] = {}
+    todo = [r.id for r, _ in due]
+    for start in range(0, len(todo), 900):
+        for mid, cur, prev in session.execute(
+            select(
+                PracticeState.member_id,
+                PracticeState.current_drill_id,
+                PracticeState.last_drill_id,
+            ).where(PracticeState.member_id.in_(todo[start : start + 900]))
+        ).all():
+            last[mid] = cur or prev
+    wants = [
+        Want(
+            r.id,
+            tuple(t for t in r.tracks.split(",") if t in TRACKS) or tuple(TRACKS),
+            last.get(r.id),
+        )
+        for r, _ in due
+    ]
+    picks = next_drills(session, wants, now, env.content)
+    out: list[Scheduled] = []
+    for r, today in due:
+        drill = picks.get(r.id)
+        if drill is None:
+            continue
+        tz = ZoneInfo(r.timezone)
+        user = User(r.platform, r.external_id, r.platform_user_id, r.display_name)
+        reply = drill_reply(drill, intro=f"Good morning, {r.display_name}: your daily drill.")
+        out.append(
+            Scheduled(
+                Outbound(DM(user), reply, {"drill_id": drill.id}),
+                workspace_id=r.workspace_id,
+                kind=KIND,
+                subject=drill.id,
+                local_date=today,
+                due_at=local_at(today, r.drill_time, tz),
+                member_id=r.id,
+                expires_at=end_of_local_day(today, tz),
+            )
+        )
+    return out
+
+
+def last_daily_drill(session: Session, member_id: int, since: datetime) -> str | None:
+    """The drill of the latest daily DM, so that `/drill answer` can answer it."""
+    return session.scalar(
+        select(OutboxMessage.subject)
+        .where(
+            OutboxMessage.member_id == member_id,
+            OutboxMessage.kind == KIND,
+            OutboxMessage.status == "sent",
+            OutboxMessage.sent_at >= since,
+        )
+        .order_by(OutboxMessage.sent_at.desc())
+        .limit(1)
+    )
+
+
+__all__ = ["daily_drills", "last_daily_drill"]

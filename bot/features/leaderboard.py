@@ -1,0 +1,189 @@
+"""The weekly leaderboard: points, drills and streaks for everyone; pipeline counts only for
+members who opted in (/settings public on); never a company name or a number about pay."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.chart import leaderboard_chart
+from bot.cohorts import CohortInfo, all_cohorts, cohort_of_workspace, info_of, local_at, week_start
+from bot.dates import fmt_date
+from bot.db.drill_models import PracticeState, Review
+from bot.db.models import Member, MemberSettings
+from bot.db.pipeline_models import Application, Interview, Offer
+from bot.errors import UserError
+from bot.jobs import JobEnv, job
+from bot.outbox import Scheduled
+from bot.router import Ctx, command
+from bot.text import plural
+from bot.types import Attachment, Field, Outbound, Reply
+
+TOP = 15
+STILL_USEFUL = timedelta(hours=12)
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    points: int
+    drills: int
+    streak: int
+    pipeline: tuple[int, int, int] | None  # only when the member opted in
+
+
+def pipeline_counts(session: Session, member_ids: list[int]) -> dict[int, tuple[int, int, int]]:
+    """(applications, interviews, offers) per member: three grouped queries."""
+    if not member_ids:
+        return {}
+    apps = dict(
+        session.execute(
+            select(Application.member_id, func.count())
+            .where(Application.member_id.in_(member_ids), Application.stage != "wishlist")
+            .group_by(Application.member_id)
+        ).all()
+    )
+    ivs = dict(
+        session.execute(
+            select(Interview.member_id, func.count())
+            .where(Interview.member_id.in_(member_ids))
+            .group_by(Interview.member_id)
+        ).all()
+    )
+    offers = dict(
+        session.execute(
+            select(Offer.member_id, func.count())
+            .where(Offer.member_id.in_(member_ids))
+            .group_by(Offer.member_id)
+        ).all()
+    )
+    return {m: (apps.get(m, 0), ivs.get(m, 0), offers.get(m, 0)) for m in member_ids}
+
+
+def build(session: Session, c: CohortInfo, now: datetime) -> Reply:
+    today = c.local_now(now).date()
+    start = week_start(today)
+    members = session.execute(
+        select(Member.id, Member.display_name, MemberSettings.public, MemberSettings.timezone)
+        .join(MemberSettings, MemberSettings.member_id == Member.id)
+        .where(Member.cohort_id == c.id)
+    ).all()
+    week = {
+        mid: (int(n), int(p or 0))
+        for mid, n, p in session.execute(
+            select(Review.member_id, func.count(), func.sum(Review.points))
+            .join(Member, Member.id == Review.member_id)
+            .where(Member.cohort_id == c.id, Review.local_date >= start)
+            .group_by(Review.member_id)
+        ).all()
+    }
+    states = {
+        mid: (streak, last)
+        for mid, streak, last in session.execute(
+            select(PracticeState.member_id, PracticeState.streak, PracticeState.last_active_date)
+            .join(Member, Member.id == PracticeState.member_id)
+            .where(Member.cohort_id == c.id)
+        ).all()
+    }
+    public = [m.id for m in members if m.public]
+    pipe = pipeline_counts(session, public)
+    rows: list[Row] = []
+    for m in members:
+        n, pts = week.get(m.id, (0, 0))
+        streak, last = states.get(m.id, (0, None))
+        local_today = now.astimezone(ZoneInfo(m.timezone)).date()
+        alive = streak if last is not None and last >= local_today - timedelta(days=1) else 0
+        rows.append(Row(m.display_name, pts, n, alive, pipe.get(m.id)))
+    rows.sort(key=lambda r: (-r.points, -r.drills, -r.streak, r.name.lower()))
+    per_day_rows = dict(
+        session.execute(
+            select(Review.local_date, func.count())
+            .join(Member, Member.id == Review.member_id)
+            .where(Member.cohort_id == c.id, Review.local_date >= today - timedelta(days=6))
+            .group_by(Review.local_date)
+        ).all()
+    )
+    per_day = [(today - timedelta(days=6 - i), 0) for i in range(7)]
+    per_day = [(d, int(per_day_rows.get(d, 0))) for d, _ in per_day]
+    funnel = (
+        sum(p[0] for p in pipe.values()),
+        sum(p[1] for p in pipe.values()),
+        sum(p[2] for p in pipe.values()),
+    )
+    active = [r for r in rows if r.drills]
+    lines = [
+        f"{i}. {r.name}: {r.points} points, {plural(r.drills, 'drill')}, streak {r.streak}"
+        for i, r in enumerate(active[:TOP], 1)
+    ]
+    if not lines:
+        lines.append("No drills yet this week: type /drill to open the scoreboard.")
+    total_drills = sum(r.drills for r in rows)
+    summary = (
+        f"The cohort: {plural(total_drills, 'drill')} by {plural(len(active), 'member')} this "
+        f"week, {sum(r.points for r in rows)} points; longest streak "
+        f"{plural(max((r.streak for r in rows), default=0), 'day')}."
+    )
+    shared = [r for r in rows if r.pipeline is not None]
+    pipe_lines = [
+        f"{r.name}: {plural(r.pipeline[0], 'application')}, "
+        f"{plural(r.pipeline[1], 'interview')}, {plural(r.pipeline[2], 'offer')}"
+        for r in shared
+        if r.pipeline is not None
+    ]
+    fields = [Field("This week", summary, inline=False)]
+    if pipe_lines:
+        fields.append(Field("Job hunt (shared by choice)", "\n".join(pipe_lines), inline=False))
+    text = "\n".join(lines) + "\n\n" + summary
+    if pipe_lines:
+        text += "\n\nJob hunt, for those who share it:\n" + "\n".join(pipe_lines)
+    png = leaderboard_chart(per_day, funnel)
+    return Reply(
+        text,
+        title=f"Leaderboard: week of {fmt_date(start)}",
+        image=Attachment(f"leaderboard-{start.isoformat()}.png", png, "image/png"),
+        footer="Pipeline counts appear only for members who chose /settings public on.",
+    )
+
+
+@job("leaderboard", every=timedelta(minutes=15))
+def leaderboard_posts(now: datetime, session: Session, env: JobEnv) -> list[Scheduled]:
+    out: list[Scheduled] = []
+    for c in all_cohorts(session):
+        if c.channel is None:
+            continue
+        today = c.local_now(now).date()
+        day = week_start(today) + timedelta(days=c.leaderboard_weekday)
+        post_at = local_at(day, c.leaderboard_time, c.tz)
+        if not (post_at <= now < post_at + STILL_USEFUL):
+            continue
+        reply = (
+            Reply("(leaderboard)", title="Leaderboard") if env.dry_run else build(session, c, now)
+        )
+        out.append(
+            Scheduled(
+                Outbound(c.channel, reply),
+                workspace_id=c.workspace_id,
+                kind="leaderboard",
+                subject="weekly",
+                local_date=day,
+                due_at=post_at,
+                expires_at=post_at + STILL_USEFUL,
+                target_key=f"c{c.id}",
+            )
+        )
+    return out
+
+
+@command("leaderboard")
+def leaderboard_command(ctx: Ctx) -> Reply:
+    cohort = cohort_of_workspace(ctx.session, ctx.member.workspace_id)
+    if cohort is None:
+        raise UserError("There is no cohort here yet. An organizer sets one up with /cohort setup.")
+    return build(ctx.session, info_of(ctx.session, cohort), ctx.now)
+
+
+__all__ = ["build", "pipeline_counts"]

@@ -1,0 +1,264 @@
+"""/letter: the right letter for the moment, filled in from the member's pipeline.
+
+Templates live in content/letters.yaml. Anything the pipeline cannot fill shows as [a hint in
+brackets], so a letter is never sent with a silent gap.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+from bot.content import LETTER_PLACEHOLDERS, Content, Letter
+from bot.dates import fmt_date, fmt_when
+from bot.db.pipeline_models import Application, Offer
+from bot.errors import UserError
+from bot.features.pipeline import COMPANY_LIMIT, resolve, verb
+from bot.pipeline_queries import (
+    find_company,
+    in_process_applications,
+    last_interview,
+    open_offers,
+    stale_applications,
+)
+from bot.router import Ctx, command
+from bot.text import clean
+from bot.types import Button, Field, Outbound, Reply
+
+# Placeholder shown when the pipeline has no value for it.
+BLANKS: dict[str, str] = {
+    "name": "[your name]",
+    "company": "[company]",
+    "role": "[role]",
+    "offer_company": "[the company that made the offer]",
+    "offer_deadline": "[their deadline]",
+    "interview_date": "[the interview date]",
+    "proposed_deadline": "[a later business day]",
+}
+LATE_STAGES = ("onsite", "offer", "accepted")
+
+
+class _Blanks(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return BLANKS.get(key, f"[{key}]")
+
+
+def find_letter(content: Content, kind: str, variant: str | None = None) -> Letter:
+    """The template for `kind` (and `variant` where the kind has early/late versions)."""
+    letter = content.letters.get(f"{kind}:{variant}" if variant else kind)
+    if letter is None and variant is None:
+        letter = content.letters.get(f"{kind}:early")
+    if letter is None:
+        raise UserError(f"There is no {kind} letter in the content.")
+    return letter
+
+
+def render_letter(
+    content: Content, kind: str, variant: str | None, values: Mapping[str, str | None]
+) -> tuple[str, str]:
+    """(subject, body) of a letter with `values` filled in; missing or empty ones become a
+    [hint in brackets]. Values are inserted as given: no template syntax inside them runs."""
+    letter = find_letter(content, kind, variant)
+    filled = _Blanks({k: v for k, v in values.items() if v and k in LETTER_PLACEHOLDERS})
+    fmt = string.Formatter()
+    return fmt.vformat(letter.subject, (), filled), fmt.vformat(letter.body, (), filled)
+
+
+def business_day(at: datetime) -> datetime:
+    """`at`, moved forward past a weekend to the Monday."""
+    while at.weekday() >= 5:
+        at += timedelta(days=1)
+    return at
+
+
+def proposed_deadline(offer: Offer, others: list[Offer], now: datetime) -> datetime:
+    """A later business day to ask for: the latest other deadline if that is later, else a
+    week after the current deadline (or after now, for an offer without one)."""
+    base = offer.deadline or now
+    later = [o.deadline for o in others if o.deadline and o.deadline > base]
+    return business_day(max(later) if later else base + timedelta(days=7))
+
+
+def letter_values(
+    ctx: Ctx,
+    app: Application | None,
+    offer_app: Application | None = None,
+    *,
+    company: str | None = None,
+) -> dict[str, str | None]:
+    """Everything a template may refer to, from the pipeline, in the member's zone."""
+    values: dict[str, str | None] = {"name": ctx.member.display_name, "company": company}
+    if app is not None:
+        values["company"] = app.company
+        values["role"] = app.role
+        interview = last_interview(app, ctx.now)
+        if interview is not None:
+            values["interview_date"] = fmt_date(interview.at.astimezone(ctx.tz).date())
+    offer_app = offer_app or (app if app is not None and app.offer is not None else None)
+    if offer_app is not None and offer_app.offer is not None:
+        offer = offer_app.offer
+        values["offer_company"] = offer_app.company
+        if offer.deadline:
+            values["offer_deadline"] = fmt_when(offer.deadline, ctx.tz)
+        others = [o for o in open_offers(ctx.session, ctx.member.id) if o.id != offer.id]
+        proposed = proposed_deadline(offer, others, ctx.now).astimezone(ctx.tz)
+        values["proposed_deadline"] = fmt_date(business_day(proposed).date())
+    return values
+
+
+def letter_reply(
+    ctx: Ctx,
+    kind: str,
+    variant: str | None,
+    app: Application | None,
+    offer_app: Application | None = None,
+    *,
+    company: str | None = None,
+) -> Reply:
+    letter = find_letter(ctx.content, kind, variant)
+    values = letter_values(ctx, app, offer_app, company=company)
+    subject, body = render_letter(ctx.content, kind, variant, values)
+    to = f" to {values['company']}" if values.get("company") else ""
+    text = f"Subject: {subject}\n\n{body}"
+    if "[" in subject + body:
+        text += "\n\n(Fill in the parts in [brackets] before you send it.)"
+    buttons: tuple[Button, ...] = ()
+    if kind == "thank-you" and app is not None:
+        interview = last_interview(app, ctx.now)
+        if interview is not None and not interview.thank_you_sent:
+            buttons = (Button("pipeline.thanked", str(interview.id), "Mark as sent", "success"),)
+    return Reply(
+        text,
+        title=f"{letter.title}{to}",
+        fields=(Field("When", letter.when, inline=False), Field("How", letter.how, inline=False)),
+        buttons=buttons,
+        footer="Only you can see this. Edit it freely: it should sound like you.",
+    )
+
+
+def _need_one(apps: list[Application], message: str) -> Application:
+    if not apps:
+        raise UserError(message)
+    return apps[0]
+
+
+def _default_app(ctx: Ctx, kind: str) -> Application:
+    mid = ctx.member.id
+    if kind in ("thank-you", "feedback"):
+        past = [
+            (i.at, i.application)
+            for a in in_process_applications(ctx.session, mid)
+            + [o.application for o in open_offers(ctx.session, mid)]
+            for i in a.interviews
+            if i.at <= ctx.now
+        ]
+        apps = [a for _, a in sorted(past, key=lambda p: p[0], reverse=True)]
+        return _need_one(
+            apps, "No interview has happened yet. Record one with /pipeline interview."
+        )
+    if kind in ("extension", "exploding", "confirm"):
+        offers = open_offers(ctx.session, mid)
+        return _need_one(
+            [o.application for o in offers],
+            "You have no open offer yet. Record one with /pipeline offer <company>.",
+        )
+    if kind == "follow-up":
+        stale = stale_applications(ctx.session, mid, ctx.now, ctx.settings.stale_days)
+        return _need_one(
+            stale or in_process_applications(ctx.session, mid),
+            "You have no application waiting for news. "
+            "Name a company: /letter follow-up <company>.",
+        )
+    raise AssertionError(kind)
+
+
+def alternatives(ctx: Ctx, chosen: Application | None) -> list[Outbound]:
+    """One letter per company still in process, each naming the offer that sets the pace:
+    the named offer, else the one with the earliest deadline."""
+    offers = open_offers(ctx.session, ctx.member.id)
+    if chosen is not None and chosen.offer is not None and chosen.stage == "offer":
+        offer_app = chosen
+        targets = in_process_applications(ctx.session, ctx.member.id, exclude=chosen.id)
+    else:
+        if not offers:
+            raise UserError(
+                "This letter is for when you hold an offer. Record it first with "
+                "/pipeline offer <company> deadline <when>."
+            )
+        offer_app = offers[0].application
+        targets = (
+            [chosen] if chosen is not None else in_process_applications(ctx.session, ctx.member.id)
+        )
+    if not targets:
+        raise UserError(
+            f"You have an offer from {offer_app.company}, but no other company in process to "
+            "write to. Add them with /pipeline add."
+        )
+    intro = Reply(
+        f"You hold an offer from {offer_app.company}. Here is a letter for each of the "
+        f"{len(targets)} other companies in your pipeline: {', '.join(a.company for a in targets)}."
+        " Send them all, even to the ones that went quiet.",
+        title="Alternatives letters",
+    )
+    letters = [letter_reply(ctx, "alternatives", None, a, offer_app) for a in targets]
+    return [ctx.private(r) for r in (intro, *letters)]
+
+
+def decline(ctx: Ctx, chosen: Application | None) -> list[Outbound]:
+    if chosen is not None:
+        return [ctx.private(letter_reply(ctx, "decline", None, chosen))]
+    # Everyone still considering the member; the accepted offer is no longer "open".
+    targets = in_process_applications(ctx.session, ctx.member.id) + [
+        o.application for o in open_offers(ctx.session, ctx.member.id)
+    ]
+    if not targets:
+        raise UserError("No company is still waiting on you. Name one: /letter decline <company>.")
+    return [ctx.private(letter_reply(ctx, "decline", None, a)) for a in targets]
+
+
+def build(ctx: Ctx, kind: str, app: Application | None) -> list[Outbound]:
+    if kind == "alternatives":
+        return alternatives(ctx, app)
+    if kind == "decline":
+        return decline(ctx, app)
+    if kind in ("salary-expectations", "where-else"):
+        if app is None:
+            return [ctx.private(letter_reply(ctx, kind, v, None)) for v in ("early", "late")]
+        variant = "late" if app.stage in LATE_STAGES else "early"
+        return [ctx.private(letter_reply(ctx, kind, variant, app))]
+    if kind == "motivation":
+        return [ctx.private(letter_reply(ctx, kind, None, app))]
+    if app is None:
+        app = _default_app(ctx, kind)
+    if kind in ("extension", "exploding", "confirm") and app.offer is None:
+        raise UserError(
+            f"{app.company} hasn't made you an offer yet (it is at {app.stage}). "
+            f"Record one with /pipeline offer {app.company}."
+        )
+    return [ctx.private(letter_reply(ctx, kind, None, app))]
+
+
+@command("letter")
+def letter_command(ctx: Ctx) -> list[Outbound]:
+    kind = ctx.arg("kind")
+    name = ctx.arg("company")
+    if name and kind == "motivation":
+        # Cold outreach usually goes to a company not in the pipeline yet: take the name typed.
+        typed = clean(name, what="company name", limit=COMPANY_LIMIT)
+        app = find_company(ctx.session, ctx.member.id, typed).app
+        return [ctx.private(letter_reply(ctx, kind, None, app, company=typed))]
+    app = resolve(ctx, name, "letter", {"kind": kind}) if name else None
+    return build(ctx, kind, app)
+
+
+@verb("letter")
+def _letter_verb(ctx: Ctx, app: Application, args: dict[str, str]) -> Reply:
+    outs = build(ctx, args.get("kind", ""), app)
+    # A button answers with one message; several letters are joined into it.
+    if len(outs) == 1:
+        return outs[0].reply
+    return Reply("\n\n---\n\n".join(o.reply.text for o in outs), title=outs[0].reply.title)
+
+
+__all__ = ["BLANKS", "business_day", "find_letter", "letter_values", "render_letter"]

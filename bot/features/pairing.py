@@ -1,0 +1,250 @@
+"""Mock-interview pairing: members who join are paired each week, no repeat pair while
+another is possible, a trio when the count is odd; each gets a DM naming the partner and a
+suggested drill for each side."""
+
+from __future__ import annotations
+
+import random
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from bot.cohorts import CohortInfo, all_cohorts, cohort_of_workspace, info_of, local_at, week_start
+from bot.content import TRACKS, Content
+from bot.dates import fmt_date
+from bot.db.models import Member, MemberSettings
+from bot.db.schedule_models import MockOptIn, MockPair
+from bot.errors import UserError
+from bot.jobs import JobEnv, job
+from bot.outbox import Scheduled
+from bot.practice import Want, next_drills
+from bot.router import Ctx, command
+from bot.types import DM, Outbound, Reply, User
+
+PAIR_DAY = 0  # Monday
+PAIR_TIME = time(9, 0)
+MOCK_TRACKS = ("behavioral", "system-design", "ml-design", "coding", "negotiation")
+
+
+def make_groups(ids: list[int], history: set[frozenset[int]], seed: int) -> list[list[int]]:
+    """Pairs (and one trio if odd) that avoid past pairs where possible.
+
+    Greedy over a seeded shuffle, preferring the partner this member has met least; with a
+    few restarts, which is plenty for cohort-sized groups."""
+    if len(ids) < 2:
+        return []
+    best: list[list[int]] | None = None
+    best_repeats = 10**9
+    for attempt in range(20):
+        order = ids[:]
+        random.Random(seed * 31 + attempt).shuffle(order)
+        groups: list[list[int]] = []
+        repeats = 0
+        pool = order[:]
+        while len(pool) >= 2:
+            a = pool.pop(0)
+            fresh = [b for b in pool if frozenset((a, b)) not in history]
+            b = fresh[0] if fresh else pool[0]
+            repeats += 0 if fresh else 1
+            pool.remove(b)
+            groups.append([a, b])
+        if pool:  # odd: the last one joins the group where they repeat least
+            c = pool[0]
+            target = min(
+                groups,
+                key=lambda g: sum(frozenset((c, x)) in history for x in g),
+            )
+            repeats += sum(frozenset((c, x)) in history for x in target)
+            target.append(c)
+        if repeats < best_repeats:
+            best, best_repeats = groups, repeats
+        if repeats == 0:
+            break
+    return best or []
+
+
+def _history(session: Session, cohort_id: int) -> set[frozenset[int]]:
+    seen: set[frozenset[int]] = set()
+    for a, b, c in session.execute(
+        select(MockPair.member_a, MockPair.member_b, MockPair.member_c).where(
+            MockPair.cohort_id == cohort_id
+        )
+    ).all():
+        group = [x for x in (a, b, c) if x is not None]
+        seen.update(frozenset((x, y)) for x in group for y in group if x < y)
+    return seen
+
+
+def pair_week(
+    session: Session,
+    c: CohortInfo,
+    week: date,
+    now: datetime,
+    content: Content,
+    *,
+    write: bool = True,
+) -> list[Scheduled]:
+    """Pair this week's volunteers (once per week) and return the DMs to send."""
+    existing = session.scalars(
+        select(MockPair).where(MockPair.cohort_id == c.id, MockPair.week_start == week)
+    ).all()
+    if existing:
+        groups = [[x for x in (p.member_a, p.member_b, p.member_c) if x] for p in existing]
+    else:
+        ids = list(
+            session.scalars(
+                select(MockOptIn.member_id)
+                .join(Member, Member.id == MockOptIn.member_id)
+                .where(Member.cohort_id == c.id, Member.undeliverable.is_(False))
+                .order_by(MockOptIn.member_id)
+            )
+        )
+        groups = make_groups(ids, _history(session, c.id), week.toordinal())
+        if write:
+            for g in groups:
+                session.add(
+                    MockPair(
+                        cohort_id=c.id,
+                        week_start=week,
+                        member_a=g[0],
+                        member_b=g[1],
+                        member_c=g[2] if len(g) > 2 else None,
+                        created_at=now,
+                    )
+                )
+            session.flush()
+    everyone = [m for g in groups for m in g]
+    if not everyone:
+        return []
+    info = {
+        m.id: m
+        for m in session.execute(
+            select(Member.id, Member.platform_user_id, Member.display_name, MemberSettings.tracks)
+            .join(MemberSettings, MemberSettings.member_id == Member.id)
+            .where(Member.id.in_(everyone))
+        ).all()
+    }
+    wants = []
+    for mid in everyone:
+        own = [t for t in info[mid].tracks.split(",") if t in MOCK_TRACKS] or list(MOCK_TRACKS)
+        wants.append(Want(mid, tuple(own)))
+    drills = next_drills(session, wants, now, content)
+    out: list[Scheduled] = []
+    for g in groups:
+        for mid in g:
+            partners = [p for p in g if p != mid]
+            names = " and ".join(info[p].display_name for p in partners)
+            lines = [f"This week you practise with {names}. Agree on a 45-minute slot by DM."]
+            mine = drills.get(mid)
+            if mine:
+                lines.append(f"When they interview you ({TRACKS[mine.track]}): {mine.prompt}")
+            for p in partners:
+                theirs = drills.get(p)
+                if theirs:
+                    lines.append(
+                        f"When you interview {info[p].display_name} "
+                        f"({TRACKS[theirs.track]}): {theirs.prompt}"
+                    )
+            lines.append("Take turns: 20 minutes each, then 5 minutes of honest feedback.")
+            user = User(
+                c.platform,
+                c.workspace_external_id,
+                info[mid].platform_user_id,
+                info[mid].display_name,
+            )
+            out.append(
+                Scheduled(
+                    Outbound(
+                        DM(user),
+                        Reply(
+                            "\n\n".join(lines), title=f"Mock interview, week of {fmt_date(week)}"
+                        ),
+                    ),
+                    workspace_id=c.workspace_id,
+                    kind="mock",
+                    subject=f"week-{week.isoformat()}",
+                    local_date=week,
+                    due_at=now,
+                    member_id=mid,
+                    expires_at=local_at(week + timedelta(days=7), PAIR_TIME, c.tz),
+                )
+            )
+    return out
+
+
+@job("mock-pairing", every=timedelta(minutes=15))
+def weekly_pairing(now: datetime, session: Session, env: JobEnv) -> list[Scheduled]:
+    out: list[Scheduled] = []
+    for c in all_cohorts(session):
+        week = week_start(c.local_now(now).date())
+        if now < local_at(week + timedelta(days=PAIR_DAY), PAIR_TIME, c.tz):
+            continue
+        out.extend(pair_week(session, c, week, now, env.content, write=not env.dry_run))
+    return out
+
+
+def _cohort(ctx: Ctx) -> CohortInfo:
+    cohort = cohort_of_workspace(ctx.session, ctx.member.workspace_id)
+    if cohort is None:
+        raise UserError("There is no cohort here yet. An organizer sets one up with /cohort setup.")
+    return info_of(ctx.session, cohort)
+
+
+@command("mock join")
+def mock_join(ctx: Ctx) -> Reply:
+    _cohort(ctx)
+    if ctx.session.get(MockOptIn, ctx.member.id) is None:
+        ctx.session.add(MockOptIn(member_id=ctx.member.id, joined_at=ctx.now))
+    return Reply(
+        "You're in: each Monday I'll pair you with someone from the cohort for a mock "
+        "interview, with a suggested drill for each of you. /mock leave to stop."
+    )
+
+
+@command("mock leave")
+def mock_leave(ctx: Ctx) -> Reply:
+    ctx.session.execute(delete(MockOptIn).where(MockOptIn.member_id == ctx.member.id))
+    return Reply("You won't be paired from next week on. /mock join to come back.")
+
+
+@command("mock status")
+def mock_status(ctx: Ctx) -> Reply:
+    c = _cohort(ctx)
+    joined = ctx.session.get(MockOptIn, ctx.member.id) is not None
+    week = week_start(c.local_now(ctx.now).date())
+    mid = ctx.member.id
+    pair = ctx.session.scalar(
+        select(MockPair).where(
+            MockPair.cohort_id == c.id,
+            MockPair.week_start == week,
+            (MockPair.member_a == mid) | (MockPair.member_b == mid) | (MockPair.member_c == mid),
+        )
+    )
+    text = "You are in the weekly pairing." if joined else "You are not in the weekly pairing."
+    if pair:
+        others = [x for x in (pair.member_a, pair.member_b, pair.member_c) if x and x != mid]
+        names = [ctx.session.get(Member, o).display_name for o in others]  # type: ignore[union-attr]
+        text += f" This week you practise with {' and '.join(names)}."
+    elif joined:
+        text += " Pairs are made on Monday mornings."
+    return Reply(text)
+
+
+@command("cohort pair")
+def cohort_pair_now(ctx: Ctx) -> Reply:
+    c = _cohort(ctx)
+    week = week_start(c.local_now(ctx.now).date())
+    from bot.outbox import enqueue
+
+    items = pair_week(ctx.session, c, week, ctx.now, ctx.content)
+    if not items:
+        raise UserError("Nobody to pair yet: members join with /mock join (at least two).")
+    added = enqueue(ctx.session, items, ctx.now)
+    groups = len({s.subject for s in items})
+    return Reply(
+        f"Paired {len(items)} members for the week of {fmt_date(week)}; "
+        f"{added} DM(s) on their way." + ("" if added else " (They were paired already.)")
+        if groups
+        else "Nothing to do."
+    )

@@ -1,0 +1,284 @@
+"""Durable, idempotent delivery of scheduled messages.
+
+Jobs produce `Scheduled` items; `enqueue` inserts them with ON CONFLICT DO NOTHING on the
+dedupe key, so a second enqueue (another tick, another replica) changes nothing. A
+`Dispatcher` claims due rows under a lease (FOR UPDATE SKIP LOCKED on PostgreSQL; on SQLite
+the single writer and the claim UPDATE are enough), sends them, and marks them. A dispatcher
+that dies between claim and send leaves rows whose lease expires and another one sends them.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, sessionmaker
+
+from adapters.base import DeliveryError, RateLimited, Undeliverable
+from bot.db.models import Member
+from bot.db.schedule_models import OutboxMessage
+from bot.serialize import outbound_from_dict, outbound_to_dict
+from bot.types import DM, Outbound
+
+log = logging.getLogger("cohortbot.outbox")
+
+MAX_ATTEMPTS = 8
+LEASE = timedelta(minutes=2)
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    """A message a job wants sent, with what makes it unique."""
+
+    outbound: Outbound
+    workspace_id: int
+    kind: str
+    subject: str
+    local_date: date
+    due_at: datetime
+    member_id: int | None = None
+    expires_at: datetime | None = None
+    target_key: str = ""
+
+    @property
+    def dedupe_key(self) -> str:
+        who = self.target_key or (f"m{self.member_id}" if self.member_id else "anon")
+        return f"{who}|{self.kind}|{self.subject}|{self.local_date.isoformat()}"[:250]
+
+
+def _insert(session: Session) -> Any:
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+def enqueue(session: Session, items: Iterable[Scheduled], now: datetime) -> int:
+    """Insert every item not already queued; returns how many were new. One statement per
+    batch of rows, whatever their number."""
+    rows = [
+        {
+            "dedupe_key": s.dedupe_key,
+            "workspace_id": s.workspace_id,
+            "member_id": s.member_id,
+            "kind": s.kind,
+            "subject": s.subject[:120],
+            "local_date": s.local_date,
+            "payload": outbound_to_dict(s.outbound),
+            "due_at": s.due_at,
+            "expires_at": s.expires_at,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": s.due_at,
+            "created_at": now,
+        }
+        for s in items
+    ]
+    if not rows:
+        return 0
+    insert = _insert(session)
+    table = OutboxMessage.__table__
+    added = 0
+    for start in range(0, len(rows), 1000):
+        stmt = insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        result = session.execute(stmt, rows[start : start + 1000])
+        added += max(int(getattr(result, "rowcount", 0) or 0), 0)
+    return added
+
+
+Send = Callable[[Outbound], None]
+
+
+@dataclass
+class DispatchReport:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    dropped: int = 0
+    undeliverable: int = 0
+    delivered: list[Outbound] = field(default_factory=list)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        send: Send,
+        *,
+        name: str | None = None,
+        batch: int = 200,
+        lease: timedelta = LEASE,
+    ) -> None:
+        self.sessions = sessions
+        self.send = send
+        self.name = name or uuid.uuid4().hex[:12]
+        self.batch = batch
+        self.lease = lease
+
+    def _claim(self, session: Session, now: datetime) -> list[int]:
+        t = OutboxMessage
+        due = (
+            select(t.id)
+            .where(
+                t.status == "pending",
+                t.next_attempt_at <= now,
+                or_(t.lease_until.is_(None), t.lease_until < now),
+            )
+            .order_by(t.next_attempt_at, t.id)
+            .limit(self.batch)
+        )
+        if session.get_bind().dialect.name == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        stmt = (
+            update(t)
+            .where(t.id.in_(due.scalar_subquery()))
+            .values(claimed_by=self.name, lease_until=now + self.lease, attempts=t.attempts + 1)
+            .returning(t.id)
+            .execution_options(synchronize_session=False)
+        )
+        return sorted(session.execute(stmt).scalars())
+
+    def expire(self, now: datetime) -> int:
+        """Drop what is no longer useful (yesterday's drill DM)."""
+        with self.sessions.begin() as session:
+            result = session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.status == "pending",
+                    OutboxMessage.expires_at.is_not(None),
+                    OutboxMessage.expires_at <= now,
+                )
+                .values(status="dropped", last_error="expired before it could be sent")
+            )
+            return int(getattr(result, "rowcount", 0) or 0)
+
+    def run_once(self, now: datetime) -> DispatchReport:
+        report = DispatchReport(dropped=self.expire(now))
+        with self.sessions.begin() as session:
+            ids = self._claim(session, now)
+        for row_id in ids:
+            self._deliver(row_id, now, report)
+        return report
+
+    def drain(self, now: datetime, rounds: int = 50) -> DispatchReport:
+        """Dispatch until nothing due is left (or `rounds` batches)."""
+        total = DispatchReport()
+        for _ in range(rounds):
+            r = self.run_once(now)
+            for name in ("sent", "retried", "failed", "dropped", "undeliverable"):
+                setattr(total, name, getattr(total, name) + getattr(r, name))
+            total.delivered.extend(r.delivered)
+            if not (r.sent or r.retried or r.failed or r.undeliverable):
+                break
+        return total
+
+    def _deliver(self, row_id: int, now: datetime, report: DispatchReport) -> None:
+        with self.sessions() as session:
+            row = session.get(OutboxMessage, row_id)
+            if row is None or row.claimed_by != self.name or row.status != "pending":
+                return
+            outbound = outbound_from_dict(row.payload)
+            member_id, attempts = row.member_id, row.attempts
+        try:
+            self.send(outbound)
+        except Undeliverable as exc:
+            self._undeliverable(row_id, member_id, str(exc), now)
+            report.undeliverable += 1
+            return
+        except RateLimited as exc:
+            # Not the message's fault: retry after the platform's delay, without using a try.
+            self._retry(row_id, now + timedelta(seconds=exc.retry_after), str(exc), refund=True)
+            report.retried += 1
+            return
+        except DeliveryError as exc:
+            if exc.retryable and attempts < MAX_ATTEMPTS:
+                backoff = timedelta(seconds=min(3600, 30 * 2 ** (attempts - 1)))
+                self._retry(row_id, now + backoff, str(exc))
+                report.retried += 1
+            else:
+                self._finish(row_id, "failed", now, str(exc))
+                report.failed += 1
+            return
+        except Exception as exc:  # an adapter bug must not stop the rest of the cohort
+            log.exception("send crashed", extra={"kind": "outbox"})
+            if attempts < MAX_ATTEMPTS:
+                self._retry(row_id, now + timedelta(minutes=5), type(exc).__name__)
+                report.retried += 1
+            else:
+                self._finish(row_id, "failed", now, type(exc).__name__)
+                report.failed += 1
+            return
+        self._finish(row_id, "sent", now, None)
+        report.sent += 1
+        report.delivered.append(outbound)
+
+    def _finish(self, row_id: int, status: str, now: datetime, error: str | None) -> None:
+        with self.sessions.begin() as session:
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == row_id, OutboxMessage.claimed_by == self.name)
+                .values(
+                    status=status,
+                    sent_at=now if status == "sent" else None,
+                    last_error=error[:200] if error else None,
+                    lease_until=None,
+                )
+            )
+
+    def _retry(self, row_id: int, when: datetime, error: str, refund: bool = False) -> None:
+        values: dict[str, Any] = {
+            "next_attempt_at": when,
+            "lease_until": None,
+            "claimed_by": None,
+            "last_error": error[:200],
+        }
+        if refund:
+            values["attempts"] = OutboxMessage.attempts - 1
+        with self.sessions.begin() as session:
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == row_id, OutboxMessage.claimed_by == self.name)
+                .values(**values)
+            )
+
+    def _undeliverable(self, row_id: int, member_id: int | None, error: str, now: datetime) -> None:
+        with self.sessions.begin() as session:
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == row_id)
+                .values(status="undeliverable", last_error=error[:200], lease_until=None)
+            )
+            if member_id is not None:
+                # Once: the member is flagged and their other queued DMs are parked too.
+                session.execute(
+                    update(Member).where(Member.id == member_id).values(undeliverable=True)
+                )
+                session.execute(
+                    update(OutboxMessage)
+                    .where(
+                        OutboxMessage.member_id == member_id,
+                        OutboxMessage.status == "pending",
+                        OutboxMessage.payload["target"]["type"].as_string() == "dm",
+                    )
+                    .values(status="undeliverable", last_error="member does not accept DMs")
+                )
+        log.warning("member undeliverable", extra={"member": member_id})
+
+
+def outbox_stats(session: Session, now: datetime) -> tuple[int, float]:
+    """(pending rows, age in seconds of the oldest due one), for /metrics."""
+    depth, oldest = session.execute(
+        select(func.count(), func.min(OutboxMessage.due_at)).where(
+            and_(OutboxMessage.status == "pending", OutboxMessage.due_at <= now)
+        )
+    ).one()
+    age = (now - oldest).total_seconds() if oldest else 0.0
+    return int(depth), age
+
+
+def is_dm(outbound: Outbound) -> bool:
+    return isinstance(outbound.target, DM)

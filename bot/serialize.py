@@ -1,0 +1,101 @@
+"""Outbound messages as JSON, so the outbox can hold them across restarts and replicas."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from bot.types import (
+    DM,
+    Attachment,
+    Button,
+    Channel,
+    Conversation,
+    Ephemeral,
+    Field,
+    InPlace,
+    Outbound,
+    Reply,
+    Target,
+    User,
+)
+
+
+def _user(u: User) -> dict[str, Any]:
+    return {
+        "platform": u.platform,
+        "workspace_id": u.workspace_id,
+        "user_id": u.user_id,
+        "display_name": u.display_name,
+    }
+
+
+def _conv(c: Conversation) -> dict[str, Any]:
+    return {"kind": c.kind, "id": c.id, "name": c.name}
+
+
+def _file(a: Attachment) -> dict[str, Any]:
+    return {"filename": a.filename, "mime": a.mime, "data": base64.b64encode(a.data).decode()}
+
+
+def target_to_dict(t: Target) -> dict[str, Any]:
+    match t:
+        case DM(user=u):
+            return {"type": "dm", "user": _user(u)}
+        case Channel(conversation=c):
+            return {"type": "channel", "conversation": _conv(c)}
+        case Ephemeral(user=u, conversation=c):
+            return {"type": "ephemeral", "user": _user(u), "conversation": _conv(c)}
+        case InPlace(user=u, conversation=c):
+            return {"type": "inplace", "user": _user(u), "conversation": _conv(c)}
+    raise TypeError(f"cannot serialise target {t!r}")
+
+
+def target_from_dict(d: dict[str, Any]) -> Target:
+    kind = d["type"]
+    if kind == "dm":
+        return DM(User(**d["user"]))
+    if kind == "channel":
+        return Channel(Conversation(**d["conversation"]))
+    if kind == "ephemeral":
+        return Ephemeral(User(**d["user"]), Conversation(**d["conversation"]))
+    if kind == "inplace":
+        return InPlace(User(**d["user"]), Conversation(**d["conversation"]))
+    raise ValueError(f"unknown target type {kind!r}")
+
+
+def outbound_to_dict(o: Outbound) -> dict[str, Any]:
+    r = o.reply
+    return {
+        "target": target_to_dict(o.target),
+        "reply": {
+            "text": r.text,
+            "title": r.title,
+            "fields": [[f.name, f.value, f.inline] for f in r.fields],
+            "buttons": [[b.action, b.value, b.label, b.style] for b in r.buttons],
+            "color": r.color,
+            "footer": r.footer,
+            "image": _file(r.image) if r.image else None,
+            "files": [_file(f) for f in r.files],
+        },
+        "meta": dict(o.meta),
+    }
+
+
+def _file_from(d: dict[str, Any]) -> Attachment:
+    return Attachment(d["filename"], base64.b64decode(d["data"]), d["mime"])
+
+
+def outbound_from_dict(d: dict[str, Any]) -> Outbound:
+    r = d["reply"]
+    reply = Reply(
+        text=r["text"],
+        title=r.get("title"),
+        fields=tuple(Field(n, v, i) for n, v, i in r.get("fields", [])),
+        buttons=tuple(Button(a, v, lbl, s) for a, v, lbl, s in r.get("buttons", [])),
+        color=r.get("color"),
+        footer=r.get("footer"),
+        image=_file_from(r["image"]) if r.get("image") else None,
+        files=tuple(_file_from(f) for f in r.get("files", [])),
+    )
+    return Outbound(target_from_dict(d["target"]), reply, dict(d.get("meta", {})))

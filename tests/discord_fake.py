@@ -1,0 +1,457 @@
+"""A local fake of Discord's REST API (127.0.0.1 only) that records whole requests, plus
+builders for Discord's INTERACTION_CREATE payloads. discord.py is pointed at it through
+`discord.http.Route.BASE`, so every byte the adapter sends goes over real HTTP."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import HTTP
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import discord.http
+
+APP_ID = 900000000000000001
+BOT_ID = 900000000000000002
+TS = "2026-11-23T08:00:00.000000+00:00"
+_ids = itertools.count(1_000_000_000_000_000_000)
+
+
+def snowflake() -> int:
+    return next(_ids)
+
+
+def user_payload(uid: int, name: str) -> dict[str, Any]:
+    return {
+        "id": str(uid),
+        "username": name,
+        "global_name": name.title(),
+        "discriminator": "0",
+        "avatar": None,
+    }
+
+
+@dataclass
+class Request:
+    method: str
+    path: str  # without the /api/v10 prefix
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    json: Any = None
+    files: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def flags(self) -> int:
+        data = self.json.get("data", self.json) if isinstance(self.json, dict) else {}
+        return int((data or {}).get("flags") or 0)
+
+    @property
+    def ephemeral(self) -> bool:
+        return bool(self.flags & 64)
+
+    @property
+    def message(self) -> dict[str, Any]:
+        """The message part of the request: a callback's `data`, or the body itself."""
+        if not isinstance(self.json, dict):
+            return {}
+        if self.path.endswith("/callback"):
+            return self.json.get("data") or {}
+        return self.json
+
+
+@dataclass
+class Scripted:
+    method: str
+    pattern: str
+    status: int
+    body: Any
+    headers: dict[str, str]
+    times: int = 1
+
+
+class FakeDiscord:
+    """Answers like Discord does for the routes the adapter uses; records every request."""
+
+    def __init__(self) -> None:
+        self.requests: list[Request] = []
+        self.scripted: list[Scripted] = []
+        self.lock = threading.Lock()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def base(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}/api/v10"
+
+    def start(self) -> FakeDiscord:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def fail(
+        self,
+        method: str,
+        pattern: str,
+        status: int,
+        body: Any,
+        headers: dict[str, str] | None = None,
+        times: int = 1,
+    ) -> None:
+        """The next `times` requests matching method + path regex get this answer instead."""
+        with self.lock:
+            self.scripted.append(Scripted(method, pattern, status, body, headers or {}, times))
+
+    def matching(self, method: str, pattern: str) -> list[Request]:
+        with self.lock:
+            return [r for r in self.requests if r.method == method and re.search(pattern, r.path)]
+
+    def wait_for(self, method: str, pattern: str, count: int = 1, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while len(self.matching(method, pattern)) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"no {method} {pattern} within {timeout}s; got "
+                    f"{[(r.method, r.path) for r in self.requests]}"
+                )
+            time.sleep(0.01)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.requests.clear()
+
+    # -- the HTTP side ----------------------------------------------------------------------
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _serve(self) -> None:
+                url = urlsplit(self.path)
+                path = url.path.removeprefix("/api/v10")
+                size = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(size) if size else b""
+                req = Request(self.command, path, parse_qs(url.query), dict(self.headers.items()))
+                ctype = self.headers.get("Content-Type", "")
+                if ctype.startswith("multipart/form-data"):
+                    req.json, req.files = _multipart(ctype, raw)
+                elif raw:
+                    req.json = json.loads(raw)
+                with fake.lock:
+                    fake.requests.append(req)
+                    scripted = next(
+                        (
+                            s
+                            for s in fake.scripted
+                            if s.method == req.method and re.search(s.pattern, path) and s.times
+                        ),
+                        None,
+                    )
+                    if scripted is not None:
+                        scripted.times -= 1
+                if scripted is not None:
+                    status, body, headers = scripted.status, scripted.body, scripted.headers
+                else:
+                    status, body, headers = fake.answer(req)
+                self._send(status, body, headers)
+
+            def _send(self, status: int, body: Any, headers: dict[str, str]) -> None:
+                data = b"" if body is None else json.dumps(body).encode()
+                self.send_response(status)
+                if body is not None:
+                    self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve
+
+        return Handler
+
+    def answer(self, req: Request) -> tuple[int, Any, dict[str, str]]:
+        m, p = req.method, req.path
+        if m == "GET" and p == "/users/@me":
+            return 200, {**user_payload(BOT_ID, "cohortbot"), "bot": True}, {}
+        if m == "GET" and p == "/oauth2/applications/@me":
+            return 200, _app_info(), {}
+        if m == "POST" and p == "/users/@me/channels":
+            rid = int(req.json["recipient_id"])
+            recipients = [user_payload(rid, "x")]
+            chan = {"id": str(dm_channel_id(rid)), "type": 1, "recipients": recipients}
+            return 200, chan, {}
+        if m == "POST" and (cm := re.fullmatch(r"/channels/(\d+)/messages", p)):
+            return 200, _message(int(cm.group(1)), req), {}
+        if m == "POST" and re.fullmatch(r"/interactions/\d+/[^/]+/callback", p):
+            iid = p.split("/")[2]
+            rtype = req.json["type"]
+            body: dict[str, Any] = {"interaction": {"id": iid, "type": 2}}
+            if rtype in (4, 7):
+                msg = _message(0, req)
+                body["interaction"]["response_message_id"] = msg["id"]
+                body["resource"] = {"type": rtype, "message": msg}
+            return 200, body, {}
+        if m == "POST" and re.fullmatch(r"/webhooks/\d+/[^/]+", p):
+            return 200, _message(0, req), {}
+        if m == "PATCH" and re.fullmatch(r"/webhooks/\d+/[^/]+/messages/\S+", p):
+            return 200, _message(0, req), {}
+        if m == "DELETE" and re.fullmatch(r"/webhooks/\d+/[^/]+/messages/\S+", p):
+            return 204, None, {}
+        if m == "PUT" and re.fullmatch(r"/applications/\d+(/guilds/\d+)?/commands", p):
+            out = [
+                {**c, "id": str(snowflake()), "application_id": str(APP_ID), "version": "1"}
+                for c in req.json
+            ]
+            return 200, out, {}
+        return 404, {"message": f"fake Discord has no {m} {p}", "code": 0}, {}
+
+
+def dm_channel_id(user_id: int) -> int:
+    return user_id + 7  # stable, so tests can predict where a member's DMs go
+
+
+def _app_info() -> dict[str, Any]:
+    return {
+        "id": str(APP_ID),
+        "name": "Cohortbot",
+        "description": "",
+        "icon": None,
+        "bot_public": True,
+        "bot_require_code_grant": False,
+        "owner": user_payload(1, "owner"),
+        "verify_key": "0" * 64,
+        "flags": 0,
+    }
+
+
+def _message(channel_id: int, req: Request) -> dict[str, Any]:
+    body = req.message
+    return {
+        "id": str(snowflake()),
+        "channel_id": str(channel_id or 1),
+        "type": 0,
+        "content": body.get("content") or "",
+        "author": {**user_payload(BOT_ID, "cohortbot"), "bot": True},
+        "attachments": [
+            {
+                "id": str(snowflake()),
+                "filename": f["filename"],
+                "size": len(f["data"]),
+                "url": f"https://cdn.invalid/{f['filename']}",
+                "proxy_url": f"https://cdn.invalid/{f['filename']}",
+            }
+            for f in req.files
+        ],
+        "embeds": body.get("embeds") or [],
+        "components": body.get("components") or [],
+        "mentions": [],
+        "mention_roles": [],
+        "mention_everyone": False,
+        "pinned": False,
+        "tts": False,
+        "timestamp": TS,
+        "edited_timestamp": None,
+        "flags": body.get("flags") or 0,
+    }
+
+
+def _multipart(ctype: str, raw: bytes) -> tuple[Any, list[dict[str, Any]]]:
+    msg = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {ctype}\r\n\r\n".encode() + raw)
+    payload: Any = None
+    files: list[dict[str, Any]] = []
+    for part in msg.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        data = part.get_payload(decode=True) or b""
+        if name == "payload_json":
+            payload = json.loads(data)
+        else:
+            files.append(
+                {
+                    "field": name,
+                    "filename": part.get_filename(),
+                    "content_type": part.get_content_type(),
+                    "data": data,
+                }
+            )
+    return payload, files
+
+
+@contextmanager
+def discord_at(fake: FakeDiscord) -> Iterator[None]:
+    """Point discord.py's REST client (and interaction webhooks) at the fake."""
+    old = discord.http.Route.BASE
+    discord.http.Route.BASE = fake.base
+    try:
+        yield
+    finally:
+        discord.http.Route.BASE = old
+
+
+# -- interaction payloads, as the gateway delivers them ----------------------------------------
+
+
+@dataclass(frozen=True)
+class Person:
+    uid: int
+    name: str
+    admin: bool = False
+
+    def member(self) -> dict[str, Any]:
+        perms = (1 << 5) if self.admin else (1 << 11)  # MANAGE_GUILD vs SEND_MESSAGES
+        return {
+            "user": user_payload(self.uid, self.name),
+            "roles": [],
+            "joined_at": TS,
+            "deaf": False,
+            "mute": False,
+            "flags": 0,
+            "permissions": str(perms),
+        }
+
+
+def _base(itype: int, person: Person, guild_id: int | None, channel_id: int) -> dict[str, Any]:
+    iid = snowflake()
+    data: dict[str, Any] = {
+        "id": str(iid),
+        "application_id": str(APP_ID),
+        "type": itype,
+        "token": f"tok{iid}",
+        "version": 1,
+        "locale": "en-US",
+        "attachment_size_limit": 10 * 1024 * 1024,
+        "entitlements": [],
+        "authorizing_integration_owners": {"0": str(guild_id or person.uid)},
+    }
+    if guild_id is not None:
+        data["guild_id"] = str(guild_id)
+        data["guild_locale"] = "en-US"
+        data["guild"] = {"id": str(guild_id), "locale": "en-US", "features": []}
+        data["channel_id"] = str(channel_id)
+        data["channel"] = {
+            "id": str(channel_id),
+            "type": 0,
+            "guild_id": str(guild_id),
+            "name": "cohort",
+            "position": 0,
+            "permission_overwrites": [],
+            "nsfw": False,
+            "parent_id": None,
+        }
+        data["member"] = person.member()
+        data["app_permissions"] = str((1 << 11) | (1 << 15))
+        data["context"] = 0
+    else:
+        data["channel_id"] = str(channel_id)
+        data["channel"] = {
+            "id": str(channel_id),
+            "type": 1,
+            "recipients": [user_payload(person.uid, person.name)],
+        }
+        data["user"] = user_payload(person.uid, person.name)
+        data["context"] = 1
+    return data
+
+
+OPTION_TYPES = {"word": 3, "text": 3, "choice": 3, "int": 4}
+
+
+def slash(
+    person: Person,
+    command: str,
+    sub: str | None = None,
+    options: dict[str, Any] | None = None,
+    *,
+    types: dict[str, int] | None = None,
+    guild_id: int | None = 555,
+    channel_id: int = 777,
+    focused: str | None = None,
+) -> dict[str, Any]:
+    """An APPLICATION_COMMAND (or, with `focused`, an AUTOCOMPLETE) interaction."""
+    opts = [
+        {
+            "name": k,
+            "type": (types or {}).get(k, 4 if isinstance(v, int) else 3),
+            "value": v,
+            **({"focused": True} if k == focused else {}),
+        }
+        for k, v in (options or {}).items()
+    ]
+    if sub is not None:
+        opts = [{"name": sub, "type": 1, "options": opts}]
+    payload = _base(4 if focused else 2, person, guild_id, channel_id)
+    payload["data"] = {
+        "id": str(snowflake()),
+        "name": command,
+        "type": 1,
+        "options": opts,
+        **({"guild_id": str(guild_id)} if guild_id else {}),
+    }
+    return payload
+
+
+def click(
+    person: Person,
+    message: dict[str, Any],
+    custom_id: str,
+    *,
+    guild_id: int | None = 555,
+    channel_id: int = 777,
+) -> dict[str, Any]:
+    """A MESSAGE_COMPONENT interaction: a button on `message` (a message object) pressed."""
+    payload = _base(3, person, guild_id, channel_id)
+    payload["message"] = message
+    payload["data"] = {"custom_id": custom_id, "component_type": 2}
+    return payload
+
+
+def submit(
+    person: Person,
+    custom_id: str,
+    values: dict[str, str],
+    *,
+    guild_id: int | None = 555,
+    channel_id: int = 777,
+) -> dict[str, Any]:
+    """A MODAL_SUBMIT interaction with the text inputs' values by custom_id."""
+    payload = _base(5, person, guild_id, channel_id)
+    payload["data"] = {
+        "custom_id": custom_id,
+        "components": [
+            {"type": 1, "components": [{"type": 4, "custom_id": k, "value": v}]}
+            for k, v in values.items()
+        ],
+    }
+    return payload
+
+
+def bounded(fn: Callable[[], bool], timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not fn():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def message_from(req: Request, channel_id: int = 777) -> dict[str, Any]:
+    """The message object Discord would hold for what this request posted (for later clicks)."""
+    return _message(channel_id, req)

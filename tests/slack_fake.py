@@ -1,0 +1,402 @@
+"""A local fake of Slack's Web API (and of response_url and the file upload host): a real
+HTTP server on 127.0.0.1 that records every call whole, for assertions on payloads.
+
+It can answer slowly (`delay`) or with 429 + Retry-After (`rate_limit`), like Slack does."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class Call:
+    method: str  # "chat.postMessage", "respond", "upload"
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+    raw: bytes
+    status: int
+    at: float
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200 and self.body.get("__ok__", True)
+
+    def text(self) -> str:
+        """Everything a human could read in this call, for 'never appears' checks."""
+        return self.raw.decode("utf-8", errors="replace")
+
+
+@dataclass
+class FakeSlack:
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    delay: float = 0.0  # seconds before every answer
+    rate_limit: dict[str, int] = field(default_factory=dict)  # method -> 429s still to give
+    retry_after: int = 1
+    errors: dict[str, str] = field(default_factory=dict)  # method -> Slack error to answer
+    calls: list[Call] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> FakeSlack:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base}/api/"
+
+    def response_url(self, name: str = "r1") -> str:
+        return f"{self.base}/respond/{name}"
+
+    # -- assertions -----------------------------------------------------------------------
+
+    def delivered(self, method: str | None = None) -> list[Call]:
+        """Calls that Slack would have accepted (answered 200 and ok)."""
+        with self._lock:
+            return [c for c in self.calls if c.ok and (method is None or c.method == method)]
+
+    def all(self, method: str | None = None) -> list[Call]:
+        with self._lock:
+            return [c for c in self.calls if method is None or c.method == method]
+
+    def messages(self) -> list[Call]:
+        """Every delivered message, whatever the route."""
+        routes = {"chat.postMessage", "chat.postEphemeral", "chat.update", "respond"}
+        return [c for c in self.delivered() if c.method in routes]
+
+    def wait_for(
+        self, check: Callable[[], bool], timeout: float = 20.0, what: str = "a delivery"
+    ) -> None:
+        """Bounded polling for deliveries made by background threads."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if check():
+                return
+            time.sleep(0.02)
+        raise AssertionError(f"timed out after {timeout}s waiting for {what}; calls: {self.calls}")
+
+    def wait_messages(self, n: int, timeout: float = 20.0) -> list[Call]:
+        self.wait_for(lambda: len(self.messages()) >= n, timeout, f"{n} message(s)")
+        return self.messages()
+
+    # -- answering ------------------------------------------------------------------------
+
+    def answer(self, method: str, body: dict[str, Any]) -> tuple[int, dict[str, Any], dict]:
+        with self._lock:
+            left = self.rate_limit.get(method, 0)
+            if left > 0:
+                self.rate_limit[method] = left - 1
+                return (
+                    429,
+                    {"ok": False, "error": "ratelimited"},
+                    {"Retry-After": str(self.retry_after)},
+                )
+            error = self.errors.get(method)
+        if error:
+            return 200, {"ok": False, "error": error}, {}
+        n = next(self._ids)
+        ts = f"1700000000.{n:06d}"
+        match method:
+            case "auth.test":
+                out = {"team_id": "T1", "user_id": "UBOT", "bot_id": "B1", "team": "Cohort"}
+            case "users.info":
+                uid = str(body.get("user", ""))
+                user = {"id": uid, "name": uid.lower(), "tz": "America/New_York"}
+                user.update(self.users.get(uid, {}))
+                out = {"user": user}
+            case "conversations.open":
+                out = {"channel": {"id": "D" + str(body.get("users", "")).split(",")[0]}}
+            case "chat.postMessage" | "chat.update":
+                out = {"channel": body.get("channel"), "ts": ts}
+            case "chat.postEphemeral":
+                out = {"message_ts": ts}
+            case "views.open" | "views.publish":
+                out = {"view": {"id": f"V{n}"}}
+            case "files.getUploadURLExternal":
+                out = {"upload_url": f"{self.base}/upload/F{n}", "file_id": f"F{n}"}
+            case "files.completeUploadExternal":
+                files = body.get("files")
+                files = json.loads(files) if isinstance(files, str) else files or []
+                out = {"files": [{"id": f["id"], "title": f.get("title")} for f in files]}
+            case _:
+                return 200, {"ok": False, "error": "unknown_method"}, {}
+        return 200, {"ok": True, **out}, {}
+
+
+def _parse(raw: bytes, content_type: str, query: str) -> dict[str, Any]:
+    body: dict[str, Any] = {k: v[0] for k, v in parse_qs(query).items()}
+    if "json" in content_type and raw:
+        body.update(json.loads(raw))
+    elif "form" in content_type and raw:
+        body.update({k: v[0] for k, v in parse_qs(raw.decode()).items()})
+    for key in ("blocks", "view", "files"):
+        if isinstance(body.get(key), str) and body[key][:1] in "[{":
+            body[key] = json.loads(body[key])
+    return body
+
+
+def _handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+        def _serve(self) -> None:
+            parts = urlsplit(self.path)
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            ctype = self.headers.get("Content-Type", "")
+            if parts.path.startswith("/api/"):
+                method = parts.path.removeprefix("/api/")
+                body = _parse(raw, ctype, parts.query)
+            elif parts.path.startswith("/respond/"):
+                method, body = "respond", _parse(raw, "json", "")
+            elif parts.path.startswith("/upload/"):
+                method, body = "upload", {"file_id": parts.path.rsplit("/", 1)[-1]}
+            else:
+                method, body = "unknown", {}
+            if fake.delay:
+                time.sleep(fake.delay)
+            if method == "respond":
+                with fake._lock:
+                    left = fake.rate_limit.get("respond", 0)
+                    fake.rate_limit["respond"] = max(0, left - 1)
+                status, answer, headers = (
+                    (429, {"ok": False}, {"Retry-After": str(fake.retry_after)})
+                    if left
+                    else (200, {"ok": True}, {})
+                )
+                payload = b"ok" if status == 200 else b"rate_limited"
+            elif method == "upload":
+                status, answer, headers = 200, {"ok": True}, {}
+                payload = f"OK - {len(raw)}".encode()
+            else:
+                status, answer, headers = fake.answer(method, body)
+                payload = json.dumps(answer).encode()
+            body["__ok__"] = bool(answer.get("ok"))
+            call = Call(method, parts.path, dict(self.headers), body, raw, status, time.monotonic())
+            with fake._lock:
+                fake.calls.append(call)
+            self.send_response(status)
+            for k, v in headers.items():
+                self.send_header(k, v)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_POST = _serve
+        do_GET = _serve
+
+    return Handler
+
+
+# -- the Slack side of a request: signed, over real HTTP -------------------------------------
+
+
+def sign(secret: str, body: str, timestamp: int) -> str:
+    base = f"v0:{timestamp}:{body}".encode()
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+@dataclass
+class Answer:
+    status: int
+    body: str
+    headers: dict[str, str]
+    seconds: float
+
+
+def post(
+    url: str,
+    body: str,
+    *,
+    secret: str | None,
+    timestamp: int | None = None,
+    headers: dict[str, str] | None = None,
+    content_type: str = "application/x-www-form-urlencoded",
+    signature: str | None = None,
+) -> Answer:
+    """POST like Slack does: signed with the signing secret unless told otherwise."""
+    ts = int(time.time()) if timestamp is None else timestamp
+    h = {"Content-Type": content_type, **(headers or {})}
+    if secret is not None:
+        h["X-Slack-Request-Timestamp"] = str(ts)
+        h["X-Slack-Signature"] = signature or sign(secret, body, ts)
+    req = urllib.request.Request(url, data=body.encode(), headers=h, method="POST")
+    started = time.perf_counter()
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return Answer(
+                resp.status,
+                resp.read().decode(),
+                dict(resp.headers),
+                time.perf_counter() - started,
+            )
+    except urllib.error.HTTPError as exc:
+        return Answer(
+            exc.code, exc.read().decode(), dict(exc.headers), time.perf_counter() - started
+        )
+
+
+# -- a running Bolt app behind the real HTTP server, talking to the fake ----------------------
+
+SECRET = "signing-secret-for-tests"
+TEAM = "T1"
+
+
+@dataclass
+class SlackRig:
+    """The served Slack app (Runtime + Bolt) and the fake Web API it calls."""
+
+    fake: FakeSlack
+    runtime: Any  # adapters.serve.Runtime
+    bot: Any  # adapters.slack.SlackBot
+    _triggers: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    @property
+    def url(self) -> str:
+        return f"{self.runtime.url}/slack/events"
+
+    def trigger(self) -> str:
+        return f"trig-{next(self._triggers)}"
+
+    def command(
+        self,
+        line: str,
+        user: str = "U1",
+        channel: str = "C1",
+        *,
+        name: str = "",
+        trigger_id: str | None = None,
+        headers: dict[str, str] | None = None,
+        secret: str | None = SECRET,
+        timestamp: int | None = None,
+        signature: str | None = None,
+    ) -> Answer:
+        """A slash command as Slack sends it (text HTML-escaped, form-encoded, signed)."""
+        from urllib.parse import urlencode
+
+        head, _, text = line.strip().partition(" ")
+        escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        body = urlencode(
+            {
+                "token": "legacy-ignored",
+                "team_id": TEAM,
+                "team_domain": "cohort",
+                "channel_id": channel,
+                "channel_name": "directmessage" if channel.startswith("D") else "cohort",
+                "user_id": user,
+                "user_name": name or user.lower(),
+                "command": head,
+                "text": escaped,
+                "api_app_id": "A1",
+                "response_url": self.fake.response_url(f"{user}-{channel}"),
+                "trigger_id": trigger_id or self.trigger(),
+            }
+        )
+        return post(
+            self.url,
+            body,
+            secret=secret,
+            timestamp=timestamp,
+            headers=headers,
+            signature=signature,
+        )
+
+    def click(
+        self,
+        value: str,
+        user: str = "U1",
+        channel: str = "C1",
+        *,
+        response_url: bool = True,
+        message_ts: str = "1700000000.000001",
+    ) -> Answer:
+        """A button press (block_actions), as Slack posts it: payload=<json>."""
+        from urllib.parse import urlencode
+
+        payload: dict[str, Any] = {
+            "type": "block_actions",
+            "team": {"id": TEAM, "domain": "cohort"},
+            "user": {"id": user, "username": user.lower(), "team_id": TEAM},
+            "api_app_id": "A1",
+            "trigger_id": self.trigger(),
+            "container": {"type": "message", "message_ts": message_ts, "channel_id": channel},
+            "channel": {"id": channel, "name": "cohort"},
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": value,
+                    "block_id": "b1",
+                    "value": value,
+                    "action_ts": "1700000001.000000",
+                }
+            ],
+        }
+        if response_url:
+            payload["response_url"] = self.fake.response_url(f"click-{user}")
+        return post(self.url, urlencode({"payload": json.dumps(payload)}), secret=SECRET)
+
+    def submit_view(self, view: dict[str, Any], values: dict[str, str], user: str = "U1") -> Answer:
+        """A modal submitted with `values` typed into its fields."""
+        from urllib.parse import urlencode
+
+        state = {
+            "values": {
+                name: {"value": {"type": "plain_text_input", "value": v}}
+                for name, v in values.items()
+            }
+        }
+        payload = {
+            "type": "view_submission",
+            "team": {"id": TEAM, "domain": "cohort"},
+            "user": {"id": user, "username": user.lower(), "team_id": TEAM},
+            "api_app_id": "A1",
+            "trigger_id": self.trigger(),
+            "view": {**view, "id": "V1", "team_id": TEAM, "state": state},
+        }
+        return post(self.url, urlencode({"payload": json.dumps(payload)}), secret=SECRET)
+
+    def event(self, event: dict[str, Any], event_id: str = "Ev1") -> Answer:
+        body = json.dumps(
+            {
+                "token": "legacy-ignored",
+                "team_id": TEAM,
+                "api_app_id": "A1",
+                "type": "event_callback",
+                "event_id": event_id,
+                "event_time": int(time.time()),
+                "event": event,
+            }
+        )
+        return post(self.url, body, secret=SECRET, content_type="application/json")
