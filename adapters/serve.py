@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import signal
 import threading
 from collections.abc import Callable
@@ -17,8 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 
+from adapters.base import DeliveryError
 from bot.app import App
 from bot.config import Settings
+from bot.outbox import Dispatcher
+from bot.types import Outbound
 
 if TYPE_CHECKING:
     from adapters.base import Adapter
@@ -44,12 +46,13 @@ class Runtime:
     ) -> None:
         self.core = core
         self.settings = settings
-        self.host = host or os.environ.get("COHORTBOT_HOST", "0.0.0.0")  # noqa: S104
+        self.host = host or settings.host
         self.port = settings.port if port is None else port
         self.stop_event = threading.Event()
         self.adapters: dict[str, Adapter] = {}
         self.slack = slack
         self.socket_mode: Any = None
+        self.discord: Any = None
         self.http: ThreadingHTTPServer | None = None
         self._threads: list[threading.Thread] = []
 
@@ -75,7 +78,11 @@ class Runtime:
             )
             self.socket_mode.connect()
         if self.settings.has_discord:
-            self._spawn("discord", lambda: _start_discord(self.core, self.settings))
+            # Imported only when a Discord token is set: Slack-only deployments never load it.
+            from adapters.discord.runner import start_discord
+
+            self.discord = start_discord(self.core, self.settings)
+            self.adapters["discord"] = self.discord.adapter
         self._spawn("scheduler", lambda: start_scheduler(self.core, self.adapters, self.stop_event))
         log.info(
             "serving",
@@ -107,6 +114,8 @@ class Runtime:
             self.http.server_close()
         if self.slack is not None:
             self.slack.close()
+        if self.discord is not None:
+            self.discord.stop()
 
     def wait(self) -> None:
         """Block until SIGTERM/SIGINT or a component dies."""
@@ -134,18 +143,61 @@ class Runtime:
         }
 
 
-def start_scheduler(core: App, adapters: dict[str, Adapter], stop: threading.Event) -> None:
-    """The lead's hook: tick the jobs and the outbox here until `stop` is set, sending each
-    scheduled Outbound with `adapters[member platform].deliver(outbound)` (it raises
-    RateLimited / Undeliverable / DeliveryError). Runs in its own thread; returning is fine."""
-    return None
+def start_scheduler(
+    core: App,
+    adapters: dict[str, Adapter],
+    stop: threading.Event,
+    *,
+    tick_seconds: float = 60.0,
+    dispatch_seconds: float = 5.0,
+) -> None:
+    """APScheduler ticks: every job about once a minute, the outbox every few seconds.
+
+    The outbox, not APScheduler, is the source of truth: jobs are idempotent and look back
+    over what is still useful, so the first tick after a restart catches up on what was
+    missed, and several replicas can tick at once without sending anything twice."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    dispatcher = Dispatcher(core.sessions, route(adapters))
+
+    def tick() -> None:
+        core.jobs.run_at(core.clock.now())
+
+    def dispatch() -> None:
+        dispatcher.drain(core.clock.now())
+
+    scheduler = BackgroundScheduler(
+        timezone="UTC",
+        job_defaults={
+            "coalesce": True,
+            "max_instances": 1,
+            "misfire_grace_time": 30,
+        },
+    )
+    scheduler.add_job(tick, "interval", seconds=tick_seconds, id="jobs")
+    scheduler.add_job(dispatch, "interval", seconds=dispatch_seconds, id="outbox")
+    tick()  # catch up at start-up on whatever is still worth sending
+    dispatch()
+    scheduler.start()
+    try:
+        stop.wait()
+    finally:
+        scheduler.shutdown(wait=True)
 
 
-def _start_discord(core: App, settings: Settings) -> None:
-    # Imported only when a Discord token is set: Slack-only deployments never load discord.py.
-    from adapters.discord.runner import start_discord  # type: ignore[import-not-found]
+def route(adapters: dict[str, Adapter]) -> Callable[[Outbound], None]:
+    """Send each queued message through the adapter of its workspace's platform."""
 
-    start_discord(core, settings)
+    def send(outbound: Outbound) -> None:
+        platform = outbound.meta.get("platform", "")
+        adapter = adapters.get(platform)
+        if adapter is None:
+            # Not ours to send right now (the platform is not configured in this process):
+            # retried later, so nothing is lost if the operator adds the credentials back.
+            raise DeliveryError(f"no adapter for platform {platform!r}", retryable=True)
+        adapter.deliver(outbound)
+
+    return send
 
 
 def _handler_for(runtime: Runtime, slack_http: bool) -> type[BaseHTTPRequestHandler]:

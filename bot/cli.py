@@ -24,6 +24,15 @@ app.add_typer(db_app, name="db")
 app.add_typer(content_app, name="content")
 
 
+def _add_discord() -> None:
+    from adapters.discord.cli import discord_app
+
+    app.add_typer(discord_app, name="discord")
+
+
+_add_discord()
+
+
 def _settings(**overrides: object) -> Settings:
     try:
         settings = load_settings(**overrides)

@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     )
     log_format: Literal["text", "json"] = Field("text", description="Log lines as text or JSON")
     port: int = Field(3000, ge=1, le=65535, description="HTTP port of `cohortbot serve`")
+    host: str = Field("0.0.0.0", description="Address `cohortbot serve` listens on")  # noqa: S104
     secret_key: SecretStr | None = Field(
         None, description="Key that encrypts stored Slack bot tokens (OAuth installs)"
     )

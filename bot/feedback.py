@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from bot.content import Drill, Framework, parse_number
+from bot.content import Drill, Framework, FrameworkStep, parse_number
 
 _STOP = frozenset(
     """about above after again against also among answer because been before being between both
@@ -62,11 +62,17 @@ def structure_check(answer: str, framework: Framework) -> list[PartCheck]:
         PartCheck(
             step.key,
             step.name,
-            any(_cue_pattern(c).search(low) for c in step.cues),
+            any(_cue_pattern(c).search(low) for c in step.cues) or _labelled(low, step),
             step.tip,
         )
         for step in framework.steps
     ]
+
+
+def _labelled(low: str, step: FrameworkStep) -> bool:
+    """Members who write "Situation: ..." have clearly given that part."""
+    names = {step.key.replace("-", " "), step.name.lower()}
+    return any(re.search(rf"(?<![\w]){re.escape(n)}\s*:", low) for n in names)
 
 
 def _keywords(text: str) -> set[str]:

@@ -22,7 +22,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.base import DeliveryError, RateLimited, Undeliverable
-from bot.db.models import Member
+from bot.db.models import Member, Workspace
 from bot.db.schedule_models import OutboxMessage
 from bot.serialize import outbound_from_dict, outbound_to_dict
 from bot.types import DM, Outbound
@@ -50,7 +50,34 @@ class Scheduled:
     @property
     def dedupe_key(self) -> str:
         who = self.target_key or (f"m{self.member_id}" if self.member_id else "anon")
-        return f"{who}|{self.kind}|{self.subject}|{self.local_date.isoformat()}"[:250]
+        return make_key(who, self.kind, self.subject, self.local_date)
+
+
+def make_key(who: str, kind: str, subject: str, local_date: date) -> str:
+    """The outbox's unique key: target (m<member> or c<cohort>), kind, subject, local date."""
+    return f"{who}|{kind}|{subject}|{local_date.isoformat()}"[:250]
+
+
+def queued_keys(session: Session, keys: Iterable[str]) -> set[str]:
+    """Which of these keys are already in the outbox, so jobs skip building them again."""
+    wanted = list(dict.fromkeys(keys))
+    found: set[str] = set()
+    for start in range(0, len(wanted), 900):
+        found.update(
+            session.scalars(
+                select(OutboxMessage.dedupe_key).where(
+                    OutboxMessage.dedupe_key.in_(wanted[start : start + 900])
+                )
+            )
+        )
+    return found
+
+
+def next_due(session: Session) -> datetime | None:
+    """When the outbox next has something to send (None when it is empty)."""
+    return session.scalar(
+        select(func.min(OutboxMessage.next_attempt_at)).where(OutboxMessage.status == "pending")
+    )
 
 
 def _insert(session: Session) -> Any:
@@ -80,6 +107,16 @@ def enqueue(session: Session, items: Iterable[Scheduled], now: datetime) -> int:
     ]
     if not rows:
         return 0
+    # The dispatcher routes each message to its workspace's platform adapter.
+    platforms = dict(
+        session.execute(
+            select(Workspace.id, Workspace.platform).where(
+                Workspace.id.in_({r["workspace_id"] for r in rows})
+            )
+        ).all()
+    )
+    for r in rows:
+        r["payload"]["meta"]["platform"] = platforms.get(r["workspace_id"], "")
     insert = _insert(session)
     table = OutboxMessage.__table__
     added = 0
@@ -167,6 +204,10 @@ class Dispatcher:
     def drain(self, now: datetime, rounds: int = 50) -> DispatchReport:
         """Dispatch until nothing due is left (or `rounds` batches)."""
         total = DispatchReport()
+        with self.sessions() as session:
+            first = next_due(session)
+        if first is None or first > now:
+            return total  # the common case on a tick: one cheap read, no write
         for _ in range(rounds):
             r = self.run_once(now)
             for name in ("sent", "retried", "failed", "dropped", "undeliverable"):

@@ -45,6 +45,10 @@ class Want:
     member_id: int
     tracks: tuple[str, ...]
     last_drill_id: str | None = None
+    also_avoid: str | None = None  # e.g. yesterday's unanswered daily drill
+
+    def avoids(self, drill_id: str) -> bool:
+        return drill_id in (self.last_drill_id, self.also_avoid)
 
 
 def practice_state(session: Session, member_id: int) -> PracticeState:
@@ -122,21 +126,21 @@ def _pick(
     tracks = set(w.tracks)
     for drill_id in due:
         d = content.drills.get(drill_id)
-        if d and d.track in tracks and drill_id != w.last_drill_id:
+        if d and d.track in tracks and not w.avoids(drill_id):
             return d
     # New drills: rotate through the member's tracks, easier ones first within a track.
     open_tracks = [t for t in w.tracks if any(d.id not in seen for d in by_track.get(t, []))]
     if open_tracks:
         start = done % len(open_tracks)
         for t in open_tracks[start:] + open_tracks[:start]:
-            fresh = [d for d in by_track[t] if d.id not in seen and d.id != w.last_drill_id]
+            fresh = [d for d in by_track[t] if d.id not in seen and not w.avoids(d.id)]
             if fresh:
                 fresh.sort(key=lambda d: (_DIFFICULTY[d.difficulty], _spread(w.member_id, d.id)))
                 return fresh[0]
     # Everything seen and nothing due: the seen drill that comes due soonest.
     for drill_id in sorted(seen, key=lambda i: _spread(w.member_id, i)):
         d = content.drills.get(drill_id)
-        if d and d.track in tracks and drill_id != w.last_drill_id:
+        if d and d.track in tracks and not w.avoids(drill_id):
             return d
     return None
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import commands
@@ -275,6 +275,37 @@ class Router:
         handle: Any = None,
         admin: bool = False,
     ) -> list[Outbound]:
+        kwargs = {
+            "options": options,
+            "source": source,
+            "path": path,
+            "handle": handle,
+            "admin": admin,
+        }
+        try:
+            return self._run_once(user, conversation, call, **kwargs)  # type: ignore[arg-type]
+        except IntegrityError:
+            # Two first contacts at once both create the workspace or member row: the loser
+            # rolled back; running again finds the row the winner committed.
+            log.info("retrying after a concurrent first contact", extra={"command": path})
+            try:
+                return self._run_once(user, conversation, call, **kwargs)  # type: ignore[arg-type]
+            except IntegrityError:
+                log.exception("handler failed", extra={"command": path})
+                return [self._private(user, conversation, Reply(SORRY))]
+
+    def _run_once(
+        self,
+        user: User,
+        conversation: Conversation,
+        call: Callable[[Ctx], Result],
+        *,
+        options: dict[str, str] | None = None,
+        source: Source = "slash",
+        path: str = "",
+        handle: Any = None,
+        admin: bool = False,
+    ) -> list[Outbound]:
         now = self.clock.now()
         session = self.sessions()
         try:
@@ -304,6 +335,9 @@ class Router:
         except UserError as exc:
             session.rollback()
             return [self._private(user, conversation, _error_reply(exc))]
+        except IntegrityError:
+            session.rollback()
+            raise
         except OperationalError:
             session.rollback()
             log.exception("database unavailable", extra={"command": path})

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bot.config import load_settings
 from bot.content import (
@@ -229,7 +230,9 @@ BREAKAGES: dict[str, Breakage] = {
         "drills/probability.yaml",
         lambda t: edit_entry(t, f"- id: {DICE}", "difficulty: easy", "difficulty: easy: really"),
         lambda t: "difficulty: easy: really",
-        "not valid YAML: mapping values are not allowed here",
+        # libyaml (used when PyYAML has it) words this differently from the pure-Python parser.
+        "not valid YAML: mapping values are not allowed "
+        + ("in this context" if hasattr(yaml, "CSafeLoader") else "here"),
     ),
     "unknown-extra-field": Breakage(
         "drills/behavioral.yaml",

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import func, select
 
 from adapters.base import DeliveryError, Undeliverable, UnsupportedTarget
-from adapters.discord import DiscordAdapter, DiscordRunner
+from adapters.discord.adapter import DiscordAdapter
+from adapters.discord.runner import DiscordRunner
 from bot import commands
 from bot.app import App
 from bot.db.models import Member

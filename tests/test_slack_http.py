@@ -240,3 +240,51 @@ def test_app_home_shows_the_members_settings(rig: SlackRig) -> None:
     blob = json.dumps(home.body["view"])
     assert "Europe/Oslo" in blob
     assert "/settings" in blob
+
+
+def test_pipeline_with_an_offer_stays_private(rig: SlackRig) -> None:
+    needed = {"pipeline add", "pipeline offer", "pipeline list"}
+    if not needed <= registered_paths():
+        pytest.skip("the pipeline feature is not in this build")
+    # One at a time: each waits for its answer, as a member typing would.
+    rig.command('/pipeline add Acme "ML Engineer"')
+    rig.fake.wait_messages(1)
+    rig.command("/pipeline add Globex")
+    rig.fake.wait_messages(2)
+    rig.command("/pipeline offer Acme deadline 2026-12-04 base 120000")
+    rig.fake.wait_messages(3)
+    rig.command("/pipeline list")
+    msgs = rig.fake.wait_messages(4)
+    assert all(m.method == "respond" and m.body["response_type"] == "ephemeral" for m in msgs)
+    assert "Acme" in texts(msgs[-1])
+    assert "Globex" in texts(msgs[-1])
+    # Nothing about a member's pipeline went to a channel.
+    assert not rig.fake.all("chat.postMessage")
+    assert not rig.fake.all("chat.postEphemeral")
+
+
+def test_drill_loop_through_buttons_and_a_modal(rig: SlackRig) -> None:
+    if not {"drill next"} <= registered_paths():
+        pytest.skip("the drill feature is not in this build")
+    rig.command("/drill next behavioral")
+    [drill] = rig.fake.wait_messages(1)
+    assert drill.body["response_type"] == "ephemeral"
+    buttons = [e for b in drill.body["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    answer = next(b for b in buttons if b["value"].startswith("drill.answer|"))
+    rig.click(answer["value"])
+    rig.fake.wait_for(lambda: rig.fake.delivered("views.open"), what="the answer modal")
+    [opened] = rig.fake.delivered("views.open")
+    view = opened.body["view"]
+    [field] = [b["block_id"] for b in view["blocks"]]
+    story = (
+        "Situation: our nightly batch took 9 hours. Task: I owned cutting it. Action: I "
+        "profiled it, moved the joins into SQL and cached lookups. Result: 40 minutes, "
+        "and the team got mornings back. Learning: measure before guessing."
+    )
+    assert rig.submit_view(view, {field: story}).status == 200
+    rig.fake.wait_messages(2)
+    feedback = rig.fake.messages()[-1]
+    assert feedback.method == "chat.postEphemeral"
+    assert (feedback.body["channel"], feedback.body["user"]) == ("C1", "U1")
+    assert "no longer" not in feedback.body["text"]
+    assert "went wrong" not in feedback.body["text"]

@@ -6,7 +6,6 @@ import asyncio
 from pathlib import Path
 from typing import Annotated
 
-import discord
 import typer
 
 from bot.config import SettingsError, load_settings
@@ -40,6 +39,8 @@ def sync(
     ] = Path(".cohortbot-discord-sync.json"),
 ) -> None:
     """Register the slash commands with Discord, only when they changed since the last sync."""
+    import discord  # only here: `cohortbot --help` should not pay for importing discord.py
+
     from adapters.discord.sync import sync_commands
 
     try:

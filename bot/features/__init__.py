@@ -15,6 +15,7 @@ FEATURES = (
     "plan",
     "pairing",
     "cohort",
+    "nudges",
 )
 
 

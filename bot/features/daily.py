@@ -67,24 +67,29 @@ def daily_drills(now: datetime, session: Session, env: JobEnv) -> list[Scheduled
     days = {d for _, d in due}
     off = offdays(session, sorted({r.cohort_id for r, _ in due if r.cohort_id}), days)
     due = [(r, d) for r, d in due if (r.cohort_id, d) not in off]
-    # Members already served today (by an earlier tick, or another replica) cost nothing more.
+    # Members already served today (by an earlier tick, or another replica) cost nothing more;
+    # the drill of their latest DM is not sent again the next day.
     ids = [r.id for r, _ in due]
     queued: set[tuple[int, date]] = set()
+    last: dict[int, tuple[date, str | None]] = {}
+    since = min(days) - timedelta(days=7)
     for start in range(0, len(ids), 900):
         chunk = ids[start : start + 900]
-        queued.update(
-            session.execute(
-                select(OutboxMessage.member_id, OutboxMessage.local_date).where(
-                    OutboxMessage.kind == KIND,
-                    OutboxMessage.member_id.in_(chunk),
-                    OutboxMessage.local_date.in_(days),
-                )
-            ).all()  # type: ignore[arg-type]
-        )
+        for mid, day, subject in session.execute(
+            select(OutboxMessage.member_id, OutboxMessage.local_date, OutboxMessage.subject).where(
+                OutboxMessage.kind == KIND,
+                OutboxMessage.member_id.in_(chunk),
+                OutboxMessage.local_date >= since,
+            )
+        ).all():
+            if day in days:
+                queued.add((mid, day))
+            if mid not in last or last[mid][0] < day:
+                last[mid] = (day, subject)
     due = [(r, d) for r, d in due if (r.id, d) not in queued]
     if not due:
         return []
-    last: dict[int, str | None] = {}
+    recent: dict[int, str | None] = {}
     todo = [r.id for r, _ in due]
     for start in range(0, len(todo), 900):
         for mid, cur, prev in session.execute(
@@ -94,12 +99,13 @@ def daily_drills(now: datetime, session: Session, env: JobEnv) -> list[Scheduled
                 PracticeState.last_drill_id,
             ).where(PracticeState.member_id.in_(todo[start : start + 900]))
         ).all():
-            last[mid] = cur or prev
+            recent[mid] = cur or prev
     wants = [
         Want(
             r.id,
             tuple(t for t in r.tracks.split(",") if t in TRACKS) or tuple(TRACKS),
-            last.get(r.id),
+            recent.get(r.id),
+            last[r.id][1] if r.id in last else None,
         )
         for r, _ in due
     ]

@@ -18,7 +18,7 @@ from bot.db.models import Member, MemberSettings
 from bot.db.pipeline_models import Application, Interview, Offer
 from bot.errors import UserError
 from bot.jobs import JobEnv, job
-from bot.outbox import Scheduled
+from bot.outbox import Scheduled, make_key, queued_keys
 from bot.router import Ctx, command
 from bot.text import plural
 from bot.types import Attachment, Field, Outbound, Reply
@@ -160,6 +160,8 @@ def leaderboard_posts(now: datetime, session: Session, env: JobEnv) -> list[Sche
         post_at = local_at(day, c.leaderboard_time, c.tz)
         if not (post_at <= now < post_at + STILL_USEFUL):
             continue
+        if queued_keys(session, [make_key(f"c{c.id}", "leaderboard", "weekly", day)]):
+            continue  # building the chart is the expensive part: only once
         reply = (
             Reply("(leaderboard)", title="Leaderboard") if env.dry_run else build(session, c, now)
         )

@@ -180,6 +180,13 @@ def weekly_pairing(now: datetime, session: Session, env: JobEnv) -> list[Schedul
         week = week_start(c.local_now(now).date())
         if now < local_at(week + timedelta(days=PAIR_DAY), PAIR_TIME, c.tz):
             continue
+        done = session.scalar(
+            select(MockPair.id)
+            .where(MockPair.cohort_id == c.id, MockPair.week_start == week)
+            .limit(1)
+        )
+        if done is not None and not env.dry_run:
+            continue  # paired (and the DMs queued in the same transaction) already
         out.extend(pair_week(session, c, week, now, env.content, write=not env.dry_run))
     return out
 

@@ -13,7 +13,7 @@ from bot.content import Content, PlanStage
 from bot.dates import fmt_date
 from bot.errors import UserError
 from bot.jobs import JobEnv, job
-from bot.outbox import Scheduled
+from bot.outbox import Scheduled, make_key, queued_keys
 from bot.router import Ctx, command
 from bot.types import Outbound, Reply
 
@@ -62,6 +62,8 @@ def plan_posts(now: datetime, session: Session, env: JobEnv) -> list[Scheduled]:
         for s in stages:
             post_at = local_at(s.start, PLAN_POST_TIME, c.tz)
             if post_at <= now < post_at + STILL_USEFUL and local.date() <= s.end:
+                if queued_keys(session, [make_key(f"c{c.id}", "plan", s.stage.id, s.start)]):
+                    continue
                 out.append(
                     Scheduled(
                         Outbound(c.channel, stage_post(s, len(stages))),
