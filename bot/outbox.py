@@ -22,6 +22,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.base import DeliveryError, RateLimited, Undeliverable
+from bot import metrics
 from bot.db.models import Member, Workspace
 from bot.db.schedule_models import OutboxMessage
 from bot.serialize import outbound_from_dict, outbound_to_dict
@@ -29,7 +30,7 @@ from bot.types import DM, Outbound
 
 log = logging.getLogger("cohortbot.outbox")
 
-MAX_ATTEMPTS = 8
+MAX_ATTEMPTS = 12  # with backoff capped at an hour: about nine hours of retries
 LEASE = timedelta(minutes=2)
 
 
@@ -258,6 +259,7 @@ class Dispatcher:
         report.delivered.append(outbound)
 
     def _finish(self, row_id: int, status: str, now: datetime, error: str | None) -> None:
+        metrics.message_finished(status)
         with self.sessions.begin() as session:
             session.execute(
                 update(OutboxMessage)
@@ -271,6 +273,7 @@ class Dispatcher:
             )
 
     def _retry(self, row_id: int, when: datetime, error: str, refund: bool = False) -> None:
+        metrics.MESSAGES_RETRIED.inc()
         values: dict[str, Any] = {
             "next_attempt_at": when,
             "lease_until": None,
@@ -287,6 +290,7 @@ class Dispatcher:
             )
 
     def _undeliverable(self, row_id: int, member_id: int | None, error: str, now: datetime) -> None:
+        metrics.message_finished("undeliverable")
         with self.sessions.begin() as session:
             session.execute(
                 update(OutboxMessage)
