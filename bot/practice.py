@@ -45,10 +45,12 @@ class Want:
     member_id: int
     tracks: tuple[str, ...]
     last_drill_id: str | None = None
-    also_avoid: str | None = None  # e.g. yesterday's unanswered daily drill
+    # How many drills were already offered by DM: unanswered ones are not "seen", so this
+    # moves the choice of new drills along instead of offering the same one every day.
+    offset: int = 0
 
     def avoids(self, drill_id: str) -> bool:
-        return drill_id in (self.last_drill_id, self.also_avoid)
+        return drill_id == self.last_drill_id
 
 
 def practice_state(session: Session, member_id: int) -> PracticeState:
@@ -131,12 +133,13 @@ def _pick(
     # New drills: rotate through the member's tracks, easier ones first within a track.
     open_tracks = [t for t in w.tracks if any(d.id not in seen for d in by_track.get(t, []))]
     if open_tracks:
-        start = done % len(open_tracks)
+        n = len(open_tracks)
+        start = (done + w.offset) % n
         for t in open_tracks[start:] + open_tracks[:start]:
             fresh = [d for d in by_track[t] if d.id not in seen and not w.avoids(d.id)]
             if fresh:
                 fresh.sort(key=lambda d: (_DIFFICULTY[d.difficulty], _spread(w.member_id, d.id)))
-                return fresh[0]
+                return fresh[(w.offset // n) % len(fresh)]
     # Everything seen and nothing due: the seen drill that comes due soonest.
     for drill_id in sorted(seen, key=lambda i: _spread(w.member_id, i)):
         d = content.drills.get(drill_id)

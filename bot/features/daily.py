@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.cohorts import end_of_local_day, local_at, offdays
@@ -71,21 +71,25 @@ def daily_drills(now: datetime, session: Session, env: JobEnv) -> list[Scheduled
     # the drill of their latest DM is not sent again the next day.
     ids = [r.id for r, _ in due]
     queued: set[tuple[int, date]] = set()
-    last: dict[int, tuple[date, str | None]] = {}
-    since = min(days) - timedelta(days=7)
+    offered: dict[int, int] = {}
     for start in range(0, len(ids), 900):
         chunk = ids[start : start + 900]
-        for mid, day, subject in session.execute(
-            select(OutboxMessage.member_id, OutboxMessage.local_date, OutboxMessage.subject).where(
-                OutboxMessage.kind == KIND,
-                OutboxMessage.member_id.in_(chunk),
-                OutboxMessage.local_date >= since,
-            )
-        ).all():
-            if day in days:
-                queued.add((mid, day))
-            if mid not in last or last[mid][0] < day:
-                last[mid] = (day, subject)
+        queued.update(
+            session.execute(
+                select(OutboxMessage.member_id, OutboxMessage.local_date).where(
+                    OutboxMessage.kind == KIND,
+                    OutboxMessage.member_id.in_(chunk),
+                    OutboxMessage.local_date.in_(days),
+                )
+            ).all()  # type: ignore[arg-type]
+        )
+        offered.update(
+            session.execute(
+                select(OutboxMessage.member_id, func.count())
+                .where(OutboxMessage.kind == KIND, OutboxMessage.member_id.in_(chunk))
+                .group_by(OutboxMessage.member_id)
+            ).all()  # type: ignore[arg-type]
+        )
     due = [(r, d) for r, d in due if (r.id, d) not in queued]
     if not due:
         return []
@@ -105,7 +109,7 @@ def daily_drills(now: datetime, session: Session, env: JobEnv) -> list[Scheduled
             r.id,
             tuple(t for t in r.tracks.split(",") if t in TRACKS) or tuple(TRACKS),
             recent.get(r.id),
-            last[r.id][1] if r.id in last else None,
+            offered.get(r.id, 0),
         )
         for r, _ in due
     ]

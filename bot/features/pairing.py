@@ -24,6 +24,7 @@ from bot.types import DM, Outbound, Reply, User
 
 PAIR_DAY = 0  # Monday
 PAIR_TIME = time(9, 0)
+STILL_USEFUL = timedelta(days=2)
 MOCK_TRACKS = ("behavioral", "system-design", "ml-design", "coding", "negotiation")
 
 
@@ -178,7 +179,9 @@ def weekly_pairing(now: datetime, session: Session, env: JobEnv) -> list[Schedul
     out: list[Scheduled] = []
     for c in all_cohorts(session):
         week = week_start(c.local_now(now).date())
-        if now < local_at(week + timedelta(days=PAIR_DAY), PAIR_TIME, c.tz):
+        pair_at = local_at(week + timedelta(days=PAIR_DAY), PAIR_TIME, c.tz)
+        # Late in the week a pairing is no use any more: wait for next Monday.
+        if not (pair_at <= now < pair_at + STILL_USEFUL):
             continue
         done = session.scalar(
             select(MockPair.id)

@@ -1,0 +1,155 @@
+"""The cohort: organizer commands, the weekly leaderboard, plan posts and mock pairing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from adapters.memory import MemoryWorkspace
+from bot.types import Channel, Ephemeral
+from tests.conftest import snapshot
+from tests.scheduling import dms_to, local, only_jobs
+
+BERLIN = "Europe/Berlin"
+
+
+def _cohort(ws: MemoryWorkspace, start: str = "2026-11-23") -> None:
+    out = ws.command("alice", f"/cohort setup {BERLIN} {start}")
+    assert isinstance(out[0].outbound.target, Channel)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "/cohort setup Europe/Paris",
+        "/cohort schedule leaderboard fri 16:00",
+        "/cohort offday add dec 24",
+        "/cohort members",
+        "/cohort pair now",
+        "/cohort preview",
+    ],
+)
+def test_organizer_commands_refuse_members_politely(ws: MemoryWorkspace, line: str) -> None:
+    _cohort(ws)
+    ws.command("bob", "/settings")
+    before = snapshot(ws.app.engine)
+    [d] = ws.command("bob", line)
+    assert "Only the cohort's organizers can do that" in d.text
+    assert isinstance(d.outbound.target, Ephemeral)
+    after = snapshot(ws.app.engine)
+    after.pop("members"), before.pop("members")  # last_active_at moves; nothing else may
+    assert after == before
+
+
+def test_setup_needs_a_channel_and_a_real_zone(ws: MemoryWorkspace) -> None:
+    [d] = ws.command("alice", "/cohort setup", where=ws.dm("alice"))
+    assert "channel the cohort uses" in d.text
+    [d] = ws.command("alice", "/cohort setup Mars/Base")
+    assert "I don't know the time zone" in d.text
+    [d] = ws.command("bob", "/leaderboard")
+    assert "no cohort here yet" in d.text
+
+
+def test_weekly_leaderboard_shows_only_what_members_opted_into(ws: MemoryWorkspace) -> None:
+    _cohort(ws)
+    ws.command("alice", "/cohort schedule leaderboard fri 16:00")
+    for name in ("bob", "carol"):
+        ws.command(name, "/drill probability")
+        ws.command(name, "/drill skip")
+        ws.command(name, "/drill rate good")
+        ws.command(name, '/pipeline add "Acme Corp" stage interview')
+        ws.command(name, '/pipeline interview "Acme Corp" 2026-11-24 10:00')
+        [d] = ws.command(name, "/pipeline offer acme deadline 2026-12-04 base 123456 bonus 7890")
+        assert "123" in d.text  # the member sees their own figures
+    ws.command("carol", "/settings public on")
+    only_jobs(ws, "leaderboard")
+    out = ws.advance(timedelta(days=7))
+    posts = [d for d in out if isinstance(d.outbound.target, Channel)]
+    assert len(posts) == 1  # once a week, not once per tick
+    post = posts[0]
+    assert local(post, BERLIN).strftime("%a %H:%M") == "Fri 16:00"
+    text = post.text + " ".join(f.value for f in post.reply.fields)
+    assert "bob: 3 points" in text and "carol: 3 points" in text
+    assert "carol: 1 application, 1 interview, 1 offer" in text
+    assert "bob: 1 application" not in text  # bob did not opt in
+    for secret in ("Acme", "123456", "123,456", "7890"):
+        assert secret not in text
+    assert post.reply.image is not None and post.reply.image.data.startswith(b"\x89PNG")
+    # /leaderboard shows the current one to the asker alone.
+    [mine] = ws.command("bob", "/leaderboard")
+    assert isinstance(mine.outbound.target, Ephemeral) and mine.reply.image is not None
+
+
+def test_plan_posts_when_each_stage_begins(ws: MemoryWorkspace) -> None:
+    _cohort(ws, start="2026-11-24")
+    only_jobs(ws, "plan-posts")
+    content = ws.app.content
+    first_two = content.plan[0].days + 1
+    out = ws.advance(timedelta(days=first_two))
+    posts = [d for d in out if isinstance(d.outbound.target, Channel)]
+    assert [p.reply.title for p in posts] == [
+        f"Stage 1 of {len(content.plan)} begins: {content.plan[0].name}",
+        f"Stage 2 of {len(content.plan)} begins: {content.plan[1].name}",
+    ]
+    assert all(local(p, BERLIN).hour == 9 for p in posts)
+    assert content.plan[0].purpose in posts[0].text
+    [plan] = ws.command("bob", "/cohort plan")
+    assert "-> 2." in plan.text
+
+
+def test_mock_pairing_without_repeats_and_a_trio(ws: MemoryWorkspace) -> None:
+    ws.clock.set(datetime(2026, 11, 22, 12, 0, tzinfo=UTC))  # a Sunday: too late this week
+    _cohort(ws)
+    names = ["ann", "ben", "cat", "dan", "eve"]
+    for n in names:
+        [d] = ws.command(n, "/mock join")
+        assert "You're in" in d.text
+    only_jobs(ws, "mock-pairing")
+    seen: set[frozenset[str]] = set()
+    for week in range(2):
+        out = ws.advance(timedelta(days=7))
+        dms = {n: dms_to(out, n) for n in names}
+        assert all(len(v) == 1 for v in dms.values()), week
+        groups = set()
+        for n, [d] in dms.items():
+            assert local(d, BERLIN).strftime("%a %H:%M") == "Mon 09:00"
+            partners = [
+                p for p in names if p != n and p in d.text.split("practise with")[1].split(".")[0]
+            ]
+            groups.add(frozenset([n, *partners]))
+            assert "When you interview" in d.text and "When they interview you" in d.text
+        sizes = sorted(len(g) for g in groups)
+        assert sizes == [2, 3]
+        pairs = {frozenset((a, b)) for g in groups for a in g for b in g if a < b}
+        if week == 1:
+            assert len(pairs & seen) <= 1  # a trio of 5 must repeat at most one pair
+        seen |= pairs
+    [st] = ws.command("ann", "/mock status")
+    assert "This week you practise with" in st.text
+    ws.command("ann", "/mock leave")
+    [st] = ws.command("ann", "/mock status")
+    assert "not in the weekly pairing" in st.text
+
+
+def test_members_dashboard_preview_and_offdays(ws: MemoryWorkspace) -> None:
+    _cohort(ws)
+    ws.command("bob", "/pipeline add Acme stage applied")
+    ws.command("carol", "/pipeline add Globex stage applied")
+    ws.command("carol", "/settings public on")
+    [dash] = ws.command("alice", "/cohort members")
+    assert "carol: 0 drills this week" in dash.text and "1 applications" in dash.text
+    bob_line = next(line for line in dash.text.splitlines() if line.startswith("bob"))
+    assert "applications" not in bob_line
+    assert "Acme" not in dash.text and "Globex" not in dash.text
+    [off] = ws.command("alice", "/cohort offday add 2026-11-25")
+    assert "Wed 25 Nov 2026 is an off day" in off.text
+    [prev] = ws.command("alice", "/cohort preview")
+    lines = prev.text.splitlines()
+    assert any(line.startswith("Mon 23 Nov") and "daily drill" in line for line in lines)
+    assert not any(line.startswith("Wed 25 Nov") and "daily drill" in line for line in lines)
+    assert any("leaderboard" in line for line in lines)
+    [bad] = ws.command("alice", "/cohort offday add 2020-01-01")
+    assert "in the past" in bad.text
+    [gone] = ws.command("alice", "/cohort offday remove 2026-11-25")
+    assert "normal day again" in gone.text
