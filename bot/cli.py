@@ -168,6 +168,16 @@ def db_upgrade(revision: str = "head") -> None:
     typer.echo(f"Database at revision {migrate.current_revision(engine)}.")
 
 
+@app.command()
+def doctor() -> None:
+    """Check settings, database, migrations, content and credentials; say what to fix."""
+    from bot.doctor import report, run_checks
+
+    text, code = report(run_checks())
+    typer.echo(text)
+    raise typer.Exit(code)
+
+
 @db_app.command("current")
 def db_current() -> None:
     """Show the database's migration revision and the newest one."""
@@ -189,7 +199,8 @@ def content_validate(
     """Check content banks; print every problem with file and line, exit 1 on any."""
     from bot.content import TRACKS, ContentError, builtin_content_dir, load_content
 
-    targets = dirs or [builtin_content_dir()]
+    # With no argument: what the bot would load, the built-in banks plus the organizer's.
+    targets = dirs or [builtin_content_dir(), *map(Path, _settings().extra_content_dirs)]
     try:
         content = load_content(targets)
     except ContentError as exc:

@@ -91,7 +91,10 @@ class Problem:
 
 def parse_number(text: str) -> float | None:
     """Read an exact-answer string: ``1/6``, ``0.1667``, ``16.7%``, ``1e-3``."""
-    s = text.strip().replace(" ", "").replace(",", "")
+    s = text.strip().replace(" ", "")
+    if re.fullmatch(r"-?\d+,\d{1,2}%?|-?0,\d+%?", s):
+        s = s.replace(",", ".")  # a decimal comma: 0,5 or 16,7%
+    s = s.replace(",", "")  # thousands separators: 1,068
     if not s:
         return None
     percent = s.endswith("%")
