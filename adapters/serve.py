@@ -1,8 +1,9 @@
 """`cohortbot serve`: the long-running process.
 
-One HTTP server (stdlib, threaded) answers `POST /slack/events` through the Bolt app and
-`GET /healthz`; Socket Mode replaces the Slack route when SLACK_APP_TOKEN is set. Discord runs
-in its own thread, and the scheduler gets one hook, `start_scheduler`, for the outbox tick."""
+One HTTP server (stdlib, threaded) answers `POST /slack/events` through the Bolt app,
+`GET /healthz` and `GET /metrics`; Socket Mode replaces the Slack route when SLACK_APP_TOKEN is
+set. Discord runs in its own thread, and the scheduler gets one hook, `start_scheduler`, for the
+outbox tick."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import text
 
 from adapters.base import DeliveryError
+from bot import metrics
 from bot.app import App
 from bot.config import Settings
 from bot.outbox import Dispatcher
@@ -164,7 +166,11 @@ def start_scheduler(
         core.jobs.run_at(core.clock.now())
 
     def dispatch() -> None:
-        dispatcher.drain(core.clock.now())
+        try:
+            dispatcher.drain(core.clock.now())
+        except Exception:
+            # The database may be away for a while: the next tick tries again, nothing lost.
+            log.exception("outbox dispatch failed")
 
     scheduler = BackgroundScheduler(
         timezone="UTC",
@@ -176,7 +182,10 @@ def start_scheduler(
     )
     scheduler.add_job(tick, "interval", seconds=tick_seconds, id="jobs")
     scheduler.add_job(dispatch, "interval", seconds=dispatch_seconds, id="outbox")
-    tick()  # catch up at start-up on whatever is still worth sending
+    try:
+        tick()  # catch up at start-up on whatever is still worth sending
+    except Exception:
+        log.exception("first scheduler tick failed")
     dispatch()
     scheduler.start()
     try:
@@ -206,7 +215,8 @@ def _handler_for(runtime: Runtime, slack_http: bool) -> type[BaseHTTPRequestHand
         protocol_version = "HTTP/1.1"
 
         def log_message(self, format: str, *args: Any) -> None:
-            log.debug("http " + format, *args)
+            # The request line may carry an OAuth ?code= or ?state=: log the path only.
+            log.debug("http %s %s", self.command, self.path.split("?", 1)[0])
 
         def _send(self, status: int, body: bytes, headers: dict[str, Any] | None = None) -> None:
             self.send_response(status)
@@ -223,12 +233,28 @@ def _handler_for(runtime: Runtime, slack_http: bool) -> type[BaseHTTPRequestHand
             self.end_headers()
             self.wfile.write(body)
 
+        def _header_lists(self) -> dict[str, Any]:
+            headers: dict[str, Any] = {}
+            for name, value in self.headers.items():
+                headers.setdefault(name.lower(), []).append(value)
+            return headers
+
         def do_GET(self) -> None:
             if self.path.split("?")[0] == "/healthz":
                 status, body = runtime.health()
                 data = json.dumps(body).encode()
                 self._send(status, data, {"Content-Type": "application/json"})
                 return
+            if self.path.split("?")[0] == "/metrics":
+                body = metrics.render(runtime.core.sessions, runtime.core.clock.now())
+                self._send(200, body.encode(), {"Content-Type": metrics.CONTENT_TYPE})
+                return
+            if runtime.slack is not None:  # the OAuth install pages, when installs are on
+                path, _, query = self.path.partition("?")
+                resp = runtime.slack.oauth_page(path, query, self._header_lists())
+                if resp is not None:
+                    self._send(resp.status, str(resp.body).encode(), resp.headers)
+                    return
             self._send(404, b"not found")
 
         def do_POST(self) -> None:
@@ -241,10 +267,7 @@ def _handler_for(runtime: Runtime, slack_http: bool) -> type[BaseHTTPRequestHand
                 self._send(413, b"too large")
                 return
             raw = self.rfile.read(length).decode("utf-8", errors="replace")
-            headers: dict[str, Any] = {}
-            for name, value in self.headers.items():
-                headers.setdefault(name.lower(), []).append(value)
-            resp = runtime.slack.dispatch(raw, headers, query)
+            resp = runtime.slack.dispatch(raw, self._header_lists(), query)
             body = resp.body if isinstance(resp.body, str) else json.dumps(resp.body)
             self._send(resp.status, body.encode(), resp.headers)
 

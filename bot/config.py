@@ -8,7 +8,14 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///cohortbot.db"
@@ -39,6 +46,12 @@ class Settings(BaseSettings):
     stale_days: int = Field(10, ge=1, le=90, description="Days without movement before a follow-up")
     max_arg_length: int = Field(
         2000, ge=100, le=20000, description="Longest argument accepted from a member"
+    )
+    rate_limit_per_minute: int = Field(
+        30,
+        ge=0,
+        le=10000,
+        description="Commands and clicks a member may send per minute, per process; 0 is off",
     )
     export_dir: str = Field(
         "exports", description="Where the console saves files (exports, calendars, charts)"
@@ -72,6 +85,16 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("SLACK_API_BASE_URL", "COHORTBOT_SLACK_API_BASE_URL"),
         description="Override of Slack's Web API base URL (tests, proxies)",
     )
+    slack_client_id: str | None = Field(
+        None,
+        validation_alias=AliasChoices("SLACK_CLIENT_ID", "COHORTBOT_SLACK_CLIENT_ID"),
+        description="Slack app client id; with the secret, turns on installs to many workspaces",
+    )
+    slack_client_secret: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("SLACK_CLIENT_SECRET", "COHORTBOT_SLACK_CLIENT_SECRET"),
+        description="Slack app client secret, for the OAuth install flow",
+    )
     discord_token: SecretStr | None = Field(
         None,
         validation_alias=AliasChoices("DISCORD_TOKEN", "COHORTBOT_DISCORD_TOKEN"),
@@ -94,6 +117,32 @@ class Settings(BaseSettings):
             raise ValueError(f"{v!r} is not a time like 09:00")
         return v
 
+    @field_validator("secret_key")
+    @classmethod
+    def _fernet(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None:
+            from cryptography.fernet import Fernet
+
+            for key in v.get_secret_value().split(","):
+                try:
+                    Fernet(key.strip())
+                except ValueError as exc:
+                    raise ValueError(
+                        "not a Fernet key (32 url-safe base64 bytes); make one with "
+                        '`python -c "from cryptography.fernet import Fernet; '
+                        'print(Fernet.generate_key().decode())"`'
+                    ) from exc
+        return v
+
+    @model_validator(mode="after")
+    def _oauth_needs_key(self) -> Settings:
+        if self.slack_oauth and self.secret_key is None:
+            raise ValueError(
+                "Setting COHORTBOT_SECRET_KEY is required when SLACK_CLIENT_ID and "
+                "SLACK_CLIENT_SECRET are set: it encrypts the stored bot tokens"
+            )
+        return self
+
     @field_validator("database_url")
     @classmethod
     def _url(cls, v: str) -> str:
@@ -110,8 +159,15 @@ class Settings(BaseSettings):
         return Path(self.export_dir)
 
     @property
+    def slack_oauth(self) -> bool:
+        """Installs to many workspaces (OAuth) instead of one bot token."""
+        return bool(self.slack_client_id and self.slack_client_secret)
+
+    @property
     def has_slack(self) -> bool:
-        return self.slack_bot_token is not None or self.slack_app_token is not None
+        return (
+            self.slack_bot_token is not None or self.slack_app_token is not None or self.slack_oauth
+        )
 
     @property
     def has_discord(self) -> bool:
@@ -132,9 +188,10 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         err = exc.errors()[0]
-        name = _env_name(str(err["loc"][0])) if err["loc"] else "settings"
         msg = err["msg"].removeprefix("Value error, ")
-        raise SettingsError(f"Setting {name} is invalid: {msg}") from None
+        if not err["loc"]:  # a check across settings names them itself
+            raise SettingsError(msg) from None
+        raise SettingsError(f"Setting {_env_name(str(err['loc'][0]))} is invalid: {msg}") from None
 
 
 @lru_cache(maxsize=1)

@@ -10,6 +10,7 @@ that dies between claim and send leaves rows whose lease expires and another one
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -122,9 +123,13 @@ def enqueue(session: Session, items: Iterable[Scheduled], now: datetime) -> int:
     table = OutboxMessage.__table__
     added = 0
     for start in range(0, len(rows), 1000):
-        stmt = insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
-        result = session.execute(stmt, rows[start : start + 1000])
-        added += max(int(getattr(result, "rowcount", 0) or 0), 0)
+        # RETURNING counts what was really inserted: drivers report no rowcount for a batch.
+        stmt = (
+            insert(table)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(table.c.id)
+        )
+        added += len(session.execute(stmt, rows[start : start + 1000]).all())
     return added
 
 
@@ -150,12 +155,29 @@ class Dispatcher:
         name: str | None = None,
         batch: int = 200,
         lease: timedelta = LEASE,
+        rate: float | None = None,
     ) -> None:
         self.sessions = sessions
         self.send = send
         self.name = name or uuid.uuid4().hex[:12]
-        self.batch = batch
         self.lease = lease
+        # Pacing (messages per second) keeps sends under the platform's limit: each 429 costs
+        # a whole Retry-After, so hitting the limit and backing off sends less than pacing.
+        self.rate = rate
+        self._next_slot = 0.0
+        if rate:
+            # A claimed batch must be sent before its lease ends, or another replica sends it too.
+            batch = min(batch, max(1, int(rate * lease.total_seconds() / 2)))
+        self.batch = batch
+
+    def _pace(self) -> None:
+        if not self.rate:
+            return
+        now = time.monotonic()
+        if self._next_slot > now:
+            time.sleep(self._next_slot - now)
+            now = self._next_slot
+        self._next_slot = now + 1.0 / self.rate
 
     def _claim(self, session: Session, now: datetime) -> list[int]:
         t = OutboxMessage
@@ -225,6 +247,7 @@ class Dispatcher:
                 return
             outbound = outbound_from_dict(row.payload)
             member_id, attempts = row.member_id, row.attempts
+        self._pace()
         try:
             self.send(outbound)
         except Undeliverable as exc:

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import commands
+from bot import commands, metrics
 from bot.clock import Clock
 from bot.commands import UsageError
 from bot.config import Settings
@@ -24,6 +24,7 @@ from bot.content import Content, get_content
 from bot.db.models import Member, Workspace
 from bot.errors import NotAllowed, UserError
 from bot.members import get_member
+from bot.ratelimit import SLOW_DOWN, RateLimiter
 from bot.types import (
     DM,
     Button,
@@ -143,11 +144,14 @@ class Router:
         self.sessions = sessions
         self.clock = clock
         self.content = content or get_content(settings.extra_content_dirs)
+        self.limiter = RateLimiter(settings.rate_limit_per_minute)
 
     # -- entry points ---------------------------------------------------------------------
 
     def handle(self, inv: Invocation) -> list[Outbound]:
         """A slash command (or a console line) from a member."""
+        if not self.limiter.allow(inv.user, self.clock.now()):
+            return [self._private(inv.user, inv.conversation, Reply(SLOW_DOWN))]
         started = time.perf_counter()
         path = inv.command
         try:
@@ -181,19 +185,20 @@ class Router:
                 admin=parsed.command.admin,
             )
         except UsageError as exc:
-            return [self._private(inv.user, inv.conversation, _usage_reply(exc))]
+            return [self._private(inv.user, inv.conversation, _usage_reply(exc), refusal=True)]
         except UserError as exc:
-            return [self._private(inv.user, inv.conversation, _error_reply(exc))]
+            return [self._private(inv.user, inv.conversation, _error_reply(exc), refusal=True)]
         finally:
-            log.info(
-                "command handled",
-                extra={"command": path, "ms": round((time.perf_counter() - started) * 1000, 1)},
-            )
+            elapsed = time.perf_counter() - started
+            log.info("command handled", extra={"command": path, "ms": round(elapsed * 1000, 1)})
+            metrics.command_handled(path, elapsed)
 
     def click(
         self, user: User, conversation: Conversation, custom_id: str, handle: Any = None
     ) -> list[Outbound]:
         """A button press; its state is all in `custom_id` (`action|value`)."""
+        if not self.limiter.allow(user, self.clock.now()):
+            return [self._private(user, conversation, Reply(SLOW_DOWN))]
         name, value = Button.parse(custom_id)
         fn = _ACTIONS.get(name)
         if fn is None:
@@ -258,10 +263,14 @@ class Router:
         opts = {k: str(v).strip() for k, v in opts.items() if v is not None}
         return commands.ParsedCommand(path, leaf, commands.check_options(leaf, path, opts))
 
-    def _private(self, user: User, conversation: Conversation, reply: Reply) -> Outbound:
+    def _private(
+        self, user: User, conversation: Conversation, reply: Reply, *, refusal: bool = False
+    ) -> Outbound:
+        # A refusal is marked, so that adapters and tests can tell it from an answer.
+        meta = {"refusal": "true"} if refusal else {}
         if conversation.kind == "dm":
-            return Outbound(DM(user), reply)
-        return Outbound(Ephemeral(user, conversation), reply)
+            return Outbound(DM(user), reply, meta)
+        return Outbound(Ephemeral(user, conversation), reply, meta)
 
     def _run(
         self,
@@ -331,10 +340,10 @@ class Router:
             session.commit()
         except UsageError as exc:
             session.rollback()
-            return [self._private(user, conversation, _usage_reply(exc))]
+            return [self._private(user, conversation, _usage_reply(exc), refusal=True)]
         except UserError as exc:
             session.rollback()
-            return [self._private(user, conversation, _error_reply(exc))]
+            return [self._private(user, conversation, _error_reply(exc), refusal=True)]
         except IntegrityError:
             session.rollback()
             raise

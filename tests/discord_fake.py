@@ -20,6 +20,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import discord.http
 
+from adapters.discord.adapter import DiscordAdapter
+from adapters.discord.runner import DiscordRunner
+from bot.app import App
+
 APP_ID = 900000000000000001
 BOT_ID = 900000000000000002
 TS = "2026-11-23T08:00:00.000000+00:00"
@@ -455,3 +459,45 @@ def bounded(fn: Callable[[], bool], timeout: float = 10.0) -> bool:
 def message_from(req: Request, channel_id: int = 777) -> dict[str, Any]:
     """The message object Discord would hold for what this request posted (for later clicks)."""
     return _message(channel_id, req)
+
+
+# -- a running client, fed interactions as the gateway would -----------------------------------
+
+
+class Bot:
+    """One running client (REST only: interactions are fed as the gateway would)."""
+
+    def __init__(self, app: App, fake: FakeDiscord, defer_after: float = 2.0) -> None:
+        self.fake = fake
+        self.runner = DiscordRunner(DiscordAdapter(app, defer_after=defer_after))
+        self.runner.start("test-token", connect=False, wait=10)
+
+    @property
+    def adapter(self) -> DiscordAdapter:
+        return self.runner.adapter
+
+    def send(self, payload: dict[str, Any], timeout: float = 15.0) -> list[Request]:
+        """Feed one interaction and return every request it caused, once fully answered."""
+        start = len(self.fake.requests)
+        self.runner.feed(payload)
+        assert self.adapter.wait_finished(int(payload["id"]), timeout), "not answered in time"
+        with self.fake.lock:
+            return self.fake.requests[start:]
+
+    def stop(self) -> None:
+        self.runner.stop()
+
+
+def callback_of(reqs: list[Request]) -> Request:
+    """The one interaction callback among `reqs` (an interaction is answered exactly once)."""
+    [cb] = [r for r in reqs if r.path.endswith("/callback")]
+    return cb
+
+
+def sends(reqs: list[Request]) -> list[Request]:
+    """Requests that carry a message (callbacks with data, follow-ups, edits, REST posts)."""
+    return [r for r in reqs if r.method in ("POST", "PATCH") and r.message.get("embeds")]
+
+
+def text_of(req: Request) -> str:
+    return "\n".join(e.get("description", "") for e in req.message.get("embeds", []))

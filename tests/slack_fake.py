@@ -110,7 +110,9 @@ class FakeSlack:
 
     # -- answering ------------------------------------------------------------------------
 
-    def answer(self, method: str, body: dict[str, Any]) -> tuple[int, dict[str, Any], dict]:
+    def answer(
+        self, method: str, body: dict[str, Any], token: str = ""
+    ) -> tuple[int, dict[str, Any], dict]:
         with self._lock:
             left = self.rate_limit.get(method, 0)
             if left > 0:
@@ -127,7 +129,25 @@ class FakeSlack:
         ts = f"1700000000.{n:06d}"
         match method:
             case "auth.test":
-                out = {"team_id": "T1", "user_id": "UBOT", "bot_id": "B1", "team": "Cohort"}
+                team = team_of_token(token) or "T1"
+                out = {"team_id": team, "user_id": f"UBOT{team}", "bot_id": f"B{team}"}
+            case "oauth.v2.access":
+                # The code names the workspace being installed: "code-T2" installs T2.
+                code = str(body.get("code", ""))
+                if not code.startswith("code-"):
+                    return 200, {"ok": False, "error": "invalid_code"}, {}
+                team = code.removeprefix("code-")
+                out = {
+                    "app_id": "A1",
+                    "authed_user": {"id": str(body.get("installer", "UINSTALLER"))},
+                    "scope": "commands,chat:write,im:write,users:read,files:write",
+                    "token_type": "bot",
+                    "access_token": token_for(team),
+                    "bot_user_id": f"UBOT{team}",
+                    "team": {"id": team, "name": f"Workspace {team}"},
+                    "enterprise": None,
+                    "is_enterprise_install": False,
+                }
             case "users.info":
                 uid = str(body.get("user", ""))
                 user = {"id": uid, "name": uid.lower(), "tz": "America/New_York"}
@@ -150,6 +170,16 @@ class FakeSlack:
             case _:
                 return 200, {"ok": False, "error": "unknown_method"}, {}
         return 200, {"ok": True, **out}, {}
+
+
+def token_for(team: str) -> str:
+    """The bot token the fake hands out when `team` installs the app."""
+    return f"xoxb-{team}-fake"
+
+
+def team_of_token(token: str) -> str | None:
+    parts = token.split("-")
+    return parts[1] if len(parts) == 3 and parts[0] == "xoxb" and parts[2] == "fake" else None
 
 
 def _parse(raw: bytes, content_type: str, query: str) -> dict[str, Any]:
@@ -200,7 +230,9 @@ def _handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
                 status, answer, headers = 200, {"ok": True}, {}
                 payload = f"OK - {len(raw)}".encode()
             else:
-                status, answer, headers = fake.answer(method, body)
+                auth = self.headers.get("Authorization", "")
+                token = auth.removeprefix("Bearer ") or str(body.get("token", ""))
+                status, answer, headers = fake.answer(method, body, token)
                 payload = json.dumps(answer).encode()
             body["__ok__"] = bool(answer.get("ok"))
             call = Call(method, parts.path, dict(self.headers), body, raw, status, time.monotonic())
@@ -281,14 +313,23 @@ class SlackRig:
     fake: FakeSlack
     runtime: Any  # adapters.serve.Runtime
     bot: Any  # adapters.slack.SlackBot
+    team: str = TEAM  # the workspace this rig's requests come from
     _triggers: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    def as_team(self, team: str) -> SlackRig:
+        """The same served app and fake, with requests from another workspace."""
+        return SlackRig(self.fake, self.runtime, self.bot, team)
 
     @property
     def url(self) -> str:
         return f"{self.runtime.url}/slack/events"
 
     def trigger(self) -> str:
-        return f"trig-{next(self._triggers)}"
+        n = next(self._triggers)
+        return f"trig-{n}" if self.team == TEAM else f"trig-{self.team}-{n}"
+
+    def _where(self, name: str) -> str:
+        return name if self.team == TEAM else f"{self.team}-{name}"
 
     def command(
         self,
@@ -311,7 +352,7 @@ class SlackRig:
         body = urlencode(
             {
                 "token": "legacy-ignored",
-                "team_id": TEAM,
+                "team_id": self.team,
                 "team_domain": "cohort",
                 "channel_id": channel,
                 "channel_name": "directmessage" if channel.startswith("D") else "cohort",
@@ -320,7 +361,7 @@ class SlackRig:
                 "command": head,
                 "text": escaped,
                 "api_app_id": "A1",
-                "response_url": self.fake.response_url(f"{user}-{channel}"),
+                "response_url": self.fake.response_url(self._where(f"{user}-{channel}")),
                 "trigger_id": trigger_id or self.trigger(),
             }
         )
@@ -347,8 +388,8 @@ class SlackRig:
 
         payload: dict[str, Any] = {
             "type": "block_actions",
-            "team": {"id": TEAM, "domain": "cohort"},
-            "user": {"id": user, "username": user.lower(), "team_id": TEAM},
+            "team": {"id": self.team, "domain": "cohort"},
+            "user": {"id": user, "username": user.lower(), "team_id": self.team},
             "api_app_id": "A1",
             "trigger_id": self.trigger(),
             "container": {"type": "message", "message_ts": message_ts, "channel_id": channel},
@@ -364,7 +405,31 @@ class SlackRig:
             ],
         }
         if response_url:
-            payload["response_url"] = self.fake.response_url(f"click-{user}")
+            payload["response_url"] = self.fake.response_url(self._where(f"click-{user}"))
+        return post(self.url, urlencode({"payload": json.dumps(payload)}), secret=SECRET)
+
+    def home_click(self, value: str, user: str = "U1") -> Answer:
+        """A button pressed on the App Home tab: no channel and no response_url."""
+        from urllib.parse import urlencode
+
+        payload: dict[str, Any] = {
+            "type": "block_actions",
+            "team": {"id": self.team, "domain": "cohort"},
+            "user": {"id": user, "username": user.lower(), "team_id": self.team},
+            "api_app_id": "A1",
+            "trigger_id": self.trigger(),
+            "container": {"type": "view", "view_id": "VHOME"},
+            "view": {"id": "VHOME", "type": "home", "team_id": self.team},
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": value,
+                    "block_id": "b1",
+                    "value": value,
+                    "action_ts": "1700000001.000000",
+                }
+            ],
+        }
         return post(self.url, urlencode({"payload": json.dumps(payload)}), secret=SECRET)
 
     def submit_view(self, view: dict[str, Any], values: dict[str, str], user: str = "U1") -> Answer:
@@ -379,11 +444,11 @@ class SlackRig:
         }
         payload = {
             "type": "view_submission",
-            "team": {"id": TEAM, "domain": "cohort"},
-            "user": {"id": user, "username": user.lower(), "team_id": TEAM},
+            "team": {"id": self.team, "domain": "cohort"},
+            "user": {"id": user, "username": user.lower(), "team_id": self.team},
             "api_app_id": "A1",
             "trigger_id": self.trigger(),
-            "view": {**view, "id": "V1", "team_id": TEAM, "state": state},
+            "view": {**view, "id": "V1", "team_id": self.team, "state": state},
         }
         return post(self.url, urlencode({"payload": json.dumps(payload)}), secret=SECRET)
 
@@ -391,7 +456,7 @@ class SlackRig:
         body = json.dumps(
             {
                 "token": "legacy-ignored",
-                "team_id": TEAM,
+                "team_id": self.team,
                 "api_app_id": "A1",
                 "type": "event_callback",
                 "event_id": event_id,

@@ -11,8 +11,6 @@ import pytest
 from sqlalchemy import func, select
 
 from adapters.base import DeliveryError, Undeliverable, UnsupportedTarget
-from adapters.discord.adapter import DiscordAdapter
-from adapters.discord.runner import DiscordRunner
 from bot import commands
 from bot.app import App
 from bot.db.models import Member
@@ -29,9 +27,9 @@ from bot.types import (
     User,
 )
 from tests.discord_fake import (
+    Bot,
     FakeDiscord,
     Person,
-    Request,
     click,
     discord_at,
     dm_channel_id,
@@ -39,6 +37,9 @@ from tests.discord_fake import (
     slash,
     submit,
 )
+from tests.discord_fake import callback_of as _callback
+from tests.discord_fake import sends as _sends
+from tests.discord_fake import text_of as _text
 
 BOB = Person(101, "bob")
 CAROL = Person(102, "carol")
@@ -54,48 +55,11 @@ def fake() -> Iterator[FakeDiscord]:
     f.stop()
 
 
-class Bot:
-    """One running client (REST only: interactions are fed as the gateway would)."""
-
-    def __init__(self, app: App, fake: FakeDiscord, defer_after: float = 2.0) -> None:
-        self.fake = fake
-        self.runner = DiscordRunner(DiscordAdapter(app, defer_after=defer_after))
-        self.runner.start("test-token", connect=False, wait=10)
-
-    @property
-    def adapter(self) -> DiscordAdapter:
-        return self.runner.adapter
-
-    def send(self, payload: dict[str, Any], timeout: float = 15.0) -> list[Request]:
-        """Feed one interaction and return every request it caused, once fully answered."""
-        start = len(self.fake.requests)
-        self.runner.feed(payload)
-        assert self.adapter.wait_finished(int(payload["id"]), timeout), "not answered in time"
-        return self.fake.requests[start:]
-
-    def stop(self) -> None:
-        self.runner.stop()
-
-
 @pytest.fixture
 def bot(app: App, fake: FakeDiscord) -> Iterator[Bot]:
     b = Bot(app, fake)
     yield b
     b.stop()
-
-
-def _callback(reqs: list[Request]) -> Request:
-    [cb] = [r for r in reqs if r.path.endswith("/callback")]
-    return cb
-
-
-def _sends(reqs: list[Request]) -> list[Request]:
-    """Requests that carry a message (callbacks with data, follow-ups, edits, REST posts)."""
-    return [r for r in reqs if r.method in ("POST", "PATCH") and r.message.get("embeds")]
-
-
-def _text(req: Request) -> str:
-    return "\n".join(e.get("description", "") for e in req.message.get("embeds", []))
 
 
 def _sample(opt: commands.Option) -> tuple[Any, int]:

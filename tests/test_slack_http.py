@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import SecretStr
@@ -14,6 +16,7 @@ from pydantic import SecretStr
 from adapters.serve import Runtime
 from adapters.slack import SlackBot
 from bot.app import App
+from bot.dates import fmt_when
 from bot.router import registered_paths
 from tests.conftest import snapshot
 from tests.slack_fake import SECRET, FakeSlack, SlackRig
@@ -228,18 +231,61 @@ def test_form_opens_a_modal_and_submission_reaches_the_core(rig: SlackRig) -> No
     assert "<!here>" not in msg.text()
 
 
-def test_app_home_shows_the_members_settings(rig: SlackRig) -> None:
+def _open_home(rig: SlackRig, user: str = "U1", event_id: str = "Ev1") -> dict[str, Any]:
+    before = len(rig.fake.delivered("views.publish"))
+    ans = rig.event(
+        {"type": "app_home_opened", "user": user, "channel": f"D{user}", "tab": "home"},
+        event_id=event_id,
+    )
+    assert ans.status == 200
+    rig.fake.wait_for(
+        lambda: len(rig.fake.delivered("views.publish")) > before, what="views.publish"
+    )
+    home = rig.fake.delivered("views.publish")[-1]
+    assert home.body["user_id"] == user
+    return home.body["view"]
+
+
+def test_app_home_shows_the_members_board_dates_and_practice(rig: SlackRig) -> None:
     rig.command("/settings tz Europe/Oslo")
     rig.fake.wait_messages(1)
-    ans = rig.event({"type": "app_home_opened", "user": "U1", "channel": "DU1", "tab": "home"})
-    assert ans.status == 200
-    rig.fake.wait_for(lambda: rig.fake.delivered("views.publish"), what="views.publish")
-    [home] = rig.fake.delivered("views.publish")
-    assert home.body["user_id"] == "U1"
-    assert home.body["view"]["type"] == "home"
-    blob = json.dumps(home.body["view"])
-    assert "Europe/Oslo" in blob
-    assert "/settings" in blob
+    rig.command('/pipeline add "Acme & Co" stage onsite')
+    rig.fake.wait_messages(2)
+    day = (datetime.now(UTC) + timedelta(days=10)).date()  # the rig runs on the real clock
+    rig.command(f"/pipeline interview Acme {day.isoformat()} 15:00 kind final")
+    rig.fake.wait_messages(3)
+    at = datetime.combine(day, datetime.min.time().replace(hour=15), ZoneInfo("Europe/Oslo"))
+    view = _open_home(rig)
+    assert view["type"] == "home"
+    blob = json.dumps(view)
+    assert "*onsite (1)*\\nAcme &amp; Co" in blob
+    assert f"{fmt_when(at, ZoneInfo('Europe/Oslo'))}: final with Acme &amp; Co" in blob
+    assert "Europe/Oslo" in blob and "/settings tz" in blob
+    [actions] = [b for b in view["blocks"] if b["type"] == "actions"]
+    assert [e["value"] for e in actions["elements"]] == ["drill.next|", "home.add|"]
+    # Someone else's home shows their own (empty) board, never U1's.
+    other = json.dumps(_open_home(rig, "U2", "Ev2"))
+    assert "Acme" not in other
+    assert "pipeline" in other.lower()
+    # The home is a view, never a message in a channel.
+    assert not rig.fake.all("chat.postMessage")
+
+
+def test_app_home_buttons_start_a_drill_and_open_the_add_form(rig: SlackRig) -> None:
+    _open_home(rig)
+    rig.home_click("drill.next|")
+    [drill] = rig.fake.wait_messages(1)
+    assert drill.method == "chat.postMessage"
+    assert drill.body["channel"] == "DU1"  # no channel on the Home tab: the member's DM
+    rig.home_click("home.add|")
+    rig.fake.wait_for(lambda: rig.fake.delivered("views.open"), what="the add form")
+    [opened] = rig.fake.delivered("views.open")
+    view = opened.body["view"]
+    assert view["blocks"][0]["block_id"] == "company"
+    rig.submit_view(view, {"company": "Globex", "role": "", "stage": "screen", "link": ""})
+    rig.fake.wait_messages(2)
+    assert "Globex" in texts(rig.fake.messages()[-1])
+    assert "*screen (1)*\\nGlobex" in json.dumps(_open_home(rig, event_id="Ev9"))
 
 
 def test_pipeline_with_an_offer_stays_private(rig: SlackRig) -> None:

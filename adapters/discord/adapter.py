@@ -22,6 +22,7 @@ from discord import app_commands
 from sqlalchemy import select
 
 from adapters.base import DeliveryError, RateLimited, Undeliverable, UnsupportedTarget
+from adapters.discord.complete import company_completer
 from adapters.discord.render import (
     ActionButton,
     FormModal,
@@ -97,8 +98,10 @@ class DiscordAdapter:
         self.defer_after = defer_after
         self.deliver_timeout = deliver_timeout
         self.client = CohortClient(self, **dict(client_kwargs or {}))
-        # "company" is left for the pipeline feature to provide (see register_completer).
-        self.completers: dict[str, Completer] = {"zone": _zone_completer}
+        self.completers: dict[str, Completer] = {
+            "zone": _zone_completer,
+            "company": company_completer(app.sessions),
+        }
         populate(self.client.tree, self.on_command, self.completers)
         self.loop: asyncio.AbstractEventLoop | None = None
         self._modals_sent: deque[str] = deque(maxlen=2000)

@@ -19,14 +19,25 @@ from typing import Any
 
 from slack_bolt import App as BoltApp
 from slack_bolt import BoltResponse
+from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
+from sqlalchemy import select
 
 from adapters.slack import render
 from adapters.slack.deliver import SlackAdapter, SlackHandle, make_client
+from adapters.slack.manifest import BOT_SCOPES
+from adapters.slack.oauth import (
+    Installations,
+    NotInstalled,
+    SQLInstallationStore,
+    SQLOAuthStateStore,
+    cipher_from,
+)
 from bot.app import App
 from bot.config import Settings
+from bot.db.models import Cohort, Workspace
 from bot.router import SORRY
 from bot.types import (
     DM,
@@ -42,6 +53,13 @@ from bot.types import (
 
 log = logging.getLogger("cohortbot.slack")
 
+INSTALL_PATH = "/slack/install"
+REDIRECT_PATH = "/slack/oauth_redirect"
+HOME_ACTION = "home.show|"
+NOT_INSTALLED = (
+    "Cohortbot isn't installed in this workspace any more, so nothing was done. "
+    "An admin can add it again from the bot's install page."
+)  # bot/features/home.py
 USER_CACHE_SECONDS = 6 * 3600
 FAILED_LOOKUP_SECONDS = 300
 
@@ -114,8 +132,29 @@ class SlackBot:
         )
         self.core = core
         self.settings = settings
+        self.installations: Installations | None = None
+        oauth: dict[str, Any] = {}
+        if settings.slack_oauth:
+            # Many workspaces: each request and each send uses its workspace's stored token.
+            cipher = cipher_from(settings)  # refuses to start without a usable key
+            token = None
+            base = settings.slack_api_base_url
+            self.installations = Installations(
+                SQLInstallationStore(core.sessions, cipher),
+                lambda bot_token: make_client(bot_token, base),
+            )
+            oauth = {
+                "oauth_settings": self._oauth_settings(),
+                "authorize": self.installations,
+                "user_facing_authorize_error_message": NOT_INSTALLED,
+            }
         self.client = client or make_client(token, settings.slack_api_base_url)
-        self.adapter = SlackAdapter(self.client, channel_interval=channel_interval)
+        self.adapter = SlackAdapter(
+            self.client,
+            channel_interval=channel_interval,
+            clients=self.installations.client_for if self.installations else None,
+            team_of_channel=self.team_of_channel,
+        )
         self.seen = SeenRequests()
         self._users: dict[tuple[str, str], _Known] = {}
         self._users_lock = threading.Lock()
@@ -126,8 +165,23 @@ class SlackBot:
             process_before_response=False,
             listener_executor=self.executor,
             raise_error_for_unhandled_request=False,
+            **oauth,
         )
         self._register()
+
+    def _oauth_settings(self) -> OAuthSettings:
+        s = self.settings
+        assert s.slack_client_id and s.slack_client_secret
+        return OAuthSettings(
+            client_id=s.slack_client_id,
+            client_secret=s.slack_client_secret.get_secret_value(),
+            scopes=list(BOT_SCOPES),
+            install_path=INSTALL_PATH,
+            redirect_uri_path=REDIRECT_PATH,
+            installation_store=self.installations.store if self.installations else None,
+            state_store=SQLOAuthStateStore(self.core.sessions),
+            logger=log,
+        )
 
     # -- wiring ---------------------------------------------------------------------------
 
@@ -143,6 +197,30 @@ class SlackBot:
 
     def dispatch(self, body: str, headers: dict[str, str], query: str = "") -> BoltResponse:
         return self.bolt.dispatch(BoltRequest(body=body, query=query, headers=headers))
+
+    def oauth_page(self, path: str, query: str, headers: dict[str, Any]) -> BoltResponse | None:
+        """GET /slack/install (the Add to Slack page) and /slack/oauth_redirect (Slack sends
+        the installer back here); None when the path is not one of them or OAuth is off."""
+        flow = self.bolt.oauth_flow
+        if flow is None or self.installations is None:
+            return None
+        req = BoltRequest(body="", query=query, headers=headers)
+        if path == INSTALL_PATH:
+            return flow.handle_installation(req)
+        if path == REDIRECT_PATH:
+            return flow.handle_callback(req)
+        return None
+
+    def team_of_channel(self, channel_id: str) -> str | None:
+        """The workspace of a cohort channel, for scheduled posts (they carry the channel)."""
+        with self.core.sessions() as session:
+            return session.scalar(
+                select(Workspace.external_id)
+                .join(Cohort, Cohort.workspace_id == Workspace.id)
+                .where(Workspace.platform == "slack", Cohort.channel_id == channel_id)
+                .order_by(Cohort.id)
+                .limit(1)
+            )
 
     def _drop_retries(
         self, req: BoltRequest, resp: BoltResponse, next: Callable[[], None]
@@ -232,18 +310,30 @@ class SlackBot:
             return
         user = self.user(body.get("team_id", ""), event["user"], "")
         conv = Conversation("dm", event.get("channel", ""), "app home")
-        sections: list[Reply] = []
-        for command, args in (("settings", "show"), ("cohortbot", "")):
-            inv = Invocation(command, args, user, conv, source="text")
-            sections.extend(o.reply for o in self.core.router.handle(inv))
+        # Through the router like a click: one transaction, first contact, friendly errors.
+        replies = [o.reply for o in self.core.router.click(user, conv, HOME_ACTION)]
+        if not replies:
+            return
         try:
-            self.adapter.publish_home(user.user_id, render.home(sections))
+            self.adapter.publish_home(user.user_id, render.home(replies[0]), user.workspace_id)
         except (SlackApiError, SlackClientError, OSError):
             log.exception("could not publish App Home")
 
-    def _on_uninstalled(self, body: dict[str, Any]) -> None:
-        # Single-workspace mode keeps no tokens of its own; the OAuth store would drop them.
-        log.warning("app uninstalled or tokens revoked", extra={"team": body.get("team_id")})
+    def _on_uninstalled(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        """Drop the workspace's token at once; members' own data stays (see slack_models)."""
+        team = str(body.get("team_id") or "")
+        log.warning("app uninstalled or tokens revoked", extra={"team": team})
+        if self.installations is None:
+            return  # single-workspace mode stores no token: the operator holds it
+        if event.get("type") == "tokens_revoked" and not (event.get("tokens") or {}).get("bot"):
+            return  # only user tokens were revoked, and we keep none
+        enterprise = body.get("enterprise_id") or None
+        self.installations.store.delete_bot(enterprise_id=enterprise, team_id=team)
+        self.installations.forget(team)
+        self.adapter.forget_team(team)
+        with self._users_lock:
+            for key in [k for k in self._users if k[0] == team]:
+                del self._users[key]
 
     # -- shared ---------------------------------------------------------------------------
 
@@ -300,7 +390,7 @@ class SlackBot:
         assert form is not None and handle.trigger_id
         try:
             meta = render.form_metadata(form, conv.id, conv.kind)
-            self.adapter.open_form(handle.trigger_id, render.modal(form, meta))
+            self.adapter.open_form(handle.trigger_id, render.modal(form, meta), handle.team_id)
             return True
         except (SlackApiError, ValueError) as exc:
             # trigger_ids live 3 seconds; past that the reply's text explains what to do.
@@ -316,8 +406,8 @@ class SlackBot:
         if known and known.until > now:
             return known.user
         try:
-            info = self.client.users_info(user=user_id)["user"]
-        except (SlackApiError, SlackClientError, OSError) as exc:
+            info = self.adapter.client_for(team_id).users_info(user=user_id)["user"]
+        except (SlackApiError, SlackClientError, OSError, NotInstalled) as exc:
             log.warning("users.info failed: %s", exc)
             user = User("slack", team_id, user_id, name_hint or user_id)
             with self._users_lock:

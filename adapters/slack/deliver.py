@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -22,7 +23,8 @@ from slack_sdk.webhook import WebhookClient
 
 from adapters.base import DeliveryError, RateLimited, Undeliverable, UnsupportedTarget
 from adapters.slack import render
-from bot.types import DM, Attachment, Channel, Ephemeral, InPlace, Outbound, Reply, User
+from adapters.slack.oauth import NotInstalled
+from bot.types import DM, Attachment, Channel, Ephemeral, InPlace, Outbound, Reply, Target, User
 
 log = logging.getLogger("cohortbot.slack")
 
@@ -84,14 +86,45 @@ class Pacer:
             time.sleep(at - now)
 
 
+ClientFor = Callable[[str], WebClient]
+
+
 class SlackAdapter:
     platform = "slack"
 
-    def __init__(self, client: WebClient, *, channel_interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        client: WebClient,
+        *,
+        channel_interval: float = 1.0,
+        clients: ClientFor | None = None,
+        team_of_channel: Callable[[str], str | None] | None = None,
+    ) -> None:
+        """`client` serves one workspace; with `clients` (many workspaces, OAuth) each call
+        uses the token of the workspace it is for, and `team_of_channel` names the workspace
+        of a scheduled channel post, which carries only the channel."""
         self.client = client
+        self.clients = clients
+        self.team_of_channel = team_of_channel
         self.pacer = Pacer(channel_interval)
         self._dm_channels: dict[tuple[str, str], str] = {}
         self._lock = threading.Lock()
+
+    def client_for(self, team_id: str | None) -> WebClient:
+        if self.clients is None:
+            return self.client
+        if not team_id:
+            raise NotInstalled("no Slack workspace to send as")
+        return self.clients(team_id)
+
+    def _team(self, target: Target, handle: SlackHandle | None) -> str | None:
+        if self.clients is None:
+            return None
+        if isinstance(target, Channel):
+            if handle and handle.team_id:
+                return handle.team_id
+            return self.team_of_channel(target.conversation.id) if self.team_of_channel else None
+        return target.user.workspace_id
 
     # -- scheduled sends (the outbox) -----------------------------------------------------
 
@@ -99,6 +132,8 @@ class SlackAdapter:
         """Send now, blocking; raise RateLimited, Undeliverable or DeliveryError on failure."""
         try:
             self.send(outbound, None, pace=True)
+        except NotInstalled as exc:
+            raise DeliveryError(str(exc), retryable=False) from exc
         except SlackApiError as exc:
             raise _delivery_error(exc, outbound) from exc
         except (SlackClientError, OSError) as exc:
@@ -109,30 +144,33 @@ class SlackAdapter:
     def send(self, outbound: Outbound, handle: SlackHandle | None, *, pace: bool = False) -> None:
         reply, target = outbound.reply, outbound.target
         uploads = [*reply.files, *([reply.image] if reply.image else [])]
+        if not isinstance(target, Ephemeral | DM | Channel | InPlace):
+            raise UnsupportedTarget(f"Slack cannot deliver to {target!r}")
+        client = self.client_for(self._team(target, handle))
         match target:
             case Ephemeral(user=user, conversation=conv):
                 if uploads:
                     # Files can't be ephemeral: they go to the member's DM, never the channel.
-                    self._upload(self.open_dm(user), uploads, reply)
+                    self._upload(client, self.open_dm(user), uploads, reply)
                     reply = _note(reply, "The file is in your direct messages with me.")
                 if handle and handle.response_url and handle.channel_id == conv.id:
                     self.respond(handle.response_url, reply, "ephemeral")
                 else:
-                    self.client.chat_postEphemeral(
+                    client.chat_postEphemeral(
                         channel=conv.id, user=user.user_id, **render.message(reply)
                     )
             case DM(user=user):
                 channel = self.open_dm(user)
-                self._post(channel, reply, uploads, pace)
+                self._post(client, channel, reply, uploads, pace)
             case Channel(conversation=conv):
-                self._post(conv.id, reply, uploads, pace)
+                self._post(client, conv.id, reply, uploads, pace)
             case InPlace(user=user, conversation=conv):
                 if uploads:
-                    self._upload(self.open_dm(user), uploads, reply)
+                    self._upload(client, self.open_dm(user), uploads, reply)
                 if handle and handle.response_url:
                     self.respond(handle.response_url, reply, "ephemeral", replace=True)
                 elif handle and handle.message_ts and handle.channel_id:
-                    self.client.chat_update(
+                    client.chat_update(
                         channel=handle.channel_id, ts=handle.message_ts, **render.message(reply)
                     )
                 else:
@@ -146,31 +184,46 @@ class SlackAdapter:
             known = self._dm_channels.get(key)
         if known:
             return known
-        resp = self.client.conversations_open(users=user.user_id)
+        resp = self.client_for(user.workspace_id).conversations_open(users=user.user_id)
         channel = str(resp["channel"]["id"])
         with self._lock:
             self._dm_channels[key] = channel
         return channel
 
-    def open_form(self, trigger_id: str, view: dict[str, Any]) -> None:
-        self.client.views_open(trigger_id=trigger_id, view=view)
+    def open_form(self, trigger_id: str, view: dict[str, Any], team_id: str = "") -> None:
+        self.client_for(team_id).views_open(trigger_id=trigger_id, view=view)
 
-    def publish_home(self, user_id: str, view: dict[str, Any]) -> None:
-        self.client.views_publish(user_id=user_id, view=view)
+    def publish_home(self, user_id: str, view: dict[str, Any], team_id: str = "") -> None:
+        self.client_for(team_id).views_publish(user_id=user_id, view=view)
+
+    def forget_team(self, team_id: str) -> None:
+        """After an uninstall: the DM channels we knew there are no longer ours to use."""
+        with self._lock:
+            for key in [k for k in self._dm_channels if k[0] == team_id]:
+                del self._dm_channels[key]
 
     # -- internals ------------------------------------------------------------------------
 
-    def _post(self, channel: str, reply: Reply, uploads: list[Attachment], pace: bool) -> None:
+    def _post(
+        self,
+        client: WebClient,
+        channel: str,
+        reply: Reply,
+        uploads: list[Attachment],
+        pace: bool,
+    ) -> None:
         if pace:
             self.pacer.wait(channel)
-        self.client.chat_postMessage(
+        client.chat_postMessage(
             channel=channel, unfurl_links=False, link_names=False, **render.message(reply)
         )
         if uploads:
-            self._upload(channel, uploads, reply)
+            self._upload(client, channel, uploads, reply)
 
-    def _upload(self, channel: str, files: list[Attachment], reply: Reply) -> None:
-        self.client.files_upload_v2(
+    def _upload(
+        self, client: WebClient, channel: str, files: list[Attachment], reply: Reply
+    ) -> None:
+        client.files_upload_v2(
             channel=channel,
             file_uploads=[
                 {"file": f.data, "filename": f.filename, "title": render.escape(f.filename)}

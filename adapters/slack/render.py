@@ -199,11 +199,36 @@ def form_values(state: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def home(sections: list[Reply]) -> dict[str, Any]:
-    """The App Home tab: several replies stacked, separated by dividers."""
+HOME_BLOCKS_LIMIT = 100
+
+
+def home(reply: Reply) -> dict[str, Any]:
+    """The App Home tab from the core's home Reply. A view has no notification, so the text
+    (the fallback of a message) is shown only when there are no fields to show instead."""
     out: list[Block] = []
-    for i, reply in enumerate(sections):
-        if i:
-            out.append({"type": "divider"})
-        out.extend(blocks(reply))
-    return {"type": "home", "blocks": out[:100]}
+    if reply.title:
+        out.append({"type": "header", "text": plain(reply.title, HEADER_LIMIT)})
+    if reply.buttons:
+        out.extend(_actions(reply.buttons))
+    if reply.fields:
+        # In the order given: runs of inline fields side by side, the others full width.
+        run: list[Field] = []
+        for f in (*reply.fields, None):
+            if f is not None and f.inline and len(run) < FIELDS_PER_SECTION:
+                run.append(f)
+                continue
+            if run:
+                out.append({"type": "section", "fields": [mrkdwn(_field_text(x)) for x in run]})
+                run = []
+            if f is not None and f.inline:
+                run.append(f)
+            elif f is not None:
+                out.append({"type": "divider"})
+                out.append({"type": "section", "text": mrkdwn(_field_text(f))})
+                out.append({"type": "divider"})
+    else:
+        for part in _chunks(escape(reply.text), SECTION_LIMIT):
+            out.append({"type": "section", "text": mrkdwn(part)})
+    if reply.footer:
+        out.append({"type": "context", "elements": [mrkdwn(_clip(escape(reply.footer), 2000))]})
+    return {"type": "home", "blocks": out[:HOME_BLOCKS_LIMIT]}

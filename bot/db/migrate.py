@@ -8,7 +8,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 
 def migrations_dir() -> Path:
@@ -26,9 +26,20 @@ def alembic_config(url: str | None = None) -> Config:
     return cfg
 
 
+# pg_advisory_xact_lock key for schema upgrades ("coho" in ASCII): any fixed number would do,
+# as long as every replica uses the same one.
+UPGRADE_LOCK_KEY = 0x636F686F
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Upgrade in one transaction. On PostgreSQL it first takes a transaction-scoped advisory
+    lock, so replicas starting together run the migrations one after the other: the first
+    upgrades, the others wait, then find the schema at head and do nothing. (DDL is
+    transactional there, so a replica killed half-way leaves the schema as it was.)"""
     cfg = alembic_config()
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": UPGRADE_LOCK_KEY})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
 
@@ -40,6 +51,12 @@ def current_revision(engine: Engine) -> str | None:
 
 def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def known_revisions() -> set[str]:
+    """Every revision this version of the bot ships."""
+    script = ScriptDirectory.from_config(alembic_config())
+    return {rev.revision for rev in script.walk_revisions()}
 
 
 def is_up_to_date(engine: Engine) -> bool:

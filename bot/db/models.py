@@ -108,3 +108,4 @@ class MemberSettings(Base):
 from bot.db import drill_models as drill_models  # noqa: E402
 from bot.db import pipeline_models as pipeline_models  # noqa: E402
 from bot.db import schedule_models as schedule_models  # noqa: E402
+from bot.db import slack_models as slack_models  # noqa: E402

@@ -16,6 +16,7 @@ FEATURES = (
     "pairing",
     "cohort",
     "nudges",
+    "home",
 )
 
 

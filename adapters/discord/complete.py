@@ -1,0 +1,60 @@
+"""Autocomplete for `autocomplete="company"` options: the member's own companies.
+
+Autocomplete fires on every keystroke, so it only reads: an unknown user (or server) gets no
+suggestions and no rows, unlike a command, which creates the member on first contact. The
+member is found the way commands find them (guild = workspace, the Discord user id), so one
+member's suggestions can never list another member's companies."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import discord
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from adapters.discord.tree import Completer
+from bot.db.models import Member, Workspace
+from bot.pipeline_queries import ACTIVE_STAGES, applications, company_key
+
+PLATFORM = "discord"
+
+
+def _member_id(session: Session, guild_id: int | None, user_id: str) -> int | None:
+    query = (
+        select(Member.id)
+        .join(Workspace, Workspace.id == Member.workspace_id)
+        .where(Workspace.platform == PLATFORM, Member.platform_user_id == user_id)
+    )
+    if guild_id is not None:
+        query = query.where(Workspace.external_id == str(guild_id))
+    else:
+        # In a DM the member's cohort is the server they were last active in (as for commands).
+        query = query.order_by(Member.last_active_at.desc()).limit(1)
+    return session.scalar(query)
+
+
+def company_names(
+    sessions: sessionmaker[Session], guild_id: int | None, user_id: str, typed: str
+) -> list[str]:
+    """The member's companies whose name starts with `typed` (any case), those still in play
+    first; [] for someone the bot has never seen."""
+    key = company_key(typed)
+    with sessions() as session:
+        mid = _member_id(session, guild_id, user_id)
+        if mid is None:
+            return []
+        apps = [a for a in applications(session, mid) if a.company_key.startswith(key)]
+    apps.sort(key=lambda a: (a.stage not in ACTIVE_STAGES, a.company_key))
+    return [a.company for a in apps]
+
+
+def company_completer(sessions: sessionmaker[Session]) -> Completer:
+    async def complete(interaction: discord.Interaction[Any], current: str) -> list[str]:
+        # The database is synchronous: keep the event loop free for other interactions.
+        return await asyncio.to_thread(
+            company_names, sessions, interaction.guild_id, str(interaction.user.id), current
+        )
+
+    return complete

@@ -1,0 +1,249 @@
+"""`cohortbot doctor` as an operator runs it (a subprocess, settings from the environment),
+and the PostgreSQL advisory lock that lets replicas run `cohortbot db upgrade` together."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from bot.config import load_settings
+from bot.db import migrate
+from bot.db.session import make_engine
+from bot.doctor import check_platforms
+from tests.conftest import PG_URL, pg_skip_reason
+
+EXE = Path(sys.executable).with_name("cohortbot")
+DISCORD = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.abcdefghijklmnopqrstuvwxyz0123"
+SIGNING = "doctor-signing-secret-8f2a"
+SLACK = "xoxb-doctor-bot-token-77"
+
+
+def doctor(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    full = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("COHORTBOT_", "SLACK_", "DISCORD_"))
+    }
+    full.setdefault("COHORTBOT_DATABASE_URL", f"sqlite:///{tmp_path / 'bot.db'}")
+    full.update(env)
+    return subprocess.run(
+        [str(EXE), "doctor"],
+        capture_output=True,
+        text=True,
+        env=full,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+
+
+def lines_of(out: str, name: str) -> str:
+    """The check's line and its fix line."""
+    lines = out.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("[") and f"] {name}:" in line:
+            nxt = lines[i + 1] if i + 1 < len(lines) and lines[i + 1].startswith("   ") else ""
+            return line + "\n" + nxt
+    raise AssertionError(f"no {name} check in:\n{out}")
+
+
+@pytest.fixture
+def migrated(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    return url
+
+
+def test_all_good_exits_zero_and_prints_no_secret(tmp_path: Path, migrated: str) -> None:
+    proc = doctor(
+        tmp_path,
+        SLACK_BOT_TOKEN=SLACK,
+        SLACK_SIGNING_SECRET=SIGNING,
+        DISCORD_TOKEN=DISCORD,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = proc.stdout
+    for name in ("settings", "database", "migrations", "content", "slack", "discord"):
+        assert lines_of(out, name).startswith("[ok  ]"), out
+    assert out.rstrip().endswith("All good.")
+    for secret in (SLACK, SIGNING, DISCORD):
+        assert secret not in out + proc.stderr
+
+
+def test_bad_setting_is_named_with_the_fix(tmp_path: Path) -> None:
+    proc = doctor(tmp_path, COHORTBOT_STALE_DAYS="0")
+    assert proc.returncode == 1
+    check = lines_of(proc.stdout, "settings")
+    assert check.startswith("[FAIL]")
+    assert "COHORTBOT_STALE_DAYS" in check and ".env.example" in check
+
+
+def test_unreachable_database_fails_and_hides_the_password(tmp_path: Path) -> None:
+    proc = doctor(
+        tmp_path, COHORTBOT_DATABASE_URL="postgresql+psycopg://bot:hunter2pw@127.0.0.1:1/cohortbot"
+    )
+    assert proc.returncode == 1
+    check = lines_of(proc.stdout, "database")
+    assert check.startswith("[FAIL]") and "cannot reach" in check
+    assert "COHORTBOT_DATABASE_URL" in check
+    assert "hunter2pw" not in proc.stdout + proc.stderr
+
+
+def test_sqlite_not_created_or_behind_is_a_warning(tmp_path: Path) -> None:
+    proc = doctor(tmp_path)
+    assert proc.returncode == 0, proc.stdout
+    assert lines_of(proc.stdout, "database").startswith("[warn]")
+    assert not (tmp_path / "bot.db").exists(), "the doctor must not create the database"
+    make_engine(f"sqlite:///{tmp_path / 'bot.db'}").connect().close()  # empty file
+    proc = doctor(tmp_path)
+    check = lines_of(proc.stdout, "migrations")
+    assert check.startswith("[warn]") and "cohortbot db upgrade" in check
+    assert proc.returncode == 0
+
+
+def test_database_from_a_newer_version_fails(tmp_path: Path, migrated: str) -> None:
+    engine = make_engine(migrated)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = 'ffffffffffff'"))
+    engine.dispose()
+    proc = doctor(tmp_path)
+    assert proc.returncode == 1
+    check = lines_of(proc.stdout, "migrations")
+    assert check.startswith("[FAIL]") and "does not know" in check
+
+
+def test_content_problems_fail_with_file_and_fix(tmp_path: Path, migrated: str) -> None:
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "drills.yaml").write_text("drills:\n  - id: x\n    track: nowhere\n")
+    proc = doctor(tmp_path, COHORTBOT_CONTENT_DIRS=str(extra))
+    assert proc.returncode == 1
+    check = lines_of(proc.stdout, "content")
+    assert check.startswith("[FAIL]") and "drills.yaml" in check
+    assert "cohortbot content validate" in check
+
+
+def test_inconsistent_credentials_fail(tmp_path: Path, migrated: str) -> None:
+    proc = doctor(tmp_path, SLACK_BOT_TOKEN=SLACK, DISCORD_TOKEN="Bot " + DISCORD)
+    assert proc.returncode == 1
+    slack = lines_of(proc.stdout, "slack")
+    assert slack.startswith("[FAIL]") and "SLACK_SIGNING_SECRET" in slack
+    assert "Socket Mode" in slack
+    discord = lines_of(proc.stdout, "discord")
+    assert discord.startswith("[FAIL]") and "remove the 'Bot ' prefix" in discord
+    assert SLACK not in proc.stdout and DISCORD not in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("env", "name", "status", "words"),
+    [
+        ({}, "platforms", "warn", "only the console"),
+        ({"slack_app_token": "xapp-1", "slack_bot_token": SLACK}, "slack", "ok", "Socket Mode"),
+        ({"slack_app_token": "xapp-1"}, "slack", "fail", "SLACK_BOT_TOKEN is not"),
+        ({"slack_app_token": "xoxb-1", "slack_bot_token": SLACK}, "slack", "fail", "xapp-"),
+        ({"slack_bot_token": "xoxp-1", "slack_signing_secret": "s"}, "slack", "fail", "user"),
+        ({"discord_token": "  "}, "discord", "fail", "empty"),
+        ({"discord_token": "123456789012345678"}, "discord", "fail", "does not look"),
+        ({"discord_token": DISCORD}, "discord", "ok", "set"),
+    ],
+)
+def test_credential_rules(env: dict[str, str], name: str, status: str, words: str) -> None:
+    settings = load_settings(**env)
+    [check] = [c for c in check_platforms(settings) if c.name == name]
+    assert check.status == status
+    assert words in check.detail + check.fix
+
+
+# -- PostgreSQL: migration state, and replicas upgrading at once ------------------------------
+
+
+@pytest.fixture
+def empty_schema() -> Iterator[str]:
+    """A URL whose search_path is a fresh, empty schema on the test database."""
+    reason = pg_skip_reason()
+    if reason:
+        pytest.skip(reason)
+    schema = f"d_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    yield url.render_as_string(hide_password=False)
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def test_postgres_not_migrated_fails_until_db_upgrade(tmp_path: Path, empty_schema: str) -> None:
+    proc = doctor(tmp_path, COHORTBOT_DATABASE_URL=empty_schema)
+    assert proc.returncode == 1
+    assert lines_of(proc.stdout, "database").startswith("[ok  ]")
+    check = lines_of(proc.stdout, "migrations")
+    assert check.startswith("[FAIL]") and "schema empty" in check
+    assert "cohortbot db upgrade" in check
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("COHORTBOT_", "SLACK_", "DISCORD_"))
+    }
+    up = subprocess.run(
+        [str(EXE), "db", "upgrade"],
+        env={**env, "COHORTBOT_DATABASE_URL": empty_schema},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert up.returncode == 0, up.stderr
+    proc = doctor(tmp_path, COHORTBOT_DATABASE_URL=empty_schema)
+    assert lines_of(proc.stdout, "migrations").startswith("[ok  ]")
+
+
+def test_replicas_upgrading_at_once_on_postgres_all_succeed(
+    tmp_path: Path, empty_schema: str
+) -> None:
+    """Three `cohortbot db upgrade` processes on one fresh schema, as replicas starting together
+    do: without the advisory lock they collide on CREATE TABLE and all but one fail."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("COHORTBOT_", "SLACK_", "DISCORD_"))
+    }
+    env["COHORTBOT_DATABASE_URL"] = empty_schema
+    procs = [
+        subprocess.Popen(
+            [str(EXE), "db", "upgrade"],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    results = []
+    for p in procs:
+        try:
+            out, err = p.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, err = p.communicate()
+        results.append((p.returncode, out, err[-2000:]))
+    assert all(code == 0 for code, _, _ in results), results
+    assert len({out for _, out, _ in results}) == 1  # all report the same, newest revision
+    engine = make_engine(empty_schema)
+    try:
+        assert migrate.is_up_to_date(engine)
+    finally:
+        engine.dispose()

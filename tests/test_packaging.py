@@ -1,0 +1,153 @@
+"""What the Docker image does, without Docker: build the wheel, install it into a fresh venv
+the way the Dockerfile does (`pip install <wheel>`), and run it from a directory that has no
+checkout in sight, so the content banks and migrations must come from inside the wheel.
+Also checks that the deployment files agree with the settings and with each other."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.config import Settings, _env_name
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _run(cmd: list[str], **kw: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, capture_output=True, text=True, check=False, **kw)  # type: ignore[call-overload]
+
+
+@pytest.mark.slow
+def test_wheel_installs_and_runs_outside_the_checkout(tmp_path: Path) -> None:
+    dist = tmp_path / "dist"
+    built = _run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(ROOT)],
+        timeout=300,
+    )
+    assert built.returncode == 0, built.stderr
+    [wheel] = dist.glob("cohortbot-*.whl")
+
+    venv = tmp_path / "venv"
+    made = _run([sys.executable, "-m", "venv", str(venv)], timeout=120)
+    assert made.returncode == 0, made.stderr
+    # Exactly the Dockerfile's step; the pip cache makes repeated runs quick.
+    installed = _run([str(venv / "bin" / "pip"), "install", "-q", str(wheel)], timeout=900)
+    assert installed.returncode == 0, installed.stderr[-3000:]
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("COHORTBOT_", "SLACK_", "DISCORD_", "PYTHON"))
+    }
+    env["COHORTBOT_DATABASE_URL"] = f"sqlite:///{elsewhere / 'bot.db'}"
+    exe = str(venv / "bin" / "cohortbot")
+
+    where = _run(
+        [str(venv / "bin" / "python"), "-c", "import bot; print(bot.__file__)"],
+        cwd=elsewhere,
+        env=env,
+        timeout=60,
+    )
+    assert str(venv) in where.stdout, "the installed package, not the checkout, must run"
+
+    upgraded = _run([exe, "db", "upgrade"], cwd=elsewhere, env=env, timeout=120)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert "Database at revision" in upgraded.stdout
+    again = _run([exe, "db", "upgrade"], cwd=elsewhere, env=env, timeout=120)
+    assert again.returncode == 0 and again.stdout == upgraded.stdout  # idempotent
+
+    console = _run(
+        [exe, "console"],
+        input="/cohortbot\n/drill\n",
+        cwd=elsewhere,
+        env=env,
+        timeout=120,
+    )
+    assert console.returncode == 0, console.stderr
+    assert "/settings" in console.stdout  # the help lists the commands
+    assert "[only alice sees this, in #cohort]" in console.stdout
+    # The drill came from the content banks packaged in the wheel.
+    assert "A new drill:" in console.stdout, console.stdout
+    assert re.search(r"^  \[1\] Answer$", console.stdout, flags=re.M), console.stdout
+    assert "Traceback" not in console.stderr
+
+    doctor = _run([exe, "doctor"], cwd=elsewhere, env=env, timeout=120)
+    assert doctor.returncode == 0, doctor.stdout
+    assert "[ok  ] migrations" in doctor.stdout
+    assert "[ok  ] content" in doctor.stdout
+
+
+def _example() -> dict[str, tuple[str, bool]]:
+    """NAME -> (value, set?) for each `NAME=value` or `#NAME=value` line of .env.example."""
+    out: dict[str, tuple[str, bool]] = {}
+    for line in (ROOT / ".env.example").read_text().splitlines():
+        m = re.fullmatch(r"(#?)([A-Z][A-Z0-9_]+)=(.*)", line)
+        if m:
+            assert m[2] not in out, f"{m[2]} listed twice"
+            out[m[2]] = (m[3], not m[1])
+    return out
+
+
+def test_env_example_lists_every_setting_with_its_default() -> None:
+    example = _example()
+    names = {_env_name(n): n for n in Settings.model_fields}
+    assert set(example) == set(names), "the .env.example and Settings disagree"
+    for env_name, field_name in names.items():
+        default = Settings.model_fields[field_name].default
+        value, is_set = example[env_name]
+        if default is None:
+            # An empty value would still count as set (SLACK_BOT_TOKEN= enables Slack).
+            assert not is_set, f"{env_name} has no default: leave it commented out"
+        else:
+            assert is_set and value == str(default), env_name
+    text = (ROOT / ".env.example").read_text().splitlines()
+    for i, line in enumerate(text):
+        if re.fullmatch(r"#?[A-Z][A-Z0-9_]+=.*", line):
+            assert text[i - 1].startswith("#"), f"{line}: say what it does on the line above"
+
+
+def test_env_example_loads_as_the_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in Settings.model_fields:
+        monkeypatch.delenv(_env_name(name), raising=False)
+        monkeypatch.delenv(f"COHORTBOT_{name.upper()}", raising=False)
+    loaded = Settings(_env_file=ROOT / ".env.example")  # type: ignore[call-arg]
+    assert loaded == Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+def test_compose_runs_postgres_and_two_replicas_of_the_image() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert services["db"]["image"].startswith("postgres:15")
+    assert "healthcheck" in services["db"]
+    assert any("pgdata" in v for v in services["db"]["volumes"])
+    bots = [s for s in services.values() if s.get("build") == "."]
+    assert len(bots) == 2
+    for bot in bots:
+        assert bot["environment"]["COHORTBOT_DATABASE_URL"].startswith("postgresql+psycopg://")
+        assert bot["depends_on"]["db"]["condition"] == "service_healthy"
+
+
+def test_dockerfile_shape() -> None:
+    docker = (ROOT / "Dockerfile").read_text()
+    stages = re.findall(r"^FROM (\S+)", docker, flags=re.M)
+    assert stages == ["python:3.11-slim", "python:3.11-slim"]
+    assert "pip wheel" in docker and "pip install --no-cache-dir /tmp/*.whl" in docker
+    assert re.search(r"^USER cohortbot$", docker, flags=re.M)
+    [health] = re.findall(r"^HEALTHCHECK .*\n.*$", docker, flags=re.M)
+    assert "/healthz" in health and "urllib" in health and "curl" not in health
+    # Every path the build copies exists, and the wheel config ships content and migrations.
+    for src in re.findall(r"^COPY (?!--)(\S+)", docker, flags=re.M):
+        assert (ROOT / src).exists(), src
+    entry = (ROOT / "docker" / "entrypoint.sh").read_text()
+    assert "cohortbot db upgrade" in entry and 'exec cohortbot "$@"' in entry
+    assert os.access(ROOT / "docker" / "entrypoint.sh", os.X_OK)
+    check = _run(["sh", "-n", str(ROOT / "docker" / "entrypoint.sh")], timeout=30)
+    assert check.returncode == 0, check.stderr
