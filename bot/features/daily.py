@@ -19,7 +19,7 @@ from bot.features.drills import drill_reply
 from bot.jobs import JobEnv, job
 from bot.outbox import Scheduled
 from bot.practice import Want, next_drills
-from bot.types import DM, Outbound, User
+from bot.types import DM, Outbound, Reply, User
 
 DAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 KIND = "drill"
@@ -115,13 +115,16 @@ def daily_drills(now: datetime, session: Session, env: JobEnv) -> list[Scheduled
     ]
     picks = next_drills(session, wants, now, env.content)
     out: list[Scheduled] = []
+    replies: dict[str, Reply] = {}
     for r, today in due:
         drill = picks.get(r.id)
         if drill is None:
             continue
         tz = ZoneInfo(r.timezone)
         user = User(r.platform, r.external_id, r.platform_user_id, r.display_name)
-        reply = drill_reply(drill, intro=f"Good morning, {r.display_name}: your daily drill.")
+        reply = replies.get(drill.id)
+        if reply is None:  # one reply per drill, shared by everyone who gets it today
+            reply = replies[drill.id] = drill_reply(drill, intro="Good morning: your daily drill.")
         out.append(
             Scheduled(
                 Outbound(DM(user), reply, {"drill_id": drill.id}),
