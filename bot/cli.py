@@ -99,8 +99,12 @@ def _serve(settings: Settings, port: int) -> None:
             err=True,
         )
         raise typer.Exit(2)
-    if settings.has_slack and settings.slack_bot_token is None:
-        typer.echo("Slack needs SLACK_BOT_TOKEN (xoxb-...) as well.", err=True)
+    if settings.has_slack and settings.slack_bot_token is None and not settings.slack_oauth:
+        typer.echo(
+            "Slack needs SLACK_BOT_TOKEN (xoxb-...), or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET "
+            "for OAuth installs.",
+            err=True,
+        )
         raise typer.Exit(2)
     if (
         settings.has_slack
