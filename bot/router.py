@@ -277,28 +277,18 @@ class Router:
         user: User,
         conversation: Conversation,
         call: Callable[[Ctx], Result],
-        *,
-        options: dict[str, str] | None = None,
-        source: Source = "slash",
-        path: str = "",
-        handle: Any = None,
-        admin: bool = False,
+        **kwargs: Any,
     ) -> list[Outbound]:
-        kwargs = {
-            "options": options,
-            "source": source,
-            "path": path,
-            "handle": handle,
-            "admin": admin,
-        }
+        """`_run_once`, tried a second time when a concurrent first contact collided."""
+        path = str(kwargs.get("path", ""))
         try:
-            return self._run_once(user, conversation, call, **kwargs)  # type: ignore[arg-type]
+            return self._run_once(user, conversation, call, **kwargs)
         except IntegrityError:
             # Two first contacts at once both create the workspace or member row: the loser
             # rolled back; running again finds the row the winner committed.
             log.info("retrying after a concurrent first contact", extra={"command": path})
             try:
-                return self._run_once(user, conversation, call, **kwargs)  # type: ignore[arg-type]
+                return self._run_once(user, conversation, call, **kwargs)
             except IntegrityError:
                 log.exception("handler failed", extra={"command": path})
                 return [self._private(user, conversation, Reply(SORRY))]
