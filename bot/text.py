@@ -32,3 +32,11 @@ def clip(value: str, limit: int = 80) -> str:
 
 def plural(n: int, word: str, many: str | None = None) -> str:
     return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
+def as_id(text: str) -> int | None:
+    """A row id from a button value: plain ASCII digits that fit a database integer, or None
+    (a forged 40-digit value must be refused, not overflow the driver)."""
+    if not (text.isascii() and text.isdigit()) or len(text) > 12:
+        return None
+    return int(text)

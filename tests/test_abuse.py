@@ -471,3 +471,18 @@ def test_commands_on_postgres(
     name = data.draw(members, label="member")
     inv = Invocation(top, args, who(ws, name), ws.channel())
     run_checked(ws, engine, refusals, caplog, lambda: ws.app.router.handle(inv), inv.user)
+
+
+@pytest.mark.parametrize(
+    "custom_id",
+    [
+        "offer.score|" + "9" * 40 + ":career:3",
+        "pipeline.thanked|" + "9" * 40,
+        "nudge.declined|" + "9" * 40,
+        "nudge.altsent|" + "9" * 30 + ":" + "9" * 30,
+    ],
+)
+def test_huge_ids_in_button_values_are_refused(ws: MemoryWorkspace, custom_id: str) -> None:
+    # Found by the property tests above: a 40-digit id used to overflow the SQLite driver.
+    [d] = ws.press_id("bob", custom_id)
+    assert "isn't for you" in d.text

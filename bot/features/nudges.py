@@ -33,6 +33,7 @@ from bot.pipeline_queries import (
 )
 from bot.router import Ctx, action
 from bot.serialize import outbound_from_dict
+from bot.text import as_id
 from bot.types import DM, Button, Conversation, Outbound, Reply, User
 
 KINDS = {
@@ -542,8 +543,8 @@ def nudge_stop(ctx: Ctx, value: str) -> Reply:
 @action("nudge.altsent")
 def alternatives_sent(ctx: Ctx, value: str) -> Reply:
     offer_id, _, app_id = value.partition(":")
-    app = owned_application(ctx.session, ctx.member.id, int(app_id)) if app_id.isdigit() else None
-    offer = ctx.session.get(Offer, int(offer_id)) if offer_id.isdigit() else None
+    app = owned_application(ctx.session, ctx.member.id, aid) if (aid := as_id(app_id)) else None
+    offer = ctx.session.get(Offer, oid) if (oid := as_id(offer_id)) else None
     if app is None or offer is None or offer.member_id != ctx.member.id:
         raise UserError("That button isn't for you, or that application is gone. Nothing changed.")
     _state(ctx, "alternatives", f"o{offer.id}-a{app.id}").done = True
@@ -552,7 +553,7 @@ def alternatives_sent(ctx: Ctx, value: str) -> Reply:
 
 @action("nudge.declined")
 def decline_sent(ctx: Ctx, value: str) -> Reply:
-    app = owned_application(ctx.session, ctx.member.id, int(value)) if value.isdigit() else None
+    app = owned_application(ctx.session, ctx.member.id, aid) if (aid := as_id(value)) else None
     if app is None:
         raise UserError("That button isn't for you, or that application is gone. Nothing changed.")
     if app.stage in ("applied", "screen", "interview", "onsite", "wishlist"):

@@ -29,7 +29,7 @@ from bot.pipeline_queries import (
     stage_of,
 )
 from bot.router import Ctx, action, command, form
-from bot.text import clean, clip, plural
+from bot.text import as_id, clean, clip, plural
 from bot.types import Attachment, Button, Field, Form, FormField, Reply
 
 COMPANY_LIMIT = 100
@@ -152,7 +152,7 @@ def _pick_button(verb_name: str, app: Application, args: dict[str, str]) -> Butt
 
 def own(ctx: Ctx, app_id: str) -> Application:
     """The application behind a button value, if and only if it is this member's."""
-    app = owned_application(ctx.session, ctx.member.id, int(app_id)) if app_id.isdigit() else None
+    app = owned_application(ctx.session, ctx.member.id, aid) if (aid := as_id(app_id)) else None
     if app is None:
         raise NotAllowed("That button isn't for you, or that application is gone. Nothing changed.")
     return app
@@ -430,7 +430,7 @@ def _interview(ctx: Ctx, app: Application, args: dict[str, str]) -> Reply:
 @action("pipeline.thanked")
 def thanked(ctx: Ctx, value: str) -> Reply:
     """The member marks the thank-you for an interview as sent."""
-    interview = ctx.session.get(Interview, int(value)) if value.isdigit() else None
+    interview = ctx.session.get(Interview, iid) if (iid := as_id(value)) else None
     if interview is None or interview.member_id != ctx.member.id:
         raise NotAllowed("That button isn't for you, or that interview is gone. Nothing changed.")
     interview.thank_you_sent = True
