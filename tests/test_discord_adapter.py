@@ -4,7 +4,6 @@ real HTTP to a local fake of Discord's REST API, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -31,7 +30,6 @@ from tests.discord_fake import (
     FakeDiscord,
     Person,
     click,
-    discord_at,
     dm_channel_id,
     message_from,
     slash,
@@ -45,21 +43,6 @@ BOB = Person(101, "bob")
 CAROL = Person(102, "carol")
 ORG = Person(100, "alice", admin=True)
 GUILD = 555
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeDiscord]:
-    f = FakeDiscord().start()
-    with discord_at(f):
-        yield f
-    f.stop()
-
-
-@pytest.fixture
-def bot(app: App, fake: FakeDiscord) -> Iterator[Bot]:
-    b = Bot(app, fake)
-    yield b
-    b.stop()
 
 
 def _sample(opt: commands.Option) -> tuple[Any, int]:

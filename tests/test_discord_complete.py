@@ -4,36 +4,18 @@ only their own companies; someone the bot has never seen gets nothing and leaves
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from sqlalchemy import Engine
 
-from bot.app import App
 from tests.conftest import snapshot
-from tests.discord_fake import Bot, FakeDiscord, Person, callback_of, discord_at, slash
+from tests.discord_fake import Bot, Person, callback_of, slash
 
 BOB = Person(101, "bob")
 CAROL = Person(102, "carol")
 STRANGER = Person(199, "eve")
 GUILD = 555
 OTHER_GUILD = 556
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeDiscord]:
-    f = FakeDiscord().start()
-    with discord_at(f):
-        yield f
-    f.stop()
-
-
-@pytest.fixture
-def bot(app: App, fake: FakeDiscord) -> Iterator[Bot]:
-    b = Bot(app, fake)
-    yield b
-    b.stop()
 
 
 def _suggest(

@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pytest
 from sqlalchemy import func, select
 
 from bot.app import App
@@ -30,7 +29,6 @@ from tests.discord_fake import (
     Request,
     callback_of,
     click,
-    discord_at,
     dm_channel_id,
     message_from,
     sends,
@@ -46,21 +44,6 @@ DAVE = Person(103, "dave")
 GUILD = 555
 CHANNEL = 777
 PING = "@everyone Corp"
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeDiscord]:
-    f = FakeDiscord().start()
-    with discord_at(f):
-        yield f
-    f.stop()
-
-
-@pytest.fixture
-def bot(app: App, fake: FakeDiscord) -> Iterator[Bot]:
-    b = Bot(app, fake)
-    yield b
-    b.stop()
 
 
 def _strings(obj: Any) -> Iterator[str]:

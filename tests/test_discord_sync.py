@@ -3,23 +3,13 @@ the local fake of Discord's API."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from adapters.discord.cli import discord_app
 from bot import commands
-from tests.discord_fake import APP_ID, FakeDiscord, discord_at
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeDiscord]:
-    f = FakeDiscord().start()
-    with discord_at(f):
-        yield f
-    f.stop()
+from tests.discord_fake import APP_ID, FakeDiscord
 
 
 def _run(*args: str, env: dict[str, str]) -> str:
