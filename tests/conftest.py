@@ -20,7 +20,7 @@ from bot.db import migrate
 from bot.db.models import Base
 from bot.db.session import make_engine
 
-pytest_plugins = ["tests.discord_fixtures"]
+pytest_plugins = ["tests.discord_fixtures", "tests.slack_fixtures"]
 
 PG_URL = os.environ.get(
     "COHORTBOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

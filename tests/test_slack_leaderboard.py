@@ -5,41 +5,15 @@ scheduler and the outbox into the cohort channel. SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 
-import pytest
-from pydantic import SecretStr
-
-from adapters.serve import Runtime
-from adapters.slack import SlackBot
 from bot.app import App
 from bot.outbox import Dispatcher
 from tests.conftest import START
-from tests.slack_fake import SECRET, Call, FakeSlack, SlackRig
+from tests.slack_fake import Call, SlackRig
 
 CHANNEL = "C9"
 PNG = b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.fixture
-def rig(app: App) -> Iterator[SlackRig]:
-    fake = FakeSlack(users={"UADMIN": {"is_admin": True}, "U2": {"tz": "Asia/Tokyo"}}).start()
-    settings = app.settings.model_copy(
-        update={
-            "slack_bot_token": SecretStr("xoxb-test"),
-            "slack_signing_secret": SecretStr(SECRET),
-            "slack_api_base_url": fake.api_url,
-        }
-    )
-    bot = SlackBot(app, settings, channel_interval=0)
-    runtime = Runtime(app, settings, port=0, host="127.0.0.1", slack=bot)
-    runtime.start()
-    try:
-        yield SlackRig(fake, runtime, bot)
-    finally:
-        runtime.stop()
-        fake.stop()
 
 
 def run(rig: SlackRig, line: str, user: str = "U1", channel: str = CHANNEL) -> Call:
