@@ -18,15 +18,14 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.base import DeliveryError, RateLimited, Undeliverable
 from bot import metrics
+from bot.db.bulk import among, insert_new
 from bot.db.models import Member, Workspace
 from bot.db.schedule_models import OutboxMessage
-from bot.serialize import outbound_from_dict, outbound_to_dict
+from bot.serialize import outbound_from_dict, reply_to_dict, target_to_dict
 from bot.types import DM, Outbound
 
 log = logging.getLogger("cohortbot.outbox")
@@ -64,14 +63,8 @@ def queued_keys(session: Session, keys: Iterable[str]) -> set[str]:
     """Which of these keys are already in the outbox, so jobs skip building them again."""
     wanted = list(dict.fromkeys(keys))
     found: set[str] = set()
-    for start in range(0, len(wanted), 900):
-        found.update(
-            session.scalars(
-                select(OutboxMessage.dedupe_key).where(
-                    OutboxMessage.dedupe_key.in_(wanted[start : start + 900])
-                )
-            )
-        )
+    for where in among(session, OutboxMessage.dedupe_key, wanted):
+        found.update(session.scalars(select(OutboxMessage.dedupe_key).where(where)))
     return found
 
 
@@ -82,55 +75,52 @@ def next_due(session: Session) -> datetime | None:
     )
 
 
-def _insert(session: Session) -> Any:
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-
-
 def enqueue(session: Session, items: Iterable[Scheduled], now: datetime) -> int:
-    """Insert every item not already queued; returns how many were new. One statement per
-    batch of rows, whatever their number."""
-    rows = [
-        {
-            "dedupe_key": s.dedupe_key,
-            "workspace_id": s.workspace_id,
-            "member_id": s.member_id,
-            "kind": s.kind,
-            "subject": s.subject[:120],
-            "local_date": s.local_date,
-            "payload": outbound_to_dict(s.outbound),
-            "due_at": s.due_at,
-            "expires_at": s.expires_at,
-            "status": "pending",
-            "attempts": 0,
-            "next_attempt_at": s.due_at,
-            "created_at": now,
-        }
-        for s in items
-    ]
-    if not rows:
+    """Insert every item not already queued; returns how many were new. Set-based: one
+    statement (PostgreSQL) or one executemany (SQLite) whatever the number of rows."""
+    items = list(items)
+    if not items:
         return 0
     # The dispatcher routes each message to its workspace's platform adapter.
     platforms = dict(
         session.execute(
             select(Workspace.id, Workspace.platform).where(
-                Workspace.id.in_({r["workspace_id"] for r in rows})
+                Workspace.id.in_({s.workspace_id for s in items})
             )
         ).all()
     )
-    for r in rows:
-        r["payload"]["meta"]["platform"] = platforms.get(r["workspace_id"], "")
-    insert = _insert(session)
-    table = OutboxMessage.__table__
-    added = 0
-    for start in range(0, len(rows), 1000):
-        # RETURNING counts what was really inserted: drivers report no rowcount for a batch.
-        stmt = (
-            insert(table)
-            .on_conflict_do_nothing(index_elements=["dedupe_key"])
-            .returning(table.c.id)
+    # A fan-out shares one reply among everyone who gets the same drill: serialise it once.
+    replies: dict[int, dict[str, Any]] = {}
+    rows = []
+    for s in items:
+        reply = replies.get(id(s.outbound.reply))
+        if reply is None:
+            reply = replies[id(s.outbound.reply)] = reply_to_dict(s.outbound.reply)
+        rows.append(
+            {
+                "dedupe_key": s.dedupe_key,
+                "workspace_id": s.workspace_id,
+                "member_id": s.member_id,
+                "kind": s.kind,
+                "subject": s.subject[:120],
+                "local_date": s.local_date,
+                "payload": {
+                    "target": target_to_dict(s.outbound.target),
+                    "reply": reply,
+                    "meta": {
+                        **s.outbound.meta,
+                        "platform": platforms.get(s.workspace_id, ""),
+                    },
+                },
+                "due_at": s.due_at,
+                "expires_at": s.expires_at,
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": s.due_at,
+                "created_at": now,
+            }
         )
-        added += len(session.execute(stmt, rows[start : start + 1000]).all())
-    return added
+    return insert_new(session, OutboxMessage.__table__, rows, key="dedupe_key")
 
 
 Send = Callable[[Outbound], None]

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.content import TRACKS, Content, Drill
+from bot.db.bulk import among
 from bot.db.drill_models import Card, PracticeState, Review
 
 # Minutes-long learning steps make no sense for a daily practice: one short step, so that
@@ -83,20 +84,19 @@ def next_drills(
     due: dict[int, list[str]] = {}
     seen: dict[int, set[str]] = {}
     done: dict[int, int] = {}
-    for chunk in _chunks(ids, 900):
+    for where in among(session, Card.member_id, ids):
         rows = session.execute(
             select(Card.member_id, Card.drill_id, Card.due_at <= now)
-            .where(Card.member_id.in_(chunk))
+            .where(where)
             .order_by(Card.member_id, Card.due_at)
         ).all()
         for mid, drill_id, is_due in rows:
             seen.setdefault(mid, set()).add(drill_id)
             if is_due:
                 due.setdefault(mid, []).append(drill_id)
+    for where in among(session, Review.member_id, ids):
         for mid, n in session.execute(
-            select(Review.member_id, func.count())
-            .where(Review.member_id.in_(chunk))
-            .group_by(Review.member_id)
+            select(Review.member_id, func.count()).where(where).group_by(Review.member_id)
         ).all():
             done[mid] = int(n)
     by_track: dict[str, list[Drill]] = {t: [] for t in TRACKS}
@@ -146,10 +146,6 @@ def _pick(
         if d and d.track in tracks and not w.avoids(drill_id):
             return d
     return None
-
-
-def _chunks(items: list[int], size: int) -> list[list[int]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def review(

@@ -64,21 +64,16 @@ def target_from_dict(d: dict[str, Any]) -> Target:
     raise ValueError(f"unknown target type {kind!r}")
 
 
-def outbound_to_dict(o: Outbound) -> dict[str, Any]:
-    r = o.reply
+def reply_to_dict(r: Reply) -> dict[str, Any]:
     return {
-        "target": target_to_dict(o.target),
-        "reply": {
-            "text": r.text,
-            "title": r.title,
-            "fields": [[f.name, f.value, f.inline] for f in r.fields],
-            "buttons": [[b.action, b.value, b.label, b.style] for b in r.buttons],
-            "color": r.color,
-            "footer": r.footer,
-            "image": _file(r.image) if r.image else None,
-            "files": [_file(f) for f in r.files],
-        },
-        "meta": dict(o.meta),
+        "text": r.text,
+        "title": r.title,
+        "fields": [[f.name, f.value, f.inline] for f in r.fields],
+        "buttons": [[b.action, b.value, b.label, b.style] for b in r.buttons],
+        "color": r.color,
+        "footer": r.footer,
+        "image": _file(r.image) if r.image else None,
+        "files": [_file(f) for f in r.files],
     }
 
 

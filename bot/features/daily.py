@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot.cohorts import end_of_local_day, local_at, offdays
 from bot.content import TRACKS
+from bot.db.bulk import among
 from bot.db.drill_models import PracticeState
 from bot.db.models import Member, MemberSettings, Workspace
 from bot.db.schedule_models import OutboxMessage
@@ -66,27 +67,25 @@ def daily_drills(now: datetime, session: Session, env: JobEnv) -> list[Scheduled
         return []
     days = {d for _, d in due}
     off = offdays(session, sorted({r.cohort_id for r, _ in due if r.cohort_id}), days)
-    due = [(r, d) for r, d in due if (r.cohort_id, d) not in off]
+    if off:
+        due = [(r, d) for r, d in due if (r.cohort_id, d) not in off]
     # Members already served today (by an earlier tick, or another replica) cost nothing more;
     # the drill of their latest DM is not sent again the next day.
     ids = [r.id for r, _ in due]
     queued: set[tuple[int, date]] = set()
     offered: dict[int, int] = {}
-    for start in range(0, len(ids), 900):
-        chunk = ids[start : start + 900]
+    for among_ids in among(session, OutboxMessage.member_id, ids):
         queued.update(
             session.execute(
                 select(OutboxMessage.member_id, OutboxMessage.local_date).where(
-                    OutboxMessage.kind == KIND,
-                    OutboxMessage.member_id.in_(chunk),
-                    OutboxMessage.local_date.in_(days),
+                    OutboxMessage.kind == KIND, among_ids, OutboxMessage.local_date.in_(days)
                 )
             ).all()  # type: ignore[arg-type]
         )
         offered.update(
             session.execute(
                 select(OutboxMessage.member_id, func.count())
-                .where(OutboxMessage.kind == KIND, OutboxMessage.member_id.in_(chunk))
+                .where(OutboxMessage.kind == KIND, among_ids)
                 .group_by(OutboxMessage.member_id)
             ).all()  # type: ignore[arg-type]
         )
@@ -95,13 +94,13 @@ def daily_drills(now: datetime, session: Session, env: JobEnv) -> list[Scheduled
         return []
     recent: dict[int, str | None] = {}
     todo = [r.id for r, _ in due]
-    for start in range(0, len(todo), 900):
+    for among_ids in among(session, PracticeState.member_id, todo):
         for mid, cur, prev in session.execute(
             select(
                 PracticeState.member_id,
                 PracticeState.current_drill_id,
                 PracticeState.last_drill_id,
-            ).where(PracticeState.member_id.in_(todo[start : start + 900]))
+            ).where(among_ids)
         ).all():
             recent[mid] = cur or prev
     wants = [
@@ -116,11 +115,19 @@ def daily_drills(now: datetime, session: Session, env: JobEnv) -> list[Scheduled
     picks = next_drills(session, wants, now, env.content)
     out: list[Scheduled] = []
     replies: dict[str, Reply] = {}
+    # Members share a handful of zones and drill times: compute each instant once.
+    instants: dict[tuple[str, date, str], tuple[datetime, datetime]] = {}
     for r, today in due:
         drill = picks.get(r.id)
         if drill is None:
             continue
-        tz = ZoneInfo(r.timezone)
+        when = instants.get((r.timezone, today, r.drill_time))
+        if when is None:
+            tz = ZoneInfo(r.timezone)
+            when = instants[(r.timezone, today, r.drill_time)] = (
+                local_at(today, r.drill_time, tz),
+                end_of_local_day(today, tz),
+            )
         user = User(r.platform, r.external_id, r.platform_user_id, r.display_name)
         reply = replies.get(drill.id)
         if reply is None:  # one reply per drill, shared by everyone who gets it today
@@ -132,9 +139,9 @@ def daily_drills(now: datetime, session: Session, env: JobEnv) -> list[Scheduled
                 kind=KIND,
                 subject=drill.id,
                 local_date=today,
-                due_at=local_at(today, r.drill_time, tz),
+                due_at=when[0],
                 member_id=r.id,
-                expires_at=end_of_local_day(today, tz),
+                expires_at=when[1],
             )
         )
     return out

@@ -1,0 +1,96 @@
+"""Set-based reads and writes for jobs that touch every member at once.
+
+Why not plain SQLAlchemy here: a 10,000-member tick spent most of its time turning long
+IN-lists and multi-row VALUES into SQL text (psycopg re-parses every such statement), not in
+the database. PostgreSQL gets one array parameter instead (`= ANY`, `unnest`); SQLite, which
+has no such cost, keeps small IN-lists and a driver-level executemany."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import JSON, ColumnElement, Table, any_, bindparam
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+SQLITE_CHUNK = 900  # under SQLite's oldest limit of 999 bound variables per statement
+
+
+def is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def among(
+    session: Session, column: InstrumentedAttribute[Any], values: Sequence[Any]
+) -> Iterator[ColumnElement[bool]]:
+    """WHERE clauses that together select `column IN values`, however many values there are:
+    one `= ANY(array)` on PostgreSQL, chunks of IN-lists on SQLite. Nothing for no values."""
+    if not values:
+        return
+    if is_postgres(session):
+        yield column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+        return
+    for start in range(0, len(values), SQLITE_CHUNK):
+        yield column.in_(values[start : start + SQLITE_CHUNK])
+
+
+def insert_new(session: Session, table: Table, rows: Sequence[Mapping[str, Any]], key: str) -> int:
+    """Insert `rows` (all with the same columns), skipping any whose `key` column is already
+    taken; returns how many were inserted. One statement on PostgreSQL, one executemany on
+    SQLite. Values go through each column's own type, so they read back as the ORM wrote
+    them."""
+    if not rows:
+        return 0
+    conn = session.connection()
+    dialect = conn.dialect
+    names = list(rows[0])
+    columns = [table.c[n] for n in names]
+    encoded = [_encode(col, [r[col.name] for r in rows], dialect) for col in columns]
+    cols = ", ".join(dialect.identifier_preparer.quote(n) for n in names)
+    target = dialect.identifier_preparer.format_table(table)
+    if dialect.name == "postgresql":
+        # unnest turns one array per column back into rows: the statement's text never
+        # grows with the number of rows, so the driver parses it once. Binary (%b) arrays
+        # skip the per-character quoting that text arrays of JSON would need.
+        arrays = ", ".join(
+            f"CAST(%(c{i})b AS {col.type.compile(dialect=dialect)}[])"
+            for i, col in enumerate(columns)
+        )
+        sql = (
+            f"INSERT INTO {target} ({cols}) SELECT * FROM unnest({arrays}) "  # noqa: S608
+            f"ON CONFLICT ({dialect.identifier_preparer.quote(key)}) DO NOTHING"
+        )
+        result = conn.exec_driver_sql(sql, {f"c{i}": vals for i, vals in enumerate(encoded)})
+        return int(result.rowcount)
+    marks = ", ".join("?" for _ in names)
+    sql = (
+        f"INSERT INTO {target} ({cols}) VALUES ({marks}) "  # noqa: S608
+        f"ON CONFLICT ({dialect.identifier_preparer.quote(key)}) DO NOTHING"
+    )
+    # sqlite3 sums the rows each execution changed; a skipped conflict changes none.
+    result = conn.exec_driver_sql(sql, list(zip(*encoded, strict=True)))
+    return int(result.rowcount)
+
+
+def _encode(column: Any, values: list[Any], dialect: Any) -> list[Any]:
+    if isinstance(column.type, JSON):
+        # Drivers wrap JSON values in their own adapters, which cannot go inside an array:
+        # plain text is what both backends accept (cast to json[] on PostgreSQL).
+        return [None if v is None else json.dumps(v) for v in values]
+    process = column.type.bind_processor(dialect)
+    if process is None:
+        return values
+    # Jobs repeat the same dates, times and kinds across thousands of rows: encode each once.
+    seen: dict[Any, Any] = {}
+    out: list[Any] = []
+    for v in values:
+        try:
+            out.append(seen[v])
+        except KeyError:
+            seen[v] = encoded = process(v)
+            out.append(encoded)
+        except TypeError:  # unhashable (a JSON payload): encoded every time
+            out.append(process(v))
+    return out
