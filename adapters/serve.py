@@ -160,7 +160,7 @@ def start_scheduler(
     missed, and several replicas can tick at once without sending anything twice."""
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    dispatcher = Dispatcher(core.sessions, route(adapters))
+    dispatcher = Dispatcher(core.sessions, route(adapters), rate=core.settings.send_rates)
 
     def tick() -> None:
         core.jobs.run_at(core.clock.now())

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import inspect
 import json
 import math
 import threading
@@ -19,6 +18,7 @@ from sqlalchemy import delete, func, select
 
 from adapters.base import DeliveryError, RateLimited
 from bench.common import NOW, Database, Results, Row, bulk_insert
+from bot.config import load_settings
 from bot.db.schedule_models import OutboxMessage
 from bot.outbox import Dispatcher, Scheduled, enqueue
 from bot.types import DM, Outbound, Reply, User
@@ -135,8 +135,9 @@ def _run(db: Database, fake: FakePlatform, n: int, tag: str, pace: float | None)
     _queue(db, n, tag)
     fake.reset()
     app = db.app()
-    kw: dict[str, Any] = {"rate": pace} if pace else {}
-    dispatcher = Dispatcher(app.sessions, sender(fake.url), **kw)
+    # Paced as `serve` paces: from the settings, per platform (the bench queues Slack DMs).
+    rates = load_settings(slack_send_rate=pace).send_rates if pace else None
+    dispatcher = Dispatcher(app.sessions, sender(fake.url), rate=rates)
     started = time.monotonic()
     deadline = started + max(60.0, 4 * n / fake.rate)
     while len(fake.accepted) < n and time.monotonic() < deadline:
@@ -171,10 +172,10 @@ def dispatch(results: Results, kind: str, db: Database, n: int, rate: int) -> No
     )
     fake = FakePlatform(rate)
     try:
-        runs = [("unpaced", None)]
-        if "rate" in inspect.signature(Dispatcher).parameters:
-            runs.append(("paced", rate * 0.95))
-        for label, pace in runs:
+        # "as served" is the dispatcher `serve` runs, paced by COHORTBOT_SLACK_SEND_RATE set
+        # just under the platform's limit; "unpaced" shows what pacing buys: with no pacing
+        # the dispatcher meets the limit, and every 429 holds Slack back for its Retry-After.
+        for label, pace in (("as served", rate * 0.95), ("unpaced", None)):
             r = _run(db, fake, n, label, pace)
             share = r["rate"] / rate
             clean = r["lost"] == 0 and r["doubled"] == 0 and r["sent_rows"] == n
@@ -186,9 +187,9 @@ def dispatch(results: Results, kind: str, db: Database, n: int, rate: int) -> No
                     f"{r['rate']:.1f}/s, lost {r['lost']}, doubled {r['doubled']}",
                     f"{rate}/s allowed",
                     share,
-                    ">= 0.90x, none lost or doubled",
-                    share >= 0.9 and clean,
-                    f"pacing at {pace:.1f}/s" if pace else "no pacing",
+                    ">= 0.90x, none lost or doubled" if pace else "none lost or doubled",
+                    (share >= 0.9 if pace else True) and clean,
+                    f"COHORTBOT_SLACK_SEND_RATE={pace:g}" if pace else "no pacing",
                 )
             )
     finally:

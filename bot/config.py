@@ -53,6 +53,18 @@ class Settings(BaseSettings):
         le=10000,
         description="Commands and clicks a member may send per minute, per process; 0 is off",
     )
+    slack_send_rate: float = Field(
+        5.0,
+        gt=0,
+        le=1000,
+        description="Scheduled messages sent to Slack per second, per process",
+    )
+    discord_send_rate: float = Field(
+        40.0,
+        gt=0,
+        le=1000,
+        description="Scheduled messages sent to Discord per second, per process",
+    )
     export_dir: str = Field(
         "exports", description="Where the console saves files (exports, calendars, charts)"
     )
@@ -172,6 +184,11 @@ class Settings(BaseSettings):
     @property
     def has_discord(self) -> bool:
         return self.discord_token is not None
+
+    @property
+    def send_rates(self) -> dict[str, float]:
+        """Messages per second the outbox paces each platform to."""
+        return {"slack": self.slack_send_rate, "discord": self.discord_send_rate}
 
 
 def _env_name(field_name: str) -> str:

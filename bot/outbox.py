@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -133,6 +133,7 @@ class DispatchReport:
     failed: int = 0
     dropped: int = 0
     undeliverable: int = 0
+    deferred: int = 0  # held back, without a try, while the platform's Retry-After runs
     delivered: list[Outbound] = field(default_factory=list)
 
 
@@ -145,29 +146,39 @@ class Dispatcher:
         name: str | None = None,
         batch: int = 200,
         lease: timedelta = LEASE,
-        rate: float | None = None,
+        rate: float | Mapping[str, float] | None = None,
     ) -> None:
         self.sessions = sessions
         self.send = send
         self.name = name or uuid.uuid4().hex[:12]
         self.lease = lease
-        # Pacing (messages per second) keeps sends under the platform's limit: each 429 costs
-        # a whole Retry-After, so hitting the limit and backing off sends less than pacing.
-        self.rate = rate
-        self._next_slot = 0.0
-        if rate:
+        # Pacing (messages per second, for every platform or per platform name) keeps sends
+        # under the platform's limit: each 429 costs a whole Retry-After, so hitting the limit
+        # and backing off sends less than pacing does.
+        if isinstance(rate, Mapping):
+            self.rates = {k: float(v) for k, v in rate.items() if v}
+        else:
+            self.rates = {"*": float(rate)} if rate else {}
+        self._next_slot: dict[str, float] = {}
+        # Platform -> when its last Retry-After ends: until then nothing more is sent to it,
+        # since hammering a platform that said 429 gets a bot banned.
+        self._blocked: dict[str, datetime] = {}
+        if self.rates:
             # A claimed batch must be sent before its lease ends, or another replica sends it too.
-            batch = min(batch, max(1, int(rate * lease.total_seconds() / 2)))
+            slowest = min(self.rates.values())
+            batch = min(batch, max(1, int(slowest * lease.total_seconds() / 2)))
         self.batch = batch
 
-    def _pace(self) -> None:
-        if not self.rate:
+    def _pace(self, platform: str) -> None:
+        rate = self.rates.get(platform, self.rates.get("*"))
+        if not rate:
             return
         now = time.monotonic()
-        if self._next_slot > now:
-            time.sleep(self._next_slot - now)
-            now = self._next_slot
-        self._next_slot = now + 1.0 / self.rate
+        slot = self._next_slot.get(platform, 0.0)
+        if slot > now:
+            time.sleep(slot - now)
+            now = slot
+        self._next_slot[platform] = now + 1.0 / rate
 
     def _claim(self, session: Session, now: datetime) -> list[int]:
         t = OutboxMessage
@@ -223,7 +234,7 @@ class Dispatcher:
             return total  # the common case on a tick: one cheap read, no write
         for _ in range(rounds):
             r = self.run_once(now)
-            for name in ("sent", "retried", "failed", "dropped", "undeliverable"):
+            for name in ("sent", "retried", "failed", "dropped", "undeliverable", "deferred"):
                 setattr(total, name, getattr(total, name) + getattr(r, name))
             total.delivered.extend(r.delivered)
             if not (r.sent or r.retried or r.failed or r.undeliverable):
@@ -237,7 +248,13 @@ class Dispatcher:
                 return
             outbound = outbound_from_dict(row.payload)
             member_id, attempts = row.member_id, row.attempts
-        self._pace()
+        platform = str(outbound.meta.get("platform", ""))
+        blocked = self._blocked.get(platform)
+        if blocked is not None and blocked > now:
+            self._retry(row_id, blocked, "waiting out a rate limit", refund=True, count=False)
+            report.deferred += 1
+            return
+        self._pace(platform)
         try:
             self.send(outbound)
         except Undeliverable as exc:
@@ -246,7 +263,9 @@ class Dispatcher:
             return
         except RateLimited as exc:
             # Not the message's fault: retry after the platform's delay, without using a try.
-            self._retry(row_id, now + timedelta(seconds=exc.retry_after), str(exc), refund=True)
+            resume = now + timedelta(seconds=exc.retry_after)
+            self._blocked[platform] = resume
+            self._retry(row_id, resume, str(exc), refund=True)
             report.retried += 1
             return
         except DeliveryError as exc:
@@ -285,8 +304,11 @@ class Dispatcher:
                 )
             )
 
-    def _retry(self, row_id: int, when: datetime, error: str, refund: bool = False) -> None:
-        metrics.MESSAGES_RETRIED.inc()
+    def _retry(
+        self, row_id: int, when: datetime, error: str, refund: bool = False, count: bool = True
+    ) -> None:
+        if count:
+            metrics.MESSAGES_RETRIED.inc()
         values: dict[str, Any] = {
             "next_attempt_at": when,
             "lease_until": None,

@@ -1,0 +1,103 @@
+"""The dispatcher under a platform's rate limit: a 429 holds back that platform (not the
+others) until its Retry-After ends, costs no try, and loses or repeats nothing. Pacing
+settings reach `serve`'s dispatcher. Controlled clock; the only real time is pacing's."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import select
+
+from adapters.base import RateLimited
+from bot.app import App
+from bot.config import load_settings
+from bot.db.schedule_models import OutboxMessage
+from bot.members import get_workspace
+from bot.outbox import Dispatcher, Scheduled, enqueue
+from bot.types import DM, Outbound, Reply, User
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+def _queue(app: App, per_platform: int) -> None:
+    items = []
+    with app.sessions.begin() as s:
+        for platform in ("slack", "discord"):
+            ws = get_workspace(s, platform, f"{platform}-1", NOW)
+            items += [
+                Scheduled(
+                    Outbound(DM(User(platform, ws.external_id, f"U{i}", f"m{i}")), Reply(f"{i}")),
+                    workspace_id=ws.id,
+                    kind="limits",
+                    subject=f"{platform}-{i}",
+                    local_date=date(2026, 11, 23),
+                    due_at=NOW,
+                    target_key=f"{platform}-{i}",
+                )
+                for i in range(per_platform)
+            ]
+        enqueue(s, items, NOW)
+
+
+class Platform:
+    """Answers 429 (Retry-After 30 s) to the third Slack message, once."""
+
+    def __init__(self) -> None:
+        self.tries: list[str] = []
+        self.accepted: Counter[str] = Counter()
+
+    def send(self, o: Outbound) -> None:
+        key = f"{o.meta['platform']}-{o.reply.text}"
+        self.tries.append(key)
+        if key == "slack-2" and self.tries.count(key) == 1:
+            raise RateLimited(30.0)
+        self.accepted[key] += 1
+
+
+def test_a_429_holds_back_that_platform_until_retry_after(app: App) -> None:
+    _queue(app, 10)
+    fake = Platform()
+    dispatcher = Dispatcher(app.sessions, fake.send, name="d1")
+    first = dispatcher.drain(NOW)
+    # Slack got three tries (two sent, one 429); its other seven waited without a try.
+    # Discord went on as if nothing happened.
+    assert [k for k in fake.tries if k.startswith("slack")] == ["slack-0", "slack-1", "slack-2"]
+    assert sum(1 for k in fake.accepted if k.startswith("discord")) == 10
+    assert (first.sent, first.retried, first.deferred) == (12, 1, 7)
+    with app.sessions() as s:
+        held = s.scalars(select(OutboxMessage).where(OutboxMessage.status == "pending")).all()
+    assert len(held) == 8
+    assert {r.attempts for r in held} == {0}  # neither the 429 nor the wait used a try
+    assert {r.next_attempt_at for r in held} == {NOW + timedelta(seconds=30)}
+    # Before the Retry-After ends nothing goes; after it, everything, once.
+    assert dispatcher.drain(NOW + timedelta(seconds=29)).sent == 0
+    assert dispatcher.drain(NOW + timedelta(seconds=30)).sent == 8
+    assert sorted(fake.accepted) == sorted(
+        [f"slack-{i}" for i in range(10)] + [f"discord-{i}" for i in range(10)]
+    )
+    assert set(fake.accepted.values()) == {1}
+
+
+def test_pacing_is_per_platform(app: App) -> None:
+    _queue(app, 5)
+    sent_at: dict[str, list[float]] = {"slack": [], "discord": []}
+
+    def send(o: Outbound) -> None:
+        sent_at[str(o.meta["platform"])].append(time.monotonic())
+
+    # 20/s for Slack means 50 ms between its sends; Discord is unpaced here.
+    report = Dispatcher(app.sessions, send, rate={"slack": 20.0}).drain(NOW)
+    assert report.sent == 10
+    gaps = [b - a for a, b in zip(sent_at["slack"], sent_at["slack"][1:], strict=False)]
+    assert min(gaps) >= 0.045
+    assert len(sent_at["discord"]) == 5
+
+
+def test_send_rates_come_from_settings() -> None:
+    settings = load_settings(slack_send_rate=2.5, discord_send_rate=45)
+    assert settings.send_rates == {"slack": 2.5, "discord": 45.0}
+    # A lease of two minutes at 2.5/s: a claimed batch is sent well inside it.
+    d = Dispatcher(None, print, rate=settings.send_rates)  # type: ignore[arg-type]
+    assert d.batch == 150
