@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from datetime import date
+from functools import lru_cache
 
-import matplotlib
-
-matplotlib.use("Agg")  # no display on servers; must precede pyplot
-
-import matplotlib.pyplot as plt
+# The object API, not pyplot: pyplot keeps global figure state, which threads handling
+# commands at once would share; a Figure of its own needs no display and no lock.
+from matplotlib.figure import Figure
 
 
-def leaderboard_chart(per_day: list[tuple[date, int]], funnel: tuple[int, int, int]) -> bytes:
-    fig, (left, right) = plt.subplots(1, 2, figsize=(8, 3), dpi=100)
+def leaderboard_chart(per_day: Sequence[tuple[date, int]], funnel: tuple[int, int, int]) -> bytes:
+    """Drawing takes a good part of a second; the same figures give the same PNG, so a cohort
+    asking again before anything changed gets the one already drawn."""
+    return _draw(tuple(per_day), funnel)
+
+
+@lru_cache(maxsize=128)
+def _draw(per_day: tuple[tuple[date, int], ...], funnel: tuple[int, int, int]) -> bytes:
+    fig = Figure(figsize=(8, 3), dpi=100)
+    left, right = fig.subplots(1, 2)
     days = [f"{d:%a}\n{d.day}" for d, _ in per_day]
     left.bar(days, [n for _, n in per_day], color="#4a7bd0")
     left.set_title("Drills per day")
@@ -27,5 +35,4 @@ def leaderboard_chart(per_day: list[tuple[date, int]], funnel: tuple[int, int, i
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
-    plt.close(fig)
     return buf.getvalue()

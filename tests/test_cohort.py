@@ -79,6 +79,14 @@ def test_weekly_leaderboard_shows_only_what_members_opted_into(ws: MemoryWorkspa
     # /leaderboard shows the current one to the asker alone.
     [mine] = ws.command("bob", "/leaderboard")
     assert isinstance(mine.outbound.target, Ephemeral) and mine.reply.image is not None
+    # The chart is drawn again only when its figures change: never a stale one.
+    [again] = ws.command("carol", "/leaderboard")
+    assert again.reply.image == mine.reply.image
+    ws.command("bob", "/drill probability")
+    ws.command("bob", "/drill skip")
+    ws.command("bob", "/drill rate good")
+    [after] = ws.command("bob", "/leaderboard")
+    assert after.reply.image is not None and after.reply.image.data != mine.reply.image.data
 
 
 def test_plan_posts_when_each_stage_begins(ws: MemoryWorkspace) -> None:
