@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.content import TRACKS, Content, Drill
-from bot.db.bulk import among
+from bot.db.bulk import rows_among
 from bot.db.drill_models import Card, PracticeState, Review
 
 # Minutes-long learning steps make no sense for a daily practice: one short step, so that
@@ -83,22 +83,15 @@ def next_drills(
     ids = [w.member_id for w in wants]
     due: dict[int, list[str]] = {}
     seen: dict[int, set[str]] = {}
-    done: dict[int, int] = {}
-    for where in among(session, Card.member_id, ids):
-        rows = session.execute(
-            select(Card.member_id, Card.drill_id, Card.due_at <= now)
-            .where(where)
-            .order_by(Card.member_id, Card.due_at)
-        ).all()
-        for mid, drill_id, is_due in rows:
-            seen.setdefault(mid, set()).add(drill_id)
-            if is_due:
-                due.setdefault(mid, []).append(drill_id)
-    for where in among(session, Review.member_id, ids):
-        for mid, n in session.execute(
-            select(Review.member_id, func.count()).where(where).group_by(Review.member_id)
-        ).all():
-            done[mid] = int(n)
+    cards = select(Card.member_id, Card.drill_id, Card.due_at <= now).order_by(
+        Card.member_id, Card.due_at
+    )
+    for mid, drill_id, is_due in rows_among(session, cards, Card.member_id, ids):
+        seen.setdefault(mid, set()).add(drill_id)
+        if is_due:
+            due.setdefault(mid, []).append(drill_id)
+    reviews = select(Review.member_id, func.count()).group_by(Review.member_id)
+    done = {mid: int(n) for mid, n in rows_among(session, reviews, Review.member_id, ids)}
     by_track: dict[str, list[Drill]] = {t: [] for t in TRACKS}
     for d in content.drills.values():
         by_track.setdefault(d.track, []).append(d)

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import func, select
 
 from bot.app import App
+from bot.db.bulk import rows_among
 from bot.db.schedule_models import OutboxMessage
 from bot.members import get_member
 from bot.outbox import Dispatcher, Scheduled, enqueue, queued_keys
@@ -55,6 +56,11 @@ def test_enqueue_counts_only_new_rows_past_statement_limits(app: App) -> None:
         keys = [i.dedupe_key for i in _items(app, range(2990, 3010))]
         assert queued_keys(s, keys) == set(keys[:10])
         assert len(queued_keys(s, [i.dedupe_key for i in first])) == 2500
+        wanted = [i.dedupe_key for i in first] + ["nobody|bulk|x|2026-11-23"]
+        stmt = select(OutboxMessage.dedupe_key, OutboxMessage.subject)
+        rows = rows_among(s, stmt, OutboxMessage.dedupe_key, wanted)
+        assert sorted(k for k, _ in rows) == sorted(wanted[:-1])
+        assert rows_among(s, stmt, OutboxMessage.dedupe_key, []) == []
 
 
 def test_bulk_rows_read_back_and_send_as_queued(app: App) -> None:

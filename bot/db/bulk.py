@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, Table, any_, bindparam
+from sqlalchemy import JSON, ColumnElement, Row, Select, Table, any_, bindparam
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -34,6 +34,17 @@ def among(
         return
     for start in range(0, len(values), SQLITE_CHUNK):
         yield column.in_(values[start : start + SQLITE_CHUNK])
+
+
+def rows_among(
+    session: Session, stmt: Select[Any], column: InstrumentedAttribute[Any], values: Sequence[Any]
+) -> list[Row[Any]]:
+    """The rows of `stmt` restricted to `column IN values`, however many values there are.
+    On SQLite the rows come chunk by chunk: an ORDER BY holds within each value, not across."""
+    out: list[Row[Any]] = []
+    for where in among(session, column, values):
+        out.extend(session.execute(stmt.where(where)).all())
+    return out
 
 
 def insert_new(session: Session, table: Table, rows: Sequence[Mapping[str, Any]], key: str) -> int:

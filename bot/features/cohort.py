@@ -11,13 +11,14 @@ from sqlalchemy import func, select, update
 
 from bot.cohorts import cohort_of_workspace, info_of, week_start
 from bot.dates import fmt_date, parse_date
+from bot.db.bulk import rows_among
 from bot.db.drill_models import PracticeState, Review
 from bot.db.models import Cohort, Member, MemberSettings
-from bot.db.schedule_models import CohortOffday, OutboxMessage
+from bot.db.schedule_models import CohortOffday
 from bot.errors import UserError
 from bot.features.settings import parse_hhmm, resolve_zone
 from bot.jobs import JobEnv, registered_jobs
-from bot.outbox import Scheduled
+from bot.outbox import Scheduled, queued_keys
 from bot.practice import current_streak
 from bot.router import Ctx, command
 from bot.text import plural
@@ -123,16 +124,19 @@ def cohort_members(ctx: Ctx) -> Reply:
         .order_by(Member.display_name)
     ).all()
     ids = [m.id for m in members]
-    week = dict(
-        ctx.session.execute(
+    week: dict[int, int] = dict(
+        rows_among(
+            ctx.session,
             select(Review.member_id, func.count())
-            .where(Review.member_id.in_(ids), Review.local_date >= start)
-            .group_by(Review.member_id)
-        ).all()
+            .where(Review.local_date >= start)
+            .group_by(Review.member_id),
+            Review.member_id,
+            ids,
+        )
     )
     states = {
         s.member_id: s
-        for s in ctx.session.scalars(select(PracticeState).where(PracticeState.member_id.in_(ids)))
+        for (s,) in rows_among(ctx.session, select(PracticeState), PracticeState.member_id, ids)
     }
     from bot.features.leaderboard import pipeline_counts
 
@@ -174,11 +178,7 @@ def cohort_preview(ctx: Ctx) -> Reply:
                 seen.setdefault(s.dedupe_key, s)
         t += timedelta(hours=1)
     if seen:  # what is already in the outbox is not news
-        queued = set(
-            ctx.session.scalars(
-                select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(list(seen)))
-            )
-        )
+        queued = queued_keys(ctx.session, seen)
         seen = {k: v for k, v in seen.items() if k not in queued}
     per_day: dict[str, Counter[str]] = {}
     for s in sorted(seen.values(), key=lambda s: s.due_at):

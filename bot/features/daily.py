@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot.cohorts import end_of_local_day, local_at, offdays
 from bot.content import TRACKS
-from bot.db.bulk import among
+from bot.db.bulk import rows_among
 from bot.db.drill_models import PracticeState
 from bot.db.models import Member, MemberSettings, Workspace
 from bot.db.schedule_models import OutboxMessage
@@ -72,37 +72,44 @@ def daily_drills(now: datetime, session: Session, env: JobEnv) -> list[Scheduled
     # Members already served today (by an earlier tick, or another replica) cost nothing more;
     # the drill of their latest DM is not sent again the next day.
     ids = [r.id for r, _ in due]
-    queued: set[tuple[int, date]] = set()
-    offered: dict[int, int] = {}
-    for among_ids in among(session, OutboxMessage.member_id, ids):
-        queued.update(
-            session.execute(
-                select(OutboxMessage.member_id, OutboxMessage.local_date).where(
-                    OutboxMessage.kind == KIND, among_ids, OutboxMessage.local_date.in_(days)
-                )
-            ).all()  # type: ignore[arg-type]
+    queued: set[tuple[int, date]] = {
+        (mid, day)
+        for mid, day in rows_among(
+            session,
+            select(OutboxMessage.member_id, OutboxMessage.local_date).where(
+                OutboxMessage.kind == KIND, OutboxMessage.local_date.in_(days)
+            ),
+            OutboxMessage.member_id,
+            ids,
         )
-        offered.update(
-            session.execute(
-                select(OutboxMessage.member_id, func.count())
-                .where(OutboxMessage.kind == KIND, among_ids)
-                .group_by(OutboxMessage.member_id)
-            ).all()  # type: ignore[arg-type]
+    }
+    offered: dict[int, int] = {
+        mid: int(n)
+        for mid, n in rows_among(
+            session,
+            select(OutboxMessage.member_id, func.count())
+            .where(OutboxMessage.kind == KIND)
+            .group_by(OutboxMessage.member_id),
+            OutboxMessage.member_id,
+            ids,
         )
+    }
     due = [(r, d) for r, d in due if (r.id, d) not in queued]
     if not due:
         return []
-    recent: dict[int, str | None] = {}
-    todo = [r.id for r, _ in due]
-    for among_ids in among(session, PracticeState.member_id, todo):
-        for mid, cur, prev in session.execute(
+    recent: dict[int, str | None] = {
+        mid: cur or prev
+        for mid, cur, prev in rows_among(
+            session,
             select(
                 PracticeState.member_id,
                 PracticeState.current_drill_id,
                 PracticeState.last_drill_id,
-            ).where(among_ids)
-        ).all():
-            recent[mid] = cur or prev
+            ),
+            PracticeState.member_id,
+            [r.id for r, _ in due],
+        )
+    }
     wants = [
         Want(
             r.id,

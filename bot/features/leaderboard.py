@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from bot.chart import leaderboard_chart
 from bot.cohorts import CohortInfo, all_cohorts, cohort_of_workspace, info_of, local_at, week_start
 from bot.dates import fmt_date
+from bot.db.bulk import rows_among
 from bot.db.drill_models import PracticeState, Review
 from bot.db.models import Member, MemberSettings
 from bot.db.pipeline_models import Application, Interview, Offer
@@ -40,26 +41,31 @@ def pipeline_counts(session: Session, member_ids: list[int]) -> dict[int, tuple[
     """(applications, interviews, offers) per member: three grouped queries."""
     if not member_ids:
         return {}
-    apps = dict(
-        session.execute(
+    apps: dict[int, int] = dict(
+        rows_among(
+            session,
             select(Application.member_id, func.count())
-            .where(Application.member_id.in_(member_ids), Application.stage != "wishlist")
-            .group_by(Application.member_id)
-        ).all()
+            .where(Application.stage != "wishlist")
+            .group_by(Application.member_id),
+            Application.member_id,
+            member_ids,
+        )
     )
-    ivs = dict(
-        session.execute(
-            select(Interview.member_id, func.count())
-            .where(Interview.member_id.in_(member_ids))
-            .group_by(Interview.member_id)
-        ).all()
+    ivs: dict[int, int] = dict(
+        rows_among(
+            session,
+            select(Interview.member_id, func.count()).group_by(Interview.member_id),
+            Interview.member_id,
+            member_ids,
+        )
     )
-    offers = dict(
-        session.execute(
-            select(Offer.member_id, func.count())
-            .where(Offer.member_id.in_(member_ids))
-            .group_by(Offer.member_id)
-        ).all()
+    offers: dict[int, int] = dict(
+        rows_among(
+            session,
+            select(Offer.member_id, func.count()).group_by(Offer.member_id),
+            Offer.member_id,
+            member_ids,
+        )
     )
     return {m: (apps.get(m, 0), ivs.get(m, 0), offers.get(m, 0)) for m in member_ids}
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot.cohorts import NUDGE_WINDOW
 from bot.dates import fmt_when
+from bot.db.bulk import rows_among
 from bot.db.models import Member, Workspace
 from bot.db.pipeline_models import Application, Interview, Offer
 from bot.db.schedule_models import NudgeState, NudgeStop, OutboxMessage
@@ -381,25 +382,30 @@ def nudges(now: datetime, session: Session, env: JobEnv) -> list[Scheduled]:
     ids = candidates(session, now, env.settings.stale_days)
     if not ids:
         return []
-    stops = set(
-        session.execute(
-            select(NudgeStop.member_id, NudgeStop.kind).where(NudgeStop.member_id.in_(ids))
-        ).all()
-    )
+    stops = {
+        (m, k)
+        for m, k in rows_among(
+            session, select(NudgeStop.member_id, NudgeStop.kind), NudgeStop.member_id, ids
+        )
+    }
     states = {
         (m, k, sub): st
-        for m, k, sub, st in session.execute(
-            select(NudgeState.member_id, NudgeState.kind, NudgeState.subject, NudgeState).where(
-                NudgeState.member_id.in_(ids)
-            )
-        ).all()
+        for m, k, sub, st in rows_among(
+            session,
+            select(NudgeState.member_id, NudgeState.kind, NudgeState.subject, NudgeState),
+            NudgeState.member_id,
+            ids,
+        )
     }
     out: list[Scheduled] = []
-    rows = session.execute(
+    rows = rows_among(
+        session,
         select(Member, Workspace.platform, Workspace.external_id)
         .join(Workspace, Workspace.id == Member.workspace_id)
-        .where(Member.id.in_(ids), Member.undeliverable.is_(False))
-    ).all()
+        .where(Member.undeliverable.is_(False)),
+        Member.id,
+        ids,
+    )
     for member, platform, external in rows:
         user = User(platform, external, member.platform_user_id, member.display_name)
         ctx = _ctx(session, env, member, user, now)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from bot.cohorts import CohortInfo, all_cohorts, cohort_of_workspace, info_of, local_at, week_start
 from bot.content import TRACKS, Content
 from bot.dates import fmt_date
+from bot.db.bulk import rows_among
 from bot.db.models import Member, MemberSettings
 from bot.db.schedule_models import MockOptIn, MockPair
 from bot.errors import UserError
@@ -120,11 +121,14 @@ def pair_week(
         return []
     info = {
         m.id: m
-        for m in session.execute(
-            select(Member.id, Member.platform_user_id, Member.display_name, MemberSettings.tracks)
-            .join(MemberSettings, MemberSettings.member_id == Member.id)
-            .where(Member.id.in_(everyone))
-        ).all()
+        for m in rows_among(
+            session,
+            select(
+                Member.id, Member.platform_user_id, Member.display_name, MemberSettings.tracks
+            ).join(MemberSettings, MemberSettings.member_id == Member.id),
+            Member.id,
+            everyone,
+        )
     }
     wants = []
     for mid in everyone:
