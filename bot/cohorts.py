@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from bot.db.models import Cohort, Member, Workspace
 from bot.db.schedule_models import CohortOffday
+from bot.errors import UserError
 from bot.types import DM, Channel, Conversation, User
 
 PLAN_POST_TIME = time(9, 0)
@@ -70,6 +71,17 @@ def cohort_of_workspace(session: Session, workspace_id: int) -> Cohort | None:
     return session.scalar(
         select(Cohort).where(Cohort.workspace_id == workspace_id).order_by(Cohort.id).limit(1)
     )
+
+
+def require_cohort(session: Session, workspace_id: int) -> Cohort:
+    """The workspace's cohort, or the one friendly refusal every cohort command gives."""
+    cohort = cohort_of_workspace(session, workspace_id)
+    if cohort is None:
+        raise UserError(
+            "There is no cohort here yet. An organizer sets one up by typing "
+            "/cohort setup in the cohort's channel."
+        )
+    return cohort
 
 
 def info_of(session: Session, cohort: Cohort) -> CohortInfo:

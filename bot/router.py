@@ -184,10 +184,8 @@ class Router:
                 handle=inv.handle,
                 admin=parsed.command.admin,
             )
-        except UsageError as exc:
-            return [self._private(inv.user, inv.conversation, _usage_reply(exc), refusal=True)]
-        except UserError as exc:
-            return [self._private(inv.user, inv.conversation, _error_reply(exc), refusal=True)]
+        except (UsageError, UserError) as exc:  # refused before any handler ran
+            return self._refusal(inv.user, inv.conversation, exc)
         finally:
             elapsed = time.perf_counter() - started
             log.info("command handled", extra={"command": path, "ms": round(elapsed * 1000, 1)})
@@ -272,6 +270,12 @@ class Router:
             return Outbound(DM(user), reply, meta)
         return Outbound(Ephemeral(user, conversation), reply, meta)
 
+    def _refusal(
+        self, user: User, conversation: Conversation, exc: UsageError | UserError
+    ) -> list[Outbound]:
+        reply = _usage_reply(exc) if isinstance(exc, UsageError) else _error_reply(exc)
+        return [self._private(user, conversation, reply, refusal=True)]
+
     def _run(
         self,
         user: User,
@@ -328,12 +332,9 @@ class Router:
             )
             result = call(ctx)
             session.commit()
-        except UsageError as exc:
-            session.rollback()
-            return [self._private(user, conversation, _usage_reply(exc), refusal=True)]
-        except UserError as exc:
-            session.rollback()
-            return [self._private(user, conversation, _error_reply(exc), refusal=True)]
+        except (UsageError, UserError) as exc:
+            session.rollback()  # a refusal writes nothing, whatever the handler did first
+            return self._refusal(user, conversation, exc)
         except IntegrityError:
             session.rollback()
             raise

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 
-from bot.cohorts import cohort_of_workspace, info_of, week_start
+from bot.cohorts import cohort_of_workspace, info_of, require_cohort, week_start
 from bot.dates import fmt_date, parse_date
 from bot.db.bulk import rows_among
 from bot.db.drill_models import PracticeState, Review
@@ -25,16 +25,6 @@ from bot.text import plural
 from bot.types import Channel, Field, Outbound, Reply
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-def require_cohort(ctx: Ctx) -> Cohort:
-    cohort = cohort_of_workspace(ctx.session, ctx.member.workspace_id)
-    if cohort is None:
-        raise UserError(
-            "There is no cohort here yet. An organizer sets one up by typing "
-            "/cohort setup in the cohort's channel."
-        )
-    return cohort
 
 
 @command("cohort setup")
@@ -84,7 +74,7 @@ def cohort_setup(ctx: Ctx) -> list[Outbound]:
 
 @command("cohort schedule")
 def cohort_schedule(ctx: Ctx) -> Reply:
-    cohort = require_cohort(ctx)
+    cohort = require_cohort(ctx.session, ctx.member.workspace_id)
     hhmm = parse_hhmm(ctx.arg("time"))
     cohort.leaderboard_weekday = WEEKDAYS.index(ctx.arg("weekday"))
     cohort.leaderboard_time = hhmm
@@ -95,7 +85,7 @@ def cohort_schedule(ctx: Ctx) -> Reply:
 
 @command("cohort offday")
 def cohort_offday(ctx: Ctx) -> Reply:
-    cohort = require_cohort(ctx)
+    cohort = require_cohort(ctx.session, ctx.member.workspace_id)
     tz = ZoneInfo(cohort.timezone)
     day = parse_date(ctx.arg("date"), tz, ctx.now)
     existing = ctx.session.get(CohortOffday, (cohort.id, day))
@@ -113,7 +103,7 @@ def cohort_offday(ctx: Ctx) -> Reply:
 
 @command("cohort members")
 def cohort_members(ctx: Ctx) -> Reply:
-    cohort = require_cohort(ctx)
+    cohort = require_cohort(ctx.session, ctx.member.workspace_id)
     c = info_of(ctx.session, cohort)
     today = c.local_now(ctx.now).date()
     start = week_start(today)
@@ -167,7 +157,7 @@ def cohort_members(ctx: Ctx) -> Reply:
 def cohort_preview(ctx: Ctx) -> Reply:
     """Run every job at hourly steps over the next week without queuing anything (a dry run),
     and summarise what would go out, day by day in the cohort's zone."""
-    cohort = require_cohort(ctx)
+    cohort = require_cohort(ctx.session, ctx.member.workspace_id)
     tz = ZoneInfo(cohort.timezone)
     env = JobEnv(ctx.settings, ctx.content, dry_run=True)
     seen: dict[str, Scheduled] = {}

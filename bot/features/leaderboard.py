@@ -11,13 +11,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.chart import leaderboard_chart
-from bot.cohorts import CohortInfo, all_cohorts, cohort_of_workspace, info_of, local_at, week_start
+from bot.cohorts import CohortInfo, all_cohorts, info_of, local_at, require_cohort, week_start
 from bot.dates import fmt_date
 from bot.db.bulk import rows_among
 from bot.db.drill_models import PracticeState, Review
 from bot.db.models import Member, MemberSettings
 from bot.db.pipeline_models import Application, Interview, Offer
-from bot.errors import UserError
 from bot.jobs import JobEnv, job
 from bot.outbox import Scheduled, make_key, queued_keys
 from bot.router import Ctx, command
@@ -188,9 +187,7 @@ def leaderboard_posts(now: datetime, session: Session, env: JobEnv) -> list[Sche
 
 @command("leaderboard")
 def leaderboard_command(ctx: Ctx) -> Reply:
-    cohort = cohort_of_workspace(ctx.session, ctx.member.workspace_id)
-    if cohort is None:
-        raise UserError("There is no cohort here yet. An organizer sets one up with /cohort setup.")
+    cohort = require_cohort(ctx.session, ctx.member.workspace_id)
     return build(ctx.session, info_of(ctx.session, cohort), ctx.now)
 
 

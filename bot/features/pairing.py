@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from bot.cohorts import CohortInfo, all_cohorts, cohort_of_workspace, info_of, local_at, week_start
+from bot.cohorts import CohortInfo, all_cohorts, info_of, local_at, require_cohort, week_start
 from bot.content import TRACKS, Content
 from bot.dates import fmt_date
 from bot.db.bulk import rows_among
@@ -199,10 +199,7 @@ def weekly_pairing(now: datetime, session: Session, env: JobEnv) -> list[Schedul
 
 
 def _cohort(ctx: Ctx) -> CohortInfo:
-    cohort = cohort_of_workspace(ctx.session, ctx.member.workspace_id)
-    if cohort is None:
-        raise UserError("There is no cohort here yet. An organizer sets one up with /cohort setup.")
-    return info_of(ctx.session, cohort)
+    return info_of(ctx.session, require_cohort(ctx.session, ctx.member.workspace_id))
 
 
 @command("mock join")

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from bot.cohorts import PLAN_POST_TIME, all_cohorts, cohort_of_workspace, info_of, local_at
+from bot.cohorts import PLAN_POST_TIME, all_cohorts, info_of, local_at, require_cohort
 from bot.content import Content, PlanStage
 from bot.dates import fmt_date
 from bot.errors import UserError
@@ -81,8 +81,8 @@ def plan_posts(now: datetime, session: Session, env: JobEnv) -> list[Scheduled]:
 
 @command("cohort plan")
 def cohort_plan(ctx: Ctx) -> Reply:
-    cohort = cohort_of_workspace(ctx.session, ctx.member.workspace_id)
-    if cohort is None or cohort.start_date is None:
+    cohort = require_cohort(ctx.session, ctx.member.workspace_id)
+    if cohort.start_date is None:
         raise UserError(
             "This cohort has no start date yet. An organizer can set one with "
             "/cohort setup <zone> <start date>."
