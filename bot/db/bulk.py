@@ -15,11 +15,9 @@ from sqlalchemy import JSON, ColumnElement, Row, Select, Table, any_, bindparam
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from bot.db.session import is_postgres
+
 SQLITE_CHUNK = 900  # under SQLite's oldest limit of 999 bound variables per statement
-
-
-def is_postgres(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
 
 
 def among(
@@ -29,7 +27,7 @@ def among(
     one `= ANY(array)` on PostgreSQL, chunks of IN-lists on SQLite. Nothing for no values."""
     if not values:
         return
-    if is_postgres(session):
+    if is_postgres(session.get_bind()):
         yield column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
         return
     for start in range(0, len(values), SQLITE_CHUNK):
