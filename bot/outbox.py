@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
@@ -152,22 +152,32 @@ class Dispatcher:
         self.send = send
         self.name = name or uuid.uuid4().hex[:12]
         self.lease = lease
-        # Pacing (messages per second, for every platform or per platform name) keeps sends
-        # under the platform's limit: each 429 costs a whole Retry-After, so hitting the limit
-        # and backing off sends less than pacing does.
+        # Pacing (messages per second, for every platform alike or per platform name; each
+        # platform paced on its own) keeps sends under the platform's limit: each 429 costs
+        # a whole Retry-After, so hitting the limit and backing off sends less than pacing.
         if isinstance(rate, Mapping):
             self.rates = {k: float(v) for k, v in rate.items() if v}
         else:
             self.rates = {"*": float(rate)} if rate else {}
         self._next_slot: dict[str, float] = {}
-        # Platform -> when its last Retry-After ends: until then nothing more is sent to it,
-        # since hammering a platform that said 429 gets a bot banned.
-        self._blocked: dict[str, datetime] = {}
+        # Workspace id -> when its last Retry-After ends: until then nothing more is sent
+        # there, since hammering a platform that said 429 gets a bot banned. (Slack limits
+        # each workspace; Discord's routes are narrower, so this errs on the careful side.)
+        self._blocked: dict[int, datetime] = {}
         if self.rates:
-            # A claimed batch must be sent before its lease ends, or another replica sends it too.
+            # A claimed batch must be sent well before its lease ends, or another replica
+            # sends it too: pacing lets it take a quarter of the lease at most.
             slowest = min(self.rates.values())
-            batch = min(batch, max(1, int(slowest * lease.total_seconds() / 2)))
+            batch = min(batch, max(1, int(slowest * lease.total_seconds() / 4)))
         self.batch = batch
+        self._base = (datetime.min.replace(tzinfo=UTC), 0.0)
+
+    def _now(self) -> datetime:
+        """The `now` given to this round, moved on by the real time spent since: paced
+        sending takes seconds, and leases and Retry-After must count from when things
+        happen, not from when the round began."""
+        at, started = self._base
+        return at + timedelta(seconds=time.monotonic() - started)
 
     def _pace(self, platform: str) -> None:
         rate = self.rates.get(platform, self.rates.get("*"))
@@ -182,12 +192,14 @@ class Dispatcher:
 
     def _claim(self, session: Session, now: datetime) -> list[int]:
         t = OutboxMessage
+        waiting = [ws for ws, until in self._blocked.items() if until > now]
         due = (
             select(t.id)
             .where(
                 t.status == "pending",
                 t.next_attempt_at <= now,
                 or_(t.lease_until.is_(None), t.lease_until < now),
+                t.workspace_id.not_in(waiting),
             )
             .order_by(t.next_attempt_at, t.id)
             .limit(self.batch)
@@ -218,22 +230,25 @@ class Dispatcher:
             return int(getattr(result, "rowcount", 0) or 0)
 
     def run_once(self, now: datetime) -> DispatchReport:
+        self._base = (now, time.monotonic())
         report = DispatchReport(dropped=self.expire(now))
         with self.sessions.begin() as session:
             ids = self._claim(session, now)
         for row_id in ids:
-            self._deliver(row_id, now, report)
+            self._deliver(row_id, report)
         return report
 
     def drain(self, now: datetime, rounds: int = 50) -> DispatchReport:
-        """Dispatch until nothing due is left (or `rounds` batches)."""
+        """Dispatch until nothing due is left (or `rounds` batches). Each round starts from
+        `now` moved on by the time the earlier rounds took, so its leases are fresh."""
         total = DispatchReport()
         with self.sessions() as session:
             first = next_due(session)
         if first is None or first > now:
             return total  # the common case on a tick: one cheap read, no write
+        self._base = (now, time.monotonic())
         for _ in range(rounds):
-            r = self.run_once(now)
+            r = self.run_once(self._now())
             for name in ("sent", "retried", "failed", "dropped", "undeliverable", "deferred"):
                 setattr(total, name, getattr(total, name) + getattr(r, name))
             total.delivered.extend(r.delivered)
@@ -241,56 +256,57 @@ class Dispatcher:
                 break
         return total
 
-    def _deliver(self, row_id: int, now: datetime, report: DispatchReport) -> None:
+    def _deliver(self, row_id: int, report: DispatchReport) -> None:
         with self.sessions() as session:
             row = session.get(OutboxMessage, row_id)
             if row is None or row.claimed_by != self.name or row.status != "pending":
                 return
             outbound = outbound_from_dict(row.payload)
-            member_id, attempts = row.member_id, row.attempts
-        platform = str(outbound.meta.get("platform", ""))
-        blocked = self._blocked.get(platform)
-        if blocked is not None and blocked > now:
+            member_id, attempts, workspace = row.member_id, row.attempts, row.workspace_id
+        blocked = self._blocked.get(workspace)
+        if blocked is not None and blocked > self._now():
+            # Claimed in the same batch as a message that got a 429: it waits its turn too.
             self._retry(row_id, blocked, "waiting out a rate limit", refund=True, count=False)
             report.deferred += 1
             return
-        self._pace(platform)
+        self._pace(str(outbound.meta.get("platform", "")))
         try:
             self.send(outbound)
         except Undeliverable as exc:
-            self._undeliverable(row_id, member_id, str(exc), now)
+            self._undeliverable(row_id, member_id, str(exc))
             report.undeliverable += 1
             return
         except RateLimited as exc:
             # Not the message's fault: retry after the platform's delay, without using a try.
-            resume = now + timedelta(seconds=exc.retry_after)
-            self._blocked[platform] = resume
+            # A Retry-After of 0 would let the same batch hammer on: wait at least a second.
+            resume = self._now() + timedelta(seconds=max(1.0, exc.retry_after))
+            self._blocked[workspace] = resume
             self._retry(row_id, resume, str(exc), refund=True)
             report.retried += 1
             return
         except DeliveryError as exc:
             if exc.retryable and attempts < MAX_ATTEMPTS:
                 backoff = timedelta(seconds=min(3600, 30 * 2 ** (attempts - 1)))
-                self._retry(row_id, now + backoff, str(exc))
+                self._retry(row_id, self._now() + backoff, str(exc))
                 report.retried += 1
             else:
-                self._finish(row_id, "failed", now, str(exc))
+                self._finish(row_id, "failed", str(exc))
                 report.failed += 1
             return
         except Exception as exc:  # an adapter bug must not stop the rest of the cohort
             log.exception("send crashed", extra={"kind": "outbox"})
             if attempts < MAX_ATTEMPTS:
-                self._retry(row_id, now + timedelta(minutes=5), type(exc).__name__)
+                self._retry(row_id, self._now() + timedelta(minutes=5), type(exc).__name__)
                 report.retried += 1
             else:
-                self._finish(row_id, "failed", now, type(exc).__name__)
+                self._finish(row_id, "failed", type(exc).__name__)
                 report.failed += 1
             return
-        self._finish(row_id, "sent", now, None)
+        self._finish(row_id, "sent", None)
         report.sent += 1
         report.delivered.append(outbound)
 
-    def _finish(self, row_id: int, status: str, now: datetime, error: str | None) -> None:
+    def _finish(self, row_id: int, status: str, error: str | None) -> None:
         metrics.message_finished(status)
         with self.sessions.begin() as session:
             session.execute(
@@ -298,7 +314,7 @@ class Dispatcher:
                 .where(OutboxMessage.id == row_id, OutboxMessage.claimed_by == self.name)
                 .values(
                     status=status,
-                    sent_at=now if status == "sent" else None,
+                    sent_at=self._now() if status == "sent" else None,
                     last_error=error[:200] if error else None,
                     lease_until=None,
                 )
@@ -324,7 +340,7 @@ class Dispatcher:
                 .values(**values)
             )
 
-    def _undeliverable(self, row_id: int, member_id: int | None, error: str, now: datetime) -> None:
+    def _undeliverable(self, row_id: int, member_id: int | None, error: str) -> None:
         metrics.message_finished("undeliverable")
         with self.sessions.begin() as session:
             session.execute(

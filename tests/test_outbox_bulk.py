@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import DataError
 
 from bot.app import App
-from bot.db.bulk import rows_among
+from bot.db.bulk import insert_new, rows_among
 from bot.db.schedule_models import OutboxMessage
 from bot.members import get_member
 from bot.outbox import Dispatcher, Scheduled, enqueue, queued_keys
@@ -61,6 +63,29 @@ def test_enqueue_counts_only_new_rows_past_statement_limits(app: App) -> None:
         rows = rows_among(s, stmt, OutboxMessage.dedupe_key, wanted)
         assert sorted(k for k, _ in rows) == sorted(wanted[:-1])
         assert rows_among(s, stmt, OutboxMessage.dedupe_key, []) == []
+
+
+def test_an_over_long_value_is_refused_not_cut_short(app: App) -> None:
+    if app.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite does not enforce VARCHAR lengths, for the ORM either")
+    with app.sessions() as s, pytest.raises(DataError):
+        host = get_member(s, User("memory", "W1", "U-host", "host"), app.settings, NOW)
+        row = {
+            "dedupe_key": "k",
+            "workspace_id": host.workspace_id,
+            "member_id": None,
+            "kind": "x" * 41,  # String(40)
+            "subject": "s",
+            "local_date": date(2026, 11, 23),
+            "payload": {},
+            "due_at": NOW,
+            "expires_at": None,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": NOW,
+            "created_at": NOW,
+        }
+        insert_new(s, OutboxMessage.__table__, [row], key="dedupe_key")
 
 
 def test_bulk_rows_read_back_and_send_as_queued(app: App) -> None:

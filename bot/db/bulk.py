@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, Row, Select, Table, any_, bindparam
+from sqlalchemy import JSON, ColumnElement, Row, Select, String, Table, any_, bindparam
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -46,26 +46,25 @@ def rows_among(
 
 
 def insert_new(session: Session, table: Table, rows: Sequence[Mapping[str, Any]], key: str) -> int:
-    """Insert `rows` (all with the same columns), skipping any whose `key` column is already
-    taken; returns how many were inserted. One statement on PostgreSQL, one executemany on
-    SQLite. Values go through each column's own type, so they read back as the ORM wrote
-    them."""
+    """Insert `rows` (all with the same columns, every column given: Python-side defaults
+    are not applied), skipping any whose `key` column is already taken; returns how many
+    were inserted. One statement on PostgreSQL, one executemany on SQLite. Values go through
+    each column's own type, so they read back as if the ORM had written them."""
     if not rows:
         return 0
     conn = session.connection()
     dialect = conn.dialect
     names = list(rows[0])
     columns = [table.c[n] for n in names]
-    encoded = [_encode(col, [r[col.name] for r in rows], dialect) for col in columns]
-    cols = ", ".join(dialect.identifier_preparer.quote(n) for n in names)
+    encoded = [_encode(table.c[n], [r[n] for r in rows], dialect) for n in names]
+    cols = ", ".join(dialect.identifier_preparer.quote(c.name) for c in columns)
     target = dialect.identifier_preparer.format_table(table)
     if dialect.name == "postgresql":
         # unnest turns one array per column back into rows: the statement's text never
         # grows with the number of rows, so the driver parses it once. Binary (%b) arrays
         # skip the per-character quoting that text arrays of JSON would need.
         arrays = ", ".join(
-            f"CAST(%(c{i})b AS {col.type.compile(dialect=dialect)}[])"
-            for i, col in enumerate(columns)
+            f"CAST(%(c{i})b AS {_array_of(col, dialect)}[])" for i, col in enumerate(columns)
         )
         sql = (
             f"INSERT INTO {target} ({cols}) SELECT * FROM unnest({arrays}) "  # noqa: S608
@@ -81,6 +80,14 @@ def insert_new(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]
     # sqlite3 sums the rows each execution changed; a skipped conflict changes none.
     result = conn.exec_driver_sql(sql, list(zip(*encoded, strict=True)))
     return int(result.rowcount)
+
+
+def _array_of(column: Any, dialect: Any) -> str:
+    # An explicit cast to VARCHAR(n) would cut an over-long value short without a word;
+    # from TEXT, the insert itself refuses it, as an ORM insert would.
+    if isinstance(column.type, String):
+        return "TEXT"
+    return str(column.type.compile(dialect=dialect))
 
 
 def _encode(column: Any, values: list[Any], dialect: Any) -> list[Any]:
