@@ -17,7 +17,7 @@ from bench.seed import Shape, seed
 from bot.app import App
 from bot.db.schedule_models import OutboxMessage
 from bot.features.daily import daily_drills
-from bot.outbox import enqueue
+from bot.jobs import registered_jobs
 
 SHAPE = {"apps": 0, "reviews": 5, "cards": 3}  # what the fan-out reads: settings, cards, reviews
 
@@ -28,18 +28,11 @@ def clear_outbox(app: App) -> None:
 
 
 def fanout_once(app: App) -> tuple[float, int]:
-    """One tick of the daily drill job on an empty outbox: query, choose, build, enqueue."""
+    """One tick of the daily drill job on an empty outbox, run as `serve` runs it (the
+    JobRunner): query, choose, build, enqueue, commit."""
     clear_outbox(app)
-    session = app.sessions()
-    try:
-
-        def run() -> None:
-            enqueue(session, daily_drills(NOW, session, app.jobs.env), NOW)
-            session.commit()
-
-        took, _ = timed(run)
-    finally:
-        session.close()
+    [daily] = [j for j in registered_jobs() if j.fn is daily_drills]
+    took, _ = timed(lambda: app.jobs.run_at(NOW, [daily]))
     # Counted in the table: what the figure reports is what a dispatcher would find.
     with app.sessions() as s:
         n = int(s.scalar(select(func.count()).select_from(OutboxMessage)) or 0)

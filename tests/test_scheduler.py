@@ -3,6 +3,7 @@ missed jobs after downtime, and platform failures. Controlled clock; no sleeps."
 
 from __future__ import annotations
 
+import gc
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -12,6 +13,8 @@ from adapters.base import DeliveryError, RateLimited
 from adapters.memory import MemoryWorkspace
 from bot.db.models import Member
 from bot.db.schedule_models import OutboxMessage
+from bot.jobs import Job
+from bot.outbox import Scheduled
 from tests.scheduling import dms_to, local, only_jobs
 
 ZONES = {"paula": "Europe/Paris", "luis": "America/Los_Angeles", "kiran": "Asia/Kolkata"}
@@ -149,3 +152,21 @@ def test_outbox_enqueue_is_idempotent(ws: MemoryWorkspace) -> None:
     assert ws.app.jobs.run_at(t) == 1
     assert ws.app.jobs.run_at(t) == 0
     assert ws.app.jobs.run_at(t + timedelta(minutes=5)) == 0
+
+
+def test_jobs_run_with_the_cycle_collector_paused_and_resume_it(ws: MemoryWorkspace) -> None:
+    seen: list[bool] = []
+
+    def looks(now: datetime, session: object, env: object) -> list[Scheduled]:
+        seen.append(gc.isenabled())
+        return []
+
+    def fails(now: datetime, session: object, env: object) -> list[Scheduled]:
+        seen.append(gc.isenabled())
+        raise RuntimeError("a job bug")
+
+    jobs = [Job("looks", looks, timedelta(minutes=5)), Job("fails", fails, timedelta(minutes=5))]
+    assert gc.isenabled()
+    assert ws.app.jobs.run_at(datetime(2026, 11, 23, 9, 0, tzinfo=UTC), jobs) == 0
+    assert seen == [False, False]
+    assert gc.isenabled()  # back on, even after a job that failed

@@ -18,6 +18,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from bot.db.session import is_postgres
 
 SQLITE_CHUNK = 900  # under SQLite's oldest limit of 999 bound variables per statement
+PG_SLICE = 5000  # rows per unnest INSERT: past some tens of thousands it grows worse than linear
 
 
 def among(
@@ -70,8 +71,12 @@ def insert_new(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]
             f"INSERT INTO {target} ({cols}) SELECT * FROM unnest({arrays}) "  # noqa: S608
             f"ON CONFLICT ({dialect.identifier_preparer.quote(key)}) DO NOTHING"
         )
-        result = conn.exec_driver_sql(sql, {f"c{i}": vals for i, vals in enumerate(encoded)})
-        return int(result.rowcount)
+        # In slices: one statement per 100,000 rows took twenty times as long as 10,000.
+        added = 0
+        for start in range(0, len(rows), PG_SLICE):
+            params = {f"c{i}": v[start : start + PG_SLICE] for i, v in enumerate(encoded)}
+            added += int(conn.exec_driver_sql(sql, params).rowcount)
+        return added
     marks = ", ".join("?" for _ in names)
     sql = (
         f"INSERT INTO {target} ({cols}) VALUES ({marks}) "  # noqa: S608
