@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from bot.content import TRACK_SPELLINGS
+
 OptionType = Literal["word", "text", "choice", "int"]
 
 
@@ -557,12 +559,14 @@ def check_options(leaf: Command, path: str, values: dict[str, str]) -> dict[str,
                 raise UsageError(f"missing <{opt.name}>: {opt.help}.", path)
             values.pop(opt.name, None)
             continue
-        if opt.type == "choice" and v.lower() not in opt.choices:
+        if opt.type == "choice":
+            v = TRACK_SPELLINGS.get(v.lower(), v.lower())
+        if opt.type == "choice" and v not in opt.choices:
             raise UsageError(
                 f"{opt.name} must be one of {', '.join(opt.choices)} (not {v[:40]!r}).", path
             )
         if opt.type == "choice":
-            values[opt.name] = v.lower()
+            values[opt.name] = v
         if opt.type == "int" and not re.fullmatch(r"-?\d{1,12}", v):
             raise UsageError(f"{opt.name} must be a whole number (not {v[:40]!r}).", path)
     return values

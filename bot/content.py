@@ -29,6 +29,8 @@ TRACKS: dict[str, str] = {
     "negotiation": "Negotiation role-play",
     "offer-evaluation": "Offer evaluation",
 }
+# Other spellings members type for a track name (half the cohort writes British English).
+TRACK_SPELLINGS = {"behavioural": "behavioral", "behaviour": "behavioral", "behavior": "behavioral"}
 
 QUESTION_TOPICS: dict[str, str] = {
     "role": "The role itself",

@@ -59,6 +59,15 @@ def test_drill_shows_prompt_and_buttons(ws: MemoryWorkspace) -> None:
     assert not d.seen_by("alice")
 
 
+def test_british_spelling_of_a_track_is_understood(ws: MemoryWorkspace) -> None:
+    _d, drill_id = _serve(ws, "bob", "/drill Behavioural")
+    assert drill_id.startswith("beh-")
+    [d] = ws.command("carol", "/settings tracks behavioural, probability")
+    assert "behavioral" in d.text and "probability" in d.text
+    [d] = ws.command("carol", "/drill behaviourist")
+    assert "track must be one of" in d.text
+
+
 def test_star_feedback_differs_by_parts_present(ws: MemoryWorkspace) -> None:
     _serve(ws, "bob", "/drill behavioral")
     [full] = ws.command("bob", f"/drill answer {FULL_STAR}")

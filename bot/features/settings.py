@@ -8,7 +8,7 @@ import re
 from functools import lru_cache
 from zoneinfo import ZoneInfo, available_timezones
 
-from bot.content import TRACKS
+from bot.content import TRACK_SPELLINGS, TRACKS
 from bot.dates import fmt_date, parse_date
 from bot.db.models import MemberSettings
 from bot.db.ownership import delete_member, export_member
@@ -87,6 +87,7 @@ def parse_tracks(text: str) -> tuple[str, ...]:
         return ()
     chosen: list[str] = []
     for part in filter(None, (p.strip() for p in re.split(r"[,\s]+", raw))):
+        part = TRACK_SPELLINGS.get(part, part)
         if part not in TRACKS:
             close = difflib.get_close_matches(part, list(TRACKS), n=1)
             hint = f" Did you mean {close[0]}?" if close else ""
