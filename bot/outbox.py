@@ -192,7 +192,8 @@ class Dispatcher:
 
     def _claim(self, session: Session, now: datetime) -> list[int]:
         t = OutboxMessage
-        waiting = [ws for ws, until in self._blocked.items() if until > now]
+        self._blocked = {ws: until for ws, until in self._blocked.items() if until > now}
+        waiting = list(self._blocked)
         due = (
             select(t.id)
             .where(
