@@ -85,15 +85,29 @@ def nudge_buttons(kind: str, subject: str, extra: tuple[Button, ...] = ()) -> tu
     )
 
 
-def _with(
-    reply: Reply, kind: str, subject: str, intro: str, extra: tuple[Button, ...] = ()
-) -> Reply:
-    return replace(
-        reply,
-        text=f"{intro}\n\n{reply.text}",
-        buttons=nudge_buttons(kind, subject, extra or reply.buttons),
-        footer="A nudge from your pipeline; only you can see it.",
-    )
+def _letter_nudge(
+    ctx: Ctx,
+    letter: str,
+    app: Application,
+    kind: str,
+    subject: str,
+    intro: str,
+    extra: tuple[Button, ...] = (),
+    offer_app: Application | None = None,
+) -> Callable[[], Reply]:
+    """A nudge that carries a ready-to-send letter. The letter costs queries, so it is written
+    only when the nudge is new; the intro is plain text, made at once."""
+
+    def make() -> Reply:
+        reply = letter_reply(ctx, letter, None, app, offer_app)
+        return replace(
+            reply,
+            text=f"{intro}\n\n{reply.text}",
+            buttons=nudge_buttons(kind, subject, extra or reply.buttons),
+            footer="A nudge from your pipeline; only you can see it.",
+        )
+
+    return make
 
 
 def _ctx(session: Session, env: JobEnv, member: Member, user: User, now: datetime) -> Ctx:
@@ -119,19 +133,17 @@ def _rules(ctx: Ctx, stale_days: int) -> Iterator[Nudge]:
         targets = in_process_applications(s, mid, exclude=app.id)
         for t in targets:
             subj = f"o{offer.id}-a{t.id}"
-
-            def alt(
-                t: Application = t, app: Application = app, offer: Offer = offer, subj: str = subj
-            ) -> Reply:
-                return _with(
-                    letter_reply(ctx, "alternatives", None, t, app),
-                    "alternatives",
-                    subj,
-                    f"You have an offer from {app.company}: tell {t.company} and ask them "
-                    "to speed up. Press Sent once it is out.",
-                    (Button("nudge.altsent", f"{offer.id}:{t.id}", "Sent", "primary"),),
-                )
-
+            alt = _letter_nudge(
+                ctx,
+                "alternatives",
+                t,
+                "alternatives",
+                subj,
+                f"You have an offer from {app.company}: tell {t.company} and ask them "
+                "to speed up. Press Sent once it is out.",
+                (Button("nudge.altsent", f"{offer.id}:{t.id}", "Sent", "primary"),),
+                offer_app=app,
+            )
             yield Nudge(
                 "alternatives",
                 subj,
@@ -185,31 +197,27 @@ def _rules(ctx: Ctx, stale_days: int) -> Iterator[Nudge]:
             )
         # 3. A deadline on a weekend: move it to a business day.
         if dl_local.weekday() >= 5:
-
-            def weekend(
-                app: Application = app, offer: Offer = offer, day: str = f"{dl_local:%A}"
-            ) -> Reply:
-                return _with(
-                    letter_reply(ctx, "extension", None, app),
-                    "deadline-weekend",
-                    f"o{offer.id}",
-                    f"{app.company}'s deadline falls on a {day}. Ask to move it to a business "
-                    "day, so that you can reach them while you decide.",
-                )
-
+            weekend = _letter_nudge(
+                ctx,
+                "extension",
+                app,
+                "deadline-weekend",
+                f"o{offer.id}",
+                f"{app.company}'s deadline falls on a {dl_local:%A}. Ask to move it to a "
+                "business day, so that you can reach them while you decide.",
+            )
             yield Nudge("deadline-weekend", f"o{offer.id}", received, dl, weekend, dl_local.date())
         # 4. An exploding offer: under 72 hours from offer to deadline.
         if dl - received < EXPLODING:
-
-            def exploding(app: Application = app, offer: Offer = offer) -> Reply:
-                return _with(
-                    letter_reply(ctx, "exploding", None, app),
-                    "exploding",
-                    f"o{offer.id}",
-                    f"{app.company} gives you under 72 hours. That is an exploding offer: "
-                    "politely ask for a real decision window.",
-                )
-
+            exploding = _letter_nudge(
+                ctx,
+                "exploding",
+                app,
+                "exploding",
+                f"o{offer.id}",
+                f"{app.company} gives you under 72 hours. That is an exploding offer: "
+                "politely ask for a real decision window.",
+            )
             yield Nudge("exploding", f"o{offer.id}", received, dl, exploding, dl_local.date())
     # 5. Offers whose deadlines are far apart: ask the earlier one for more time.
     timed = [o for o in offers if o.deadline and o.deadline > now]
@@ -218,18 +226,15 @@ def _rules(ctx: Ctx, stale_days: int) -> Iterator[Nudge]:
         if last.deadline - first.deadline > FAR_APART:  # type: ignore[operator]
             app = first.application
             subj = f"o{first.id}-o{last.id}"
-
-            def far(
-                app: Application = app, later: str = last.application.company, subj: str = subj
-            ) -> Reply:
-                return _with(
-                    letter_reply(ctx, "extension", None, app),
-                    "far-apart",
-                    subj,
-                    f"{app.company}'s deadline comes well before {later}'s. Ask {app.company} "
-                    "for more time so that your decisions line up.",
-                )
-
+            far = _letter_nudge(
+                ctx,
+                "extension",
+                app,
+                "far-apart",
+                subj,
+                f"{app.company}'s deadline comes well before {last.application.company}'s. "
+                f"Ask {app.company} for more time so that your decisions line up.",
+            )
             assert first.deadline is not None
             yield Nudge(
                 "far-apart",
@@ -245,17 +250,16 @@ def _rules(ctx: Ctx, stale_days: int) -> Iterator[Nudge]:
             end = iv.at + INTERVIEW_LENGTH
             if iv.thank_you_sent or end > now:
                 continue
-
-            def thanks(app: Application = app, iv: Interview = iv) -> Reply:
-                return _with(
-                    letter_reply(ctx, "thank-you", None, app),
-                    "thank-you",
-                    f"i{iv.id}",
-                    f"How did the {iv.kind or 'interview'} with {app.company} go? Send a short "
-                    "thank-you today, while they still remember you.",
-                    (Button("pipeline.thanked", str(iv.id), "Mark as sent", "primary"),),
-                )
-
+            thanks = _letter_nudge(
+                ctx,
+                "thank-you",
+                app,
+                "thank-you",
+                f"i{iv.id}",
+                f"How did the {iv.kind or 'interview'} with {app.company} go? Send a short "
+                "thank-you today, while they still remember you.",
+                (Button("pipeline.thanked", str(iv.id), "Mark as sent", "primary"),),
+            )
             yield Nudge(
                 "thank-you",
                 f"i{iv.id}",
@@ -270,16 +274,15 @@ def _rules(ctx: Ctx, stale_days: int) -> Iterator[Nudge]:
             stale_at = since + timedelta(days=stale_days)
             if stale_at <= now:
                 subj = f"a{app.id}-{since:%Y%m%d}"
-
-                def follow(app: Application = app, subj: str = subj) -> Reply:
-                    return _with(
-                        letter_reply(ctx, "follow-up", None, app),
-                        "follow-up",
-                        subj,
-                        f"Nothing has moved with {app.company} for {stale_days} days. A short, "
-                        "friendly follow-up often gets things going again.",
-                    )
-
+                follow = _letter_nudge(
+                    ctx,
+                    "follow-up",
+                    app,
+                    "follow-up",
+                    subj,
+                    f"Nothing has moved with {app.company} for {stale_days} days. A short, "
+                    "friendly follow-up often gets things going again.",
+                )
                 yield Nudge(
                     "follow-up",
                     subj,
@@ -293,19 +296,16 @@ def _rules(ctx: Ctx, stale_days: int) -> Iterator[Nudge]:
             at = app.stage_changed_at
             for other in in_process_applications(s, mid) + [o.application for o in offers]:
                 subj = f"a{app.id}-d{other.id}"
-
-                def declined(
-                    app: Application = app, other: Application = other, subj: str = subj
-                ) -> Reply:
-                    return _with(
-                        letter_reply(ctx, "decline", None, other),
-                        "accepted",
-                        subj,
-                        f"Congratulations on {app.company}! Close the loop with {other.company} "
-                        "kindly: you may meet them again. Press Sent and close once it is out.",
-                        (Button("nudge.declined", str(other.id), "Sent and close", "primary"),),
-                    )
-
+                declined = _letter_nudge(
+                    ctx,
+                    "decline",
+                    other,
+                    "accepted",
+                    subj,
+                    f"Congratulations on {app.company}! Close the loop with {other.company} "
+                    "kindly: you may meet them again. Press Sent and close once it is out.",
+                    (Button("nudge.declined", str(other.id), "Sent and close", "primary"),),
+                )
                 yield Nudge(
                     "accepted", subj, at, at + timedelta(days=7), declined, at.astimezone(tz).date()
                 )
