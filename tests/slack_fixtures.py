@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from pydantic import SecretStr
@@ -13,21 +14,31 @@ from bot.app import App
 from tests.slack_fake import SECRET, FakeSlack, SlackRig
 
 
-@pytest.fixture
-def rig(app: App) -> Iterator[SlackRig]:
-    fake = FakeSlack(users={"UADMIN": {"is_admin": True}, "U2": {"tz": "Asia/Tokyo"}}).start()
-    settings = app.settings.model_copy(
+@contextmanager
+def served_slack(app: App, fake: FakeSlack, **settings: object) -> Iterator[SlackRig]:
+    """The real Bolt app served over HTTP, calling `fake` as Slack's Web API, with `settings`
+    on top of the app's own (a bot token, or the OAuth client and key)."""
+    merged = app.settings.model_copy(
         update={
-            "slack_bot_token": SecretStr("xoxb-test"),
             "slack_signing_secret": SecretStr(SECRET),
             "slack_api_base_url": fake.api_url,
+            **settings,
         }
     )
-    bot = SlackBot(app, settings, channel_interval=0)
-    runtime = Runtime(app, settings, port=0, host="127.0.0.1", slack=bot)
+    bot = SlackBot(app, merged, channel_interval=0)
+    runtime = Runtime(app, merged, port=0, host="127.0.0.1", slack=bot)
     runtime.start()
     try:
         yield SlackRig(fake, runtime, bot)
     finally:
         runtime.stop()
+
+
+@pytest.fixture
+def rig(app: App) -> Iterator[SlackRig]:
+    fake = FakeSlack(users={"UADMIN": {"is_admin": True}, "U2": {"tz": "Asia/Tokyo"}}).start()
+    try:
+        with served_slack(app, fake, slack_bot_token=SecretStr("xoxb-test")) as served:
+            yield served
+    finally:
         fake.stop()

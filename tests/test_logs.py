@@ -26,14 +26,13 @@ from sqlalchemy.exc import IntegrityError
 from adapters.discord.adapter import DiscordAdapter
 from adapters.discord.runner import DiscordRunner
 from adapters.memory import MemoryWorkspace
-from adapters.serve import Runtime
-from adapters.slack import SlackBot
 from bot.app import App
 from bot.clock import ManualClock
 from bot.db.models import Workspace
 from bot.logs import TextFormatter, setup_logging
 from tests.discord_fake import FakeDiscord, Person, bounded, discord_at, slash
 from tests.slack_fake import FakeSlack, SlackRig, post
+from tests.slack_fixtures import served_slack
 
 PHRASE = "purple elephant migration saga"
 FIGURE = "123456"
@@ -73,60 +72,62 @@ def test_a_full_flow_logs_json_lines_and_nothing_private(
 ) -> None:
     # Slack over HTTP: signed requests in, Web API calls with the bot token out.
     fake_slack = FakeSlack().start()
-    settings = app.settings.model_copy(
-        update={
-            "slack_bot_token": SecretStr(BOT_TOKEN),
-            "slack_signing_secret": SecretStr(SIGNING),
-            "slack_api_base_url": fake_slack.api_url,
-        }
-    )
-    slack = SlackBot(app, settings, channel_interval=0)
-    runtime = Runtime(app, settings, port=0, host="127.0.0.1", slack=slack)
-    runtime.start()
     fake_discord = FakeDiscord().start()
+    slack_settings = {
+        "slack_bot_token": SecretStr(BOT_TOKEN),
+        "slack_signing_secret": SecretStr(SIGNING),
+    }
     try:
-        rig = SlackRig(fake_slack, runtime, slack)
-        for line in ("/drill behavioral", f"/drill answer {PHRASE}", "/settings tz Europe/Paris"):
-            ans = post(rig.url, _command_body(rig, line), secret=SIGNING)
-            assert ans.status == 200
-        fake_slack.wait_messages(3)
-        assert any(BOT_TOKEN in c.headers.get("Authorization", "") for c in fake_slack.calls)
-        with urllib.request.urlopen(f"{runtime.url}/metrics", timeout=5) as resp:
-            assert resp.status == 200
+        with served_slack(app, fake_slack, **slack_settings) as rig:
+            for line in (
+                "/drill behavioral",
+                f"/drill answer {PHRASE}",
+                "/settings tz Europe/Paris",
+            ):
+                ans = post(rig.url, _command_body(rig, line), secret=SIGNING)
+                assert ans.status == 200
+            fake_slack.wait_messages(3)
+            assert any(BOT_TOKEN in c.headers.get("Authorization", "") for c in fake_slack.calls)
+            with urllib.request.urlopen(f"{rig.runtime.url}/metrics", timeout=5) as resp:
+                assert resp.status == 200
 
-        # Discord: the token logs in against the fake; a command with the answer in it.
-        with discord_at(fake_discord):
-            runner = DiscordRunner(DiscordAdapter(app))
-            runner.start(DISCORD_TOKEN, connect=False, wait=10)
-            try:
-                person = Person(4242, "dora")
-                payload = slash(person, "drill", "answer", {"text": PHRASE})
-                runner.feed(payload)
-                assert bounded(lambda: runner.adapter.wait_finished(int(payload["id"]), 0.1))
-            finally:
-                runner.stop()
-
-        # The core: answers, an offer with its figure, and an error with member text in it.
-        ws = MemoryWorkspace(app, clock)
-        for line in (
-            "/drill behavioral",
-            f"/drill answer {PHRASE}",
-            "/pipeline add Acme stage onsite",
-            f"/pipeline offer acme deadline 2026-11-30 17:00 base {FIGURE} currency EUR",
-            "/offer",
-            f"/no-such-command {PHRASE}",
-        ):
-            ws.command("alice", line)
-        with app.sessions() as s:
-            row = {"platform": "x", "external_id": "W9", "name": PHRASE, "created_at": clock.now()}
-            with pytest.raises(IntegrityError):
+            # Discord: the token logs in against the fake; a command with the answer in it.
+            with discord_at(fake_discord):
+                runner = DiscordRunner(DiscordAdapter(app))
+                runner.start(DISCORD_TOKEN, connect=False, wait=10)
                 try:
-                    s.execute(insert(Workspace), [row, row])
-                except IntegrityError:
-                    logging.getLogger("cohortbot.test").exception("handler failed")
-                    raise
+                    person = Person(4242, "dora")
+                    payload = slash(person, "drill", "answer", {"text": PHRASE})
+                    runner.feed(payload)
+                    assert bounded(lambda: runner.adapter.wait_finished(int(payload["id"]), 0.1))
+                finally:
+                    runner.stop()
+
+            # The core: answers, an offer with its figure, and an error with member text in it.
+            ws = MemoryWorkspace(app, clock)
+            for line in (
+                "/drill behavioral",
+                f"/drill answer {PHRASE}",
+                "/pipeline add Acme stage onsite",
+                f"/pipeline offer acme deadline 2026-11-30 17:00 base {FIGURE} currency EUR",
+                "/offer",
+                f"/no-such-command {PHRASE}",
+            ):
+                ws.command("alice", line)
+            with app.sessions() as s:
+                row = {
+                    "platform": "x",
+                    "external_id": "W9",
+                    "name": PHRASE,
+                    "created_at": clock.now(),
+                }
+                with pytest.raises(IntegrityError):
+                    try:
+                        s.execute(insert(Workspace), [row, row])
+                    except IntegrityError:
+                        logging.getLogger("cohortbot.test").exception("handler failed")
+                        raise
     finally:
-        runtime.stop()
         fake_slack.stop()
         fake_discord.stop()
 

@@ -18,7 +18,6 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from adapters.base import DeliveryError, Undeliverable
-from adapters.serve import Runtime
 from adapters.slack import SlackBot
 from adapters.slack.oauth import TokenCipher
 from bot.app import App
@@ -28,7 +27,8 @@ from bot.db.pipeline_models import Application
 from bot.db.slack_models import SlackInstallation, SlackOAuthState
 from bot.types import DM, Channel, Conversation, Outbound, Reply, User
 from tests.conftest import snapshot
-from tests.slack_fake import SECRET, FakeSlack, SlackRig, token_for
+from tests.slack_fake import FakeSlack, SlackRig, token_for
+from tests.slack_fixtures import served_slack
 
 KEY = Fernet.generate_key().decode()
 
@@ -36,22 +36,16 @@ KEY = Fernet.generate_key().decode()
 @pytest.fixture
 def rig(app: App) -> Iterator[SlackRig]:
     fake = FakeSlack(users={"UADMIN": {"is_admin": True}}).start()
-    settings = app.settings.model_copy(
-        update={
-            "slack_client_id": "111.222",
-            "slack_client_secret": SecretStr("client-secret"),
-            "secret_key": SecretStr(KEY),
-            "slack_signing_secret": SecretStr(SECRET),
-            "slack_api_base_url": fake.api_url,
-        }
-    )
-    bot = SlackBot(app, settings, channel_interval=0)
-    runtime = Runtime(app, settings, port=0, host="127.0.0.1", slack=bot)
-    runtime.start()
     try:
-        yield SlackRig(fake, runtime, bot)
+        with served_slack(
+            app,
+            fake,
+            slack_client_id="111.222",
+            slack_client_secret=SecretStr("client-secret"),
+            secret_key=SecretStr(KEY),
+        ) as served:
+            yield served
     finally:
-        runtime.stop()
         fake.stop()
 
 
