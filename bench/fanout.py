@@ -107,28 +107,36 @@ def rss_probe(db: Database) -> dict[str, Any]:
     return probe
 
 
+def fanout_row(results: Results, kind: str, app: App, n: int, reps: int) -> float:
+    """Measure the fan-out for the `n` members seeded so far, add its row, return its time.
+    The floor of issue 8 (under 2 s) is for 10,000 members."""
+    took, bare, queued = measure(app, reps)
+    if queued != n:
+        raise RuntimeError(f"the fan-out queued {queued} drill DMs for {n} members")
+    floored = n == 10_000
+    results.add(
+        Row(
+            "3 fan-out",
+            kind,
+            f"daily drills for {n:,} members",
+            ms(took),
+            f"{ms(bare)} bare insert",
+            took / bare,
+            "< 2 s at 10,000" if floored else "",
+            took < 2.0 if floored else None,
+            f"{took / n * 1e6:.0f} us/member",
+        )
+    )
+    return took
+
+
 def fanout(
     results: Results, kind: str, db: Database, sizes: tuple[int, int], reps: tuple[int, int]
 ) -> None:
     small_n, large_n = sizes
     app = db.app()
     seed(db.engine, Shape(small_n, **SHAPE), app.content)
-    fan_s, bare_s, n_s = measure(app, reps[0])
-    if n_s != small_n:
-        raise RuntimeError(f"the fan-out queued {n_s} drill DMs for {small_n} members")
-    results.add(
-        Row(
-            "3 fan-out",
-            kind,
-            f"daily drills for {small_n:,} members",
-            ms(fan_s),
-            f"{ms(bare_s)} bare insert",
-            fan_s / bare_s,
-            "< 2 s at 10,000" if small_n == 10_000 else "",
-            fan_s < 2.0 if small_n == 10_000 else None,
-            f"{fan_s / small_n * 1e6:.0f} us/member",
-        )
-    )
+    fan_s = fanout_row(results, kind, app, small_n, reps[0])
     mem = rss_probe(db)
     results.add(
         Row(
@@ -151,22 +159,7 @@ def fanout(
         )
     )
     seed(db.engine, Shape(large_n - small_n, **SHAPE), app.content, first=small_n + 1)
-    fan_l, bare_l, n_l = measure(app, reps[1])
-    if n_l != large_n:
-        raise RuntimeError(f"the fan-out queued {n_l} drill DMs for {large_n} members")
-    results.add(
-        Row(
-            "3 fan-out",
-            kind,
-            f"daily drills for {large_n:,} members",
-            ms(fan_l),
-            f"{ms(bare_l)} bare insert",
-            fan_l / bare_l,
-            "",
-            None,
-            f"{fan_l / large_n * 1e6:.0f} us/member",
-        )
-    )
+    fan_l = fanout_row(results, kind, app, large_n, reps[1])
     growth = (fan_l / large_n) / (fan_s / small_n)
     results.add(
         Row(
