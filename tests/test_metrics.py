@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
@@ -41,6 +41,11 @@ def scrape(rt: Runtime) -> tuple[str, dict[str, float]]:
     return body, parse(body)
 
 
+def change(before: dict[str, float], after: dict[str, float]) -> Callable[[str], float]:
+    """How much one sample moved between two scrapes (absent counts as 0)."""
+    return lambda key: after.get(key, 0) - before.get(key, 0)
+
+
 def parse(body: str) -> dict[str, float]:
     """Every sample as 'name{labels}' -> value; fails on any line that is not valid."""
     samples: dict[str, float] = {}
@@ -62,9 +67,7 @@ def test_commands_counted_with_latency_and_bounded_labels(
     ws.command("alice", "/settings tz Nowhere/Land")  # refused: still a command handled
     ws.command("alice", "/no-such-thing with private words")
     body, after = scrape(runtime)
-
-    def delta(key: str) -> float:
-        return after.get(key, 0) - before.get(key, 0)
+    delta = change(before, after)
 
     assert delta('cohortbot_commands_total{command="settings tz"}') == 2
     assert delta('cohortbot_commands_total{command="unknown"}') == 1
@@ -126,9 +129,7 @@ def test_outbox_sent_failed_depth_and_age(app: App, runtime: Runtime, clock: Man
     report = Dispatcher(app.sessions, send, name="t").drain(now)
     assert (report.sent, report.undeliverable, report.failed) == (1, 1, 1)
     _, after = scrape(runtime)
-
-    def delta(key: str) -> float:
-        return after.get(key, 0) - before.get(key, 0)
+    delta = change(before, after)
 
     assert delta("cohortbot_messages_sent_total") == 1
     assert delta('cohortbot_messages_failed_total{reason="undeliverable"}') == 1
