@@ -384,42 +384,32 @@ class SlackRig:
         message_ts: str = "1700000000.000001",
     ) -> Answer:
         """A button press (block_actions), as Slack posts it: payload=<json>."""
-        from urllib.parse import urlencode
-
-        payload: dict[str, Any] = {
-            "type": "block_actions",
-            "team": {"id": self.team, "domain": "cohort"},
-            "user": {"id": user, "username": user.lower(), "team_id": self.team},
-            "api_app_id": "A1",
-            "trigger_id": self.trigger(),
-            "container": {"type": "message", "message_ts": message_ts, "channel_id": channel},
-            "channel": {"id": channel, "name": "cohort"},
-            "actions": [
-                {
-                    "type": "button",
-                    "action_id": value,
-                    "block_id": "b1",
-                    "value": value,
-                    "action_ts": "1700000001.000000",
-                }
-            ],
+        payload = self._button(value, user)
+        payload["container"] = {
+            "type": "message",
+            "message_ts": message_ts,
+            "channel_id": channel,
         }
+        payload["channel"] = {"id": channel, "name": "cohort"}
         if response_url:
             payload["response_url"] = self.fake.response_url(self._where(f"click-{user}"))
-        return post(self.url, urlencode({"payload": json.dumps(payload)}), secret=SECRET)
+        return self._post_payload(payload)
 
     def home_click(self, value: str, user: str = "U1") -> Answer:
         """A button pressed on the App Home tab: no channel and no response_url."""
-        from urllib.parse import urlencode
+        payload = self._button(value, user)
+        payload["container"] = {"type": "view", "view_id": "VHOME"}
+        payload["view"] = {"id": "VHOME", "type": "home", "team_id": self.team}
+        return self._post_payload(payload)
 
-        payload: dict[str, Any] = {
+    def _button(self, value: str, user: str) -> dict[str, Any]:
+        """What every block_actions payload of one button press holds, wherever it was."""
+        return {
             "type": "block_actions",
             "team": {"id": self.team, "domain": "cohort"},
             "user": {"id": user, "username": user.lower(), "team_id": self.team},
             "api_app_id": "A1",
             "trigger_id": self.trigger(),
-            "container": {"type": "view", "view_id": "VHOME"},
-            "view": {"id": "VHOME", "type": "home", "team_id": self.team},
             "actions": [
                 {
                     "type": "button",
@@ -430,12 +420,14 @@ class SlackRig:
                 }
             ],
         }
+
+    def _post_payload(self, payload: dict[str, Any]) -> Answer:
+        from urllib.parse import urlencode
+
         return post(self.url, urlencode({"payload": json.dumps(payload)}), secret=SECRET)
 
     def submit_view(self, view: dict[str, Any], values: dict[str, str], user: str = "U1") -> Answer:
         """A modal submitted with `values` typed into its fields."""
-        from urllib.parse import urlencode
-
         state = {
             "values": {
                 name: {"value": {"type": "plain_text_input", "value": v}}
@@ -450,7 +442,7 @@ class SlackRig:
             "trigger_id": self.trigger(),
             "view": {**view, "id": "V1", "team_id": self.team, "state": state},
         }
-        return post(self.url, urlencode({"payload": json.dumps(payload)}), secret=SECRET)
+        return self._post_payload(payload)
 
     def event(self, event: dict[str, Any], event_id: str = "Ev1") -> Answer:
         body = json.dumps(
