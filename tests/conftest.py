@@ -6,6 +6,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -60,23 +61,33 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def pg_schema() -> Iterator[tuple[str, str]]:
-    """A private schema on the test database, migrated once; dropped at the end."""
+@contextmanager
+def private_schema(prefix: str) -> Iterator[str]:
+    """A fresh, empty schema on the test database, dropped afterwards; skips the test when
+    no PostgreSQL answers."""
     reason = pg_skip_reason()
     if reason:
         pytest.skip(reason)
-    schema = f"t_{uuid.uuid4().hex[:10]}"
+    schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = make_engine(PG_URL)
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = pg_engine(schema)
-    migrate.upgrade(engine)
-    engine.dispose()
-    yield PG_URL, schema
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    try:
+        yield schema
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_schema() -> Iterator[tuple[str, str]]:
+    """A private schema on the test database, migrated once; dropped at the end."""
+    with private_schema("t") as schema:
+        engine = pg_engine(schema)
+        migrate.upgrade(engine)
+        engine.dispose()
+        yield PG_URL, schema
 
 
 def pg_engine(schema: str, **kw: object) -> Engine:

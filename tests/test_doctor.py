@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from bot.config import load_settings
 from bot.db import migrate
 from bot.db.session import make_engine
 from bot.doctor import check_platforms
-from tests.conftest import PG_URL, pg_skip_reason
+from tests.conftest import PG_URL, private_schema
 
 EXE = Path(sys.executable).with_name("cohortbot")
 DISCORD = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.abcdefghijklmnopqrstuvwxyz0123"
@@ -170,18 +169,9 @@ def test_credential_rules(env: dict[str, str], name: str, status: str, words: st
 @pytest.fixture
 def empty_schema() -> Iterator[str]:
     """A URL whose search_path is a fresh, empty schema on the test database."""
-    reason = pg_skip_reason()
-    if reason:
-        pytest.skip(reason)
-    schema = f"d_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    yield url.render_as_string(hide_password=False)
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with private_schema("d") as schema:
+        url = make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+        yield url.render_as_string(hide_password=False)
 
 
 def test_postgres_not_migrated_fails_until_db_upgrade(tmp_path: Path, empty_schema: str) -> None:
