@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from adapters.memory import MemoryWorkspace
 from bot.jobs import Job, JobRunner
 from bot.outbox import Scheduled
 from bot.types import Channel, Conversation, Outbound, Reply
+from tests.cli import run_cohortbot
 
 
 def run_console(
@@ -24,17 +24,7 @@ def run_console(
     full_env = {**os.environ, "COHORTBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}", **env}
     full_env.pop("SLACK_BOT_TOKEN", None)
     full_env.pop("DISCORD_TOKEN", None)
-    exe = Path(sys.executable).with_name("cohortbot")
-    return subprocess.run(
-        [str(exe), *args],
-        input=script,
-        capture_output=True,
-        text=True,
-        env=full_env,
-        cwd=tmp_path,
-        timeout=120,
-        check=False,
-    )
+    return run_cohortbot(*args, cwd=tmp_path, env=full_env, input=script)
 
 
 def blocks(stdout: str) -> list[list[str]]:

@@ -7,7 +7,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ from bot.content import (
     load_content,
     parse_number,
 )
+from tests.cli import run_cohortbot
 
 BUILTIN = builtin_content_dir()
 OK_LINE = re.compile(
@@ -42,17 +42,7 @@ def cohortbot(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[
     full_env = {**os.environ, **env}
     full_env.pop("SLACK_BOT_TOKEN", None)
     full_env.pop("DISCORD_TOKEN", None)
-    exe = Path(sys.executable).with_name("cohortbot")
-    return subprocess.run(
-        [str(exe), *args],
-        input="",
-        capture_output=True,
-        text=True,
-        env=full_env,
-        cwd=cwd,
-        timeout=120,
-        check=False,
-    )
+    return run_cohortbot(*args, cwd=cwd, env=full_env)
 
 
 @pytest.fixture(scope="module")

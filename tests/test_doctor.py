@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,9 +16,9 @@ from bot.config import load_settings
 from bot.db import migrate
 from bot.db.session import make_engine
 from bot.doctor import check_platforms
+from tests.cli import EXE, run_cohortbot
 from tests.conftest import PG_URL, private_schema
 
-EXE = Path(sys.executable).with_name("cohortbot")
 DISCORD = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.abcdefghijklmnopqrstuvwxyz0123"
 SIGNING = "doctor-signing-secret-8f2a"
 SLACK = "xoxb-doctor-bot-token-77"
@@ -33,15 +32,7 @@ def doctor(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
     }
     full.setdefault("COHORTBOT_DATABASE_URL", f"sqlite:///{tmp_path / 'bot.db'}")
     full.update(env)
-    return subprocess.run(
-        [str(EXE), "doctor"],
-        capture_output=True,
-        text=True,
-        env=full,
-        cwd=tmp_path,
-        timeout=120,
-        check=False,
-    )
+    return run_cohortbot("doctor", cwd=tmp_path, env=full)
 
 
 def lines_of(out: str, name: str) -> str:
@@ -186,14 +177,8 @@ def test_postgres_not_migrated_fails_until_db_upgrade(tmp_path: Path, empty_sche
         for k, v in os.environ.items()
         if not k.startswith(("COHORTBOT_", "SLACK_", "DISCORD_"))
     }
-    up = subprocess.run(
-        [str(EXE), "db", "upgrade"],
-        env={**env, "COHORTBOT_DATABASE_URL": empty_schema},
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    up = run_cohortbot(
+        "db", "upgrade", cwd=tmp_path, env={**env, "COHORTBOT_DATABASE_URL": empty_schema}
     )
     assert up.returncode == 0, up.stderr
     proc = doctor(tmp_path, COHORTBOT_DATABASE_URL=empty_schema)

@@ -12,8 +12,6 @@ import io
 import json
 import logging
 import os
-import subprocess
-import sys
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +28,7 @@ from bot.app import App
 from bot.clock import ManualClock
 from bot.db.models import Workspace
 from bot.logs import TextFormatter, setup_logging
+from tests.cli import run_cohortbot
 from tests.discord_fake import FakeDiscord, Person, bounded, discord_at, slash
 from tests.slack_fake import FakeSlack, SlackRig, post
 from tests.slack_fixtures import served_slack
@@ -188,16 +187,7 @@ def test_console_run_with_secrets_in_the_environment_logs_nothing_private(
         f"/drill behavioral\n/drill answer {PHRASE}\n/pipeline add Acme stage onsite\n"
         f"/pipeline offer acme deadline 2026-11-30 17:00 base {FIGURE}\n:clock +1d\n"
     )
-    proc = subprocess.run(
-        [str(Path(sys.executable).with_name("cohortbot")), "console"],
-        input=script,
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=120,
-        check=False,
-    )
+    proc = run_cohortbot("console", cwd=tmp_path, env=env, input=script)
     assert proc.returncode == 0, proc.stderr
     assert FIGURE in proc.stdout.replace(",", "")  # the member sees their own offer
     records = assert_clean(proc.stderr)
