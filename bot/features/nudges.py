@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
@@ -60,7 +61,9 @@ class Nudge:
     subject: str
     fire_at: datetime  # when it becomes due (then moved into the member's waking hours)
     useful_until: datetime  # after this a missed nudge is dropped, not sent late
-    make: Callable[[], Reply]  # built only when the nudge is new: letters cost queries
+    # Built only when the nudge is new (letters cost queries); None when, by then, there is
+    # nothing left to say.
+    make: Callable[[], Reply | None]
     local_date: date
 
 
@@ -122,7 +125,9 @@ def _ctx(session: Session, env: JobEnv, member: Member, user: User, now: datetim
     )
 
 
-def _rules(ctx: Ctx, stale_days: int) -> Iterator[Nudge]:
+def _rules(ctx: Ctx, stale_days: int, done: set[tuple[str, str]]) -> Iterator[Nudge]:
+    """Every nudge the member's pipeline calls for now; `done` holds the (kind, subject) of
+    those the member marked done."""
     now, tz, s, mid = ctx.now, ctx.tz, ctx.session, ctx.member.id
     apps = list(s.scalars(select(Application).where(Application.member_id == mid)))
     offers = open_offers(s, mid)
@@ -153,12 +158,13 @@ def _rules(ctx: Ctx, stale_days: int) -> Iterator[Nudge]:
                 received.astimezone(tz).date(),
             )
         if targets:
+            pending = [t for t in targets if ("alternatives", f"o{offer.id}-a{t.id}") not in done]
             yield Nudge(
                 "alternatives-reminder",
                 f"o{offer.id}",
                 received + timedelta(days=2),
                 received + timedelta(days=5),
-                lambda: Reply("(reminder)"),
+                partial(_reminder, offer, pending) if pending else lambda: None,
                 received.astimezone(tz).date(),
             )
         if offer.deadline is None or offer.deadline <= now:
@@ -329,7 +335,7 @@ def _rules(ctx: Ctx, stale_days: int) -> Iterator[Nudge]:
             )
 
 
-def _reminder(ctx: Ctx, offer: Offer, pending: list[Application]) -> Reply:
+def _reminder(offer: Offer, pending: list[Application]) -> Reply:
     names = ", ".join(a.company for a in pending)
     return Reply(
         f"Your offer from {offer.application.company} only helps if the others know about it. "
@@ -388,16 +394,16 @@ def nudges(now: datetime, session: Session, env: JobEnv) -> list[Scheduled]:
             session, select(NudgeStop.member_id, NudgeStop.kind), NudgeStop.member_id, ids
         )
     }
-    states = {
-        (m, k, sub): st
-        for m, k, sub, st in rows_among(
-            session,
-            select(NudgeState.member_id, NudgeState.kind, NudgeState.subject, NudgeState),
-            NudgeState.member_id,
-            ids,
-        )
-    }
-    out: list[Scheduled] = []
+    done: dict[int, set[tuple[str, str]]] = {}
+    for m, k, sub in rows_among(
+        session,
+        select(NudgeState.member_id, NudgeState.kind, NudgeState.subject).where(
+            NudgeState.done.is_(True)
+        ),
+        NudgeState.member_id,
+        ids,
+    ):
+        done.setdefault(m, set()).add((k, sub))
     rows = rows_among(
         session,
         select(Member, Workspace.platform, Workspace.external_id)
@@ -406,63 +412,40 @@ def nudges(now: datetime, session: Session, env: JobEnv) -> list[Scheduled]:
         Member.id,
         ids,
     )
+    # Every member's due nudges first, then one query for which are already queued.
+    due: list[tuple[Member, User, Ctx, Nudge, str]] = []
     for member, platform, external in rows:
         user = User(platform, external, member.platform_user_id, member.display_name)
         ctx = _ctx(session, env, member, user, now)
-
-        def wanted(n: Nudge, mid: int = member.id) -> bool:
-            st = states.get((mid, n.kind, n.subject))
-            return (mid, n.kind) not in stops and not (st is not None and st.done)
-
-        fresh = [n for n in _rules(ctx, env.settings.stale_days) if wanted(n)]
-        fresh = [n for n in fresh if n.fire_at <= now < n.useful_until]
-        already = queued_keys(
-            session, [make_key(f"m{member.id}", n.kind, n.subject, n.local_date) for n in fresh]
-        )
-        for n in fresh:
-            if make_key(f"m{member.id}", n.kind, n.subject, n.local_date) in already:
+        mine = done.get(member.id, set())
+        for n in _rules(ctx, env.settings.stale_days, mine):
+            if (member.id, n.kind) in stops or (n.kind, n.subject) in mine:
                 continue
-            due = sensible(now, ctx.tz)
-            if due >= n.useful_until:
-                continue
-            if n.kind == "alternatives-reminder":
-                reply = _alternatives_reminder(ctx, n, states)
-                if reply is None:
-                    continue
-            else:
-                reply = n.make()
-            out.append(
-                Scheduled(
-                    Outbound(DM(user), reply),
-                    workspace_id=member.workspace_id,
-                    kind=n.kind,
-                    subject=n.subject,
-                    local_date=n.local_date,
-                    due_at=due,
-                    member_id=member.id,
-                    expires_at=n.useful_until,
-                )
+            if n.fire_at <= now < n.useful_until:
+                key = make_key(f"m{member.id}", n.kind, n.subject, n.local_date)
+                due.append((member, user, ctx, n, key))
+    already = queued_keys(session, [key for *_, key in due])
+    out: list[Scheduled] = []
+    for member, user, ctx, n, key in due:
+        at = sensible(now, ctx.tz)
+        if key in already or at >= n.useful_until:
+            continue
+        reply = n.make()
+        if reply is None:
+            continue
+        out.append(
+            Scheduled(
+                Outbound(DM(user), reply),
+                workspace_id=member.workspace_id,
+                kind=n.kind,
+                subject=n.subject,
+                local_date=n.local_date,
+                due_at=at,
+                member_id=member.id,
+                expires_at=n.useful_until,
             )
+        )
     return out
-
-
-def _alternatives_reminder(
-    ctx: Ctx, n: Nudge, states: dict[tuple[int, str, str], NudgeState]
-) -> Reply | None:
-    offer = ctx.session.get(Offer, int(n.subject[1:]))
-    if offer is None or offer.member_id != ctx.member.id:
-        return None
-    sent = {
-        subject
-        for (m, kind, subject), st in states.items()
-        if m == ctx.member.id and kind == "alternatives" and st.done
-    }
-    pending = [
-        a
-        for a in in_process_applications(ctx.session, ctx.member.id, exclude=offer.application_id)
-        if f"o{offer.id}-a{a.id}" not in sent
-    ]
-    return _reminder(ctx, offer, pending) if pending else None
 
 
 # -- buttons ---------------------------------------------------------------------------------
