@@ -169,13 +169,20 @@ def check_platforms(settings: Settings) -> list[Check]:
             )
         ]
     if settings.has_slack:
-        checks.append(_slack(bot_token, signing, app_token))
+        checks.append(_slack(bot_token, signing, app_token, oauth=settings.slack_oauth))
     if settings.has_discord:
         checks.append(_discord(discord))
     return checks
 
 
-def _slack(bot_token: str, signing: str, app_token: str) -> Check:
+def _slack(bot_token: str, signing: str, app_token: str, *, oauth: bool) -> Check:
+    if not bot_token and oauth:
+        # Installs to many workspaces: each one's token is stored at install, none is set.
+        if not signing:
+            return _no_signing_secret()
+        return Check(
+            "slack", "ok", "client id, secret and signing secret set (installs at /slack/install)"
+        )
     if not bot_token:
         return Check(
             "slack",
@@ -201,14 +208,17 @@ def _slack(bot_token: str, signing: str, app_token: str) -> Check:
             )
         return Check("slack", "ok", "bot token and app-level token set (Socket Mode)")
     if not signing:
-        return Check(
-            "slack",
-            "fail",
-            "SLACK_SIGNING_SECRET is not set, so requests over HTTP cannot be verified",
-            "copy the Signing Secret from Basic Information, or set SLACK_APP_TOKEN for "
-            "Socket Mode",
-        )
+        return _no_signing_secret()
     return Check("slack", "ok", "bot token and signing secret set (HTTP at /slack/events)")
+
+
+def _no_signing_secret() -> Check:
+    return Check(
+        "slack",
+        "fail",
+        "SLACK_SIGNING_SECRET is not set, so requests over HTTP cannot be verified",
+        "copy the Signing Secret from Basic Information, or set SLACK_APP_TOKEN for Socket Mode",
+    )
 
 
 def _discord(token: str) -> Check:

@@ -22,6 +22,12 @@ from tests.conftest import PG_URL, private_schema
 DISCORD = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.abcdefghijklmnopqrstuvwxyz0123"
 SIGNING = "doctor-signing-secret-8f2a"
 SLACK = "xoxb-doctor-bot-token-77"
+# Installs to many workspaces: no bot token at all, which serve accepts.
+OAUTH = {
+    "slack_client_id": "111.222",
+    "slack_client_secret": "client-secret",
+    "secret_key": "A" * 43 + "=",
+}
 
 
 def doctor(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -142,6 +148,8 @@ def test_inconsistent_credentials_fail(tmp_path: Path, migrated: str) -> None:
         ({"slack_app_token": "xapp-1"}, "slack", "fail", "SLACK_BOT_TOKEN is not"),
         ({"slack_app_token": "xoxb-1", "slack_bot_token": SLACK}, "slack", "fail", "xapp-"),
         ({"slack_bot_token": "xoxp-1", "slack_signing_secret": "s"}, "slack", "fail", "user"),
+        (OAUTH | {"slack_signing_secret": "s"}, "slack", "ok", "/slack/install"),
+        (OAUTH, "slack", "fail", "SLACK_SIGNING_SECRET is not set"),
         ({"discord_token": "  "}, "discord", "fail", "empty"),
         ({"discord_token": "123456789012345678"}, "discord", "fail", "does not look"),
         ({"discord_token": DISCORD}, "discord", "ok", "set"),
