@@ -108,10 +108,6 @@ class DiscordAdapter:
         self._finished: set[int] = set()
         self._finished_cv = threading.Condition()
 
-    def register_completer(self, kind: str, fn: Completer) -> None:
-        """Suggestions for options declared with `autocomplete=kind` (looked up per keystroke)."""
-        self.completers[kind] = fn
-
     # -- interactions in ------------------------------------------------------------------
 
     async def on_command(

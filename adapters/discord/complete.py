@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.discord.tree import Completer
 from bot.db.models import Member, Workspace
-from bot.pipeline_queries import ACTIVE_STAGES, applications, company_key
+from bot.db.pipeline_models import Application
+from bot.pipeline_queries import ACTIVE_STAGES, company_key
 
 PLATFORM = "discord"
 
@@ -45,9 +46,15 @@ def company_names(
         mid = _member_id(session, guild_id, user_id)
         if mid is None:
             return []
-        apps = [a for a in applications(session, mid) if a.company_key.startswith(key)]
-    apps.sort(key=lambda a: (a.stage not in ACTIVE_STAGES, a.company_key))
-    return [a.company for a in apps]
+        # Three columns, not whole applications with their history: this runs per keystroke.
+        rows = session.execute(
+            select(Application.company, Application.stage, Application.company_key).where(
+                Application.member_id == mid
+            )
+        ).all()
+    found = [r for r in rows if r.company_key.startswith(key)]
+    found.sort(key=lambda r: (r.stage not in ACTIVE_STAGES, r.company_key))
+    return [r.company for r in found]
 
 
 def company_completer(sessions: sessionmaker[Session]) -> Completer:
