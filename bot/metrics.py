@@ -50,10 +50,6 @@ class Counter:
         with self._lock:
             self._values[key] = self._values.get(key, 0.0) + amount
 
-    def value(self, **labels: str) -> float:
-        with self._lock:
-            return self._values.get(tuple(sorted(labels.items())), 0.0)
-
     def render(self) -> list[str]:
         out = [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} counter"]
         with self._lock:
@@ -86,11 +82,6 @@ class Histogram:
                 counts[-1] += 1
             totals[0] += value
             totals[1] += 1
-
-    def count(self, **labels: str) -> int:
-        with self._lock:
-            series = self._series.get(tuple(sorted(labels.items())))
-            return int(series[1][1]) if series else 0
 
     def render(self) -> list[str]:
         out = [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} histogram"]
