@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from bot.content import TRACK_SPELLINGS
+from bot.content import QUESTION_TOPICS, TRACK_SPELLINGS, TRACKS
 
 OptionType = Literal["word", "text", "choice", "int"]
 
@@ -122,28 +122,9 @@ CORE_COMMANDS: tuple[Command, ...] = (
 )
 
 
-_TRACK_IDS = (
-    "behavioral",
-    "system-design",
-    "ml-design",
-    "ml-fundamentals",
-    "coding",
-    "probability",
-    "research",
-    "negotiation",
-    "offer-evaluation",
-)
-_TOPIC_IDS = (
-    "role",
-    "team",
-    "culture",
-    "growth",
-    "company-direction",
-    "startup-health",
-    "remote",
-    "ml-stack",
-    "first-months",
-)
+# The tree offers exactly what the content knows, in the same order.
+_TRACK_IDS = tuple(TRACKS)
+_TOPIC_IDS = tuple(QUESTION_TOPICS)
 
 DRILL_COMMANDS: tuple[Command, ...] = (
     Command(
@@ -560,13 +541,12 @@ def check_options(leaf: Command, path: str, values: dict[str, str]) -> dict[str,
             values.pop(opt.name, None)
             continue
         if opt.type == "choice":
-            v = TRACK_SPELLINGS.get(v.lower(), v.lower())
-        if opt.type == "choice" and v not in opt.choices:
-            raise UsageError(
-                f"{opt.name} must be one of {', '.join(opt.choices)} (not {v[:40]!r}).", path
-            )
-        if opt.type == "choice":
-            values[opt.name] = v
+            choice = TRACK_SPELLINGS.get(v.lower(), v.lower())
+            if choice not in opt.choices:
+                raise UsageError(
+                    f"{opt.name} must be one of {', '.join(opt.choices)} (not {v[:40]!r}).", path
+                )
+            values[opt.name] = choice
         if opt.type == "int" and not re.fullmatch(r"-?\d{1,12}", v):
             raise UsageError(f"{opt.name} must be a whole number (not {v[:40]!r}).", path)
     return values
