@@ -201,10 +201,10 @@ def content_validate(
     dirs: Annotated[list[Path] | None, typer.Argument(help="content directories")] = None,
 ) -> None:
     """Check content banks; print every problem with file and line, exit 1 on any."""
-    from bot.content import TRACKS, ContentError, builtin_content_dir, load_content
+    from bot.content import TRACKS, ContentError, content_dirs, load_content
 
     # With no argument: what the bot would load, the built-in banks plus the organizer's.
-    targets = dirs or [builtin_content_dir(), *map(Path, _settings().extra_content_dirs)]
+    targets = dirs or content_dirs(_settings().extra_content_dirs)
     try:
         content = load_content(targets)
     except ContentError as exc:

@@ -409,6 +409,11 @@ def builtin_content_dir() -> Path:
     return packaged if packaged.is_dir() else here.parent / "content"
 
 
+def content_dirs(extra_dirs: Iterable[str] = ()) -> tuple[str, ...]:
+    """What the bot loads: the built-in banks, then the organizer's directories."""
+    return (str(builtin_content_dir()), *extra_dirs)
+
+
 def load_content(dirs: Iterable[Path | str]) -> Content:
     """Load and merge every ``*.yaml`` under each directory; raise ``ContentError`` on problems."""
     content = Content()
@@ -433,7 +438,7 @@ def _cached(dirs: tuple[str, ...]) -> Content:
 
 def get_content(extra_dirs: tuple[str, ...] = ()) -> Content:
     """The built-in content merged with organizer directories; loaded once per process."""
-    return _cached((str(builtin_content_dir()), *extra_dirs))
+    return _cached(content_dirs(extra_dirs))
 
 
 if __name__ == "__main__":  # a quick check for content authors: python -m bot.content DIR...

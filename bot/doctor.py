@@ -126,9 +126,9 @@ def check_database(settings: Settings) -> list[Check]:
 
 
 def check_content(settings: Settings) -> Check:
-    from bot.content import ContentError, builtin_content_dir, load_content
+    from bot.content import ContentError, content_dirs, load_content
 
-    dirs = [builtin_content_dir(), *settings.extra_content_dirs]
+    dirs = content_dirs(settings.extra_content_dirs)
     try:
         content = load_content(dirs)
     except ContentError as exc:
