@@ -240,17 +240,17 @@ def _handler_for(runtime: Runtime, slack_http: bool) -> type[BaseHTTPRequestHand
             return headers
 
         def do_GET(self) -> None:
-            if self.path.split("?")[0] == "/healthz":
+            path, _, query = self.path.partition("?")
+            if path == "/healthz":
                 status, body = runtime.health()
                 data = json.dumps(body).encode()
                 self._send(status, data, {"Content-Type": "application/json"})
                 return
-            if self.path.split("?")[0] == "/metrics":
+            if path == "/metrics":
                 body = metrics.render(runtime.core.sessions, runtime.core.clock.now())
                 self._send(200, body.encode(), {"Content-Type": metrics.CONTENT_TYPE})
                 return
             if runtime.slack is not None:  # the OAuth install pages, when installs are on
-                path, _, query = self.path.partition("?")
                 resp = runtime.slack.oauth_page(path, query, self._header_lists())
                 if resp is not None:
                     self._send(resp.status, str(resp.body).encode(), resp.headers)

@@ -150,8 +150,8 @@ class Router:
 
     def handle(self, inv: Invocation) -> list[Outbound]:
         """A slash command (or a console line) from a member."""
-        if not self.limiter.allow(inv.user, self.clock.now()):
-            return [self._private(inv.user, inv.conversation, Reply(SLOW_DOWN))]
+        if throttled := self._throttled(inv.user, inv.conversation):
+            return throttled
         started = time.perf_counter()
         path = inv.command
         try:
@@ -195,8 +195,8 @@ class Router:
         self, user: User, conversation: Conversation, custom_id: str, handle: Any = None
     ) -> list[Outbound]:
         """A button press; its state is all in `custom_id` (`action|value`)."""
-        if not self.limiter.allow(user, self.clock.now()):
-            return [self._private(user, conversation, Reply(SLOW_DOWN))]
+        if throttled := self._throttled(user, conversation):
+            return throttled
         name, value = Button.parse(custom_id)
         fn = _ACTIONS.get(name)
         if fn is None:
@@ -269,6 +269,12 @@ class Router:
         if conversation.kind == "dm":
             return Outbound(DM(user), reply, meta)
         return Outbound(Ephemeral(user, conversation), reply, meta)
+
+    def _throttled(self, user: User, conversation: Conversation) -> list[Outbound]:
+        """The polite "slow down" when the member is over their rate; [] when they are not."""
+        if self.limiter.allow(user, self.clock.now()):
+            return []
+        return [self._private(user, conversation, Reply(SLOW_DOWN))]
 
     def _refusal(
         self, user: User, conversation: Conversation, exc: UsageError | UserError
