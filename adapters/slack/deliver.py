@@ -144,7 +144,7 @@ class SlackAdapter:
     def send(self, outbound: Outbound, handle: SlackHandle | None, *, pace: bool = False) -> None:
         reply, target = outbound.reply, outbound.target
         uploads = [*reply.files, *([reply.image] if reply.image else [])]
-        if not isinstance(target, Ephemeral | DM | Channel | InPlace):
+        if not isinstance(target, Ephemeral | DM | Channel | InPlace):  # so the match is whole
             raise UnsupportedTarget(f"Slack cannot deliver to {target!r}")
         client = self.client_for(self._team(target, handle))
         match target:
@@ -175,8 +175,6 @@ class SlackAdapter:
                     )
                 else:
                     raise UnsupportedTarget("an in-place update needs the message it replaces")
-            case _:
-                raise UnsupportedTarget(f"Slack cannot deliver to {target!r}")
 
     def open_dm(self, user: User) -> str:
         key = (user.workspace_id, user.user_id)
