@@ -10,6 +10,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
 
+from bot.db.session import is_postgres
+
 
 def migrations_dir() -> Path:
     """Inside the wheel, or beside the package in a checkout."""
@@ -38,7 +40,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     transactional there, so a replica killed half-way leaves the schema as it was.)"""
     cfg = alembic_config()
     with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
+        if is_postgres(engine):
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": UPGRADE_LOCK_KEY})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.content import Content
@@ -68,7 +68,10 @@ def home(session: Session, member: Member, now: datetime, content: Content) -> R
         select(Card.drill_id).where(Card.member_id == member.id, Card.due_at <= now)
     ).all()
     due = sum(1 for d in due_ids if d in content.drills)
-    done = session.scalar(select(func.count()).select_from(Card).where(Card.member_id == member.id))
+    # Has the member practised at all? Any card says so; no need to count them.
+    practised = bool(due_ids) or (
+        session.scalar(select(Card.id).where(Card.member_id == member.id).limit(1)) is not None
+    )
     state = session.get(PracticeState, member.id)
     streak = current_streak(state, now.astimezone(tz).date())
     points = state.points if state else 0
@@ -95,7 +98,7 @@ def home(session: Session, member: Member, now: datetime, content: Content) -> R
 
     if due:
         drills = f"{plural(due, 'drill')} due for review"
-    elif done:
+    elif practised:
         drills = "No reviews due: a new drill is ready"
     else:
         drills = "Your first drill is ready"
