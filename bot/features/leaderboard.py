@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -40,32 +41,14 @@ def pipeline_counts(session: Session, member_ids: list[int]) -> dict[int, tuple[
     """(applications, interviews, offers) per member: three grouped queries."""
     if not member_ids:
         return {}
-    apps: dict[int, int] = dict(
-        rows_among(
-            session,
-            select(Application.member_id, func.count())
-            .where(Application.stage != "wishlist")
-            .group_by(Application.member_id),
-            Application.member_id,
-            member_ids,
-        )
-    )
-    ivs: dict[int, int] = dict(
-        rows_among(
-            session,
-            select(Interview.member_id, func.count()).group_by(Interview.member_id),
-            Interview.member_id,
-            member_ids,
-        )
-    )
-    offers: dict[int, int] = dict(
-        rows_among(
-            session,
-            select(Offer.member_id, func.count()).group_by(Offer.member_id),
-            Offer.member_id,
-            member_ids,
-        )
-    )
+
+    def per_member(model: type[Application | Interview | Offer], *where: Any) -> dict[int, int]:
+        stmt = select(model.member_id, func.count()).where(*where).group_by(model.member_id)
+        return dict(rows_among(session, stmt, model.member_id, member_ids))
+
+    apps = per_member(Application, Application.stage != "wishlist")
+    ivs = per_member(Interview)
+    offers = per_member(Offer)
     return {m: (apps.get(m, 0), ivs.get(m, 0), offers.get(m, 0)) for m in member_ids}
 
 
