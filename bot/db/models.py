@@ -99,6 +99,12 @@ class MemberSettings(Base):
     paused_until: Mapped[date | None] = mapped_column(Date)
     public: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Daily drills start with the first drill time at or after this instant: a member who
+    # joins, or moves their drill time, late in the day is not sent "good morning" at night.
+    daily_from: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A pending "delete everything" confirmation: its button carries this stamp, and Cancel
+    # (or a newer request) clears or replaces it, so a stale Yes button deletes nothing.
+    forget_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     member: Mapped[Member] = relationship(back_populates="settings")
 
