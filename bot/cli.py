@@ -42,7 +42,7 @@ def _settings(**overrides: object) -> Settings:
     return settings
 
 
-def _console(settings: Settings, user: str) -> None:
+def _console(settings: Settings, user: str, start: datetime | None = None) -> None:
     from adapters.console import Console
     from adapters.memory import MemoryWorkspace
     from bot.app import build_app
@@ -51,7 +51,7 @@ def _console(settings: Settings, user: str) -> None:
 
     # The console is for people, so only warnings reach the terminal.
     setup_logging("WARNING" if settings.log_level != "DEBUG" else "DEBUG", settings.log_format)
-    clock = ManualClock(datetime.now(UTC).replace(second=0, microsecond=0))
+    clock = ManualClock(start or datetime.now(UTC).replace(second=0, microsecond=0))
     try:
         core = build_app(settings, clock)
     except ContentError as exc:
@@ -85,10 +85,27 @@ def console(
     database_url: Annotated[
         str | None, typer.Option("--database-url", help="overrides COHORTBOT_DATABASE_URL")
     ] = None,
+    start: Annotated[
+        str | None,
+        typer.Option(
+            "--start",
+            help="the simulated clock's first instant, ISO 8601 in UTC (default: now), "
+            "for scripted sessions that must not depend on today's date",
+        ),
+    ] = None,
 ) -> None:
     """A terminal workspace on the same core: several members, a channel and a clock."""
     overrides = {"database_url": database_url} if database_url else {}
-    _console(_settings(**overrides), user)
+    _console(_settings(**overrides), user, _parse_start(start) if start else None)
+
+
+def _parse_start(text: str) -> datetime:
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        typer.echo(f"--start {text!r} is not an ISO 8601 instant (e.g. 2027-03-08T07:00).", err=True)
+        raise typer.Exit(2) from None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
 def _serve(settings: Settings, port: int) -> None:

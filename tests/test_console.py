@@ -55,6 +55,14 @@ def test_issue_script(tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr
 
 
+def test_console_start_sets_the_clock_and_rejects_nonsense(tmp_path: Path) -> None:
+    proc = run_console(":clock\n", tmp_path, "console", "--start", "2027-03-28T00:30")
+    assert proc.returncode == 0, proc.stderr
+    assert "Sun 2027-03-28 00:30 UTC" in proc.stdout
+    proc = run_console("", tmp_path, "console", "--start", "next tuesday")
+    assert proc.returncode == 2 and "not an ISO 8601 instant" in proc.stderr
+
+
 def test_bare_command_opens_console_and_says_how_to_connect(tmp_path: Path) -> None:
     proc = run_console("/cohortbot\n:quit\n/settings\n", tmp_path)
     assert proc.returncode == 0, proc.stderr
@@ -67,7 +75,10 @@ def test_console_meta_commands(tmp_path: Path) -> None:
         ":in dm\n/settings\n:in #general\n/settings forget-me\n:press 2\n:press 9\n"
         ":as carol --admin\n:clock\n:clock +2h\n:clock 2000-01-01T00:00\n:bogus\nhello\n"
     )
-    proc = run_console(script, tmp_path, "console", "--user", "dave")
+    # Monday noon: two more hours cross no drill time, so the clock moves in silence.
+    proc = run_console(
+        script, tmp_path, "console", "--user", "dave", "--start", "2026-11-23T12:00"
+    )
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "[DM to dave]" in out

@@ -187,7 +187,9 @@ def test_console_run_with_secrets_in_the_environment_logs_nothing_private(
         f"/drill behavioral\n/drill answer {PHRASE}\n/pipeline add Acme stage onsite\n"
         f"/pipeline offer acme deadline 2026-11-30 17:00 base {FIGURE}\n:clock +1d\n"
     )
-    proc = run_cohortbot("console", cwd=tmp_path, env=env, input=script)
+    proc = run_cohortbot(
+        "console", "--start", "2026-11-23T08:00", cwd=tmp_path, env=env, input=script
+    )
     assert proc.returncode == 0, proc.stderr
     assert FIGURE in proc.stdout.replace(",", "")  # the member sees their own offer
     records = assert_clean(proc.stderr)
