@@ -123,3 +123,15 @@ def end_of_local_day(day: date, tz: ZoneInfo) -> datetime:
 
 def week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
+
+
+def waking(at: datetime, tz: ZoneInfo) -> datetime:
+    """`at`, or the next instant in the member's waking hours (NUDGE_WINDOW, local) after it:
+    scheduled DMs other than the member's own drill never arrive at night."""
+    local = at.astimezone(tz)
+    start, end = NUDGE_WINDOW
+    if local.time() < start:
+        local = datetime.combine(local.date(), start, tzinfo=tz)
+    elif local.time() >= end:
+        local = datetime.combine(local.date() + timedelta(days=1), start, tzinfo=tz)
+    return local.astimezone(ZoneInfo("UTC"))

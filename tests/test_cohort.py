@@ -89,6 +89,28 @@ def test_weekly_leaderboard_shows_only_what_members_opted_into(ws: MemoryWorkspa
     assert after.reply.image is not None and after.reply.image.data != mine.reply.image.data
 
 
+def test_default_monday_post_covers_the_week_that_ended(ws: MemoryWorkspace) -> None:
+    """Issue 12, defect 2: with no /cohort schedule, Monday's post used to cover the week
+    that had just begun ("No drills yet this week") and never showed the drills done."""
+    _cohort(ws)
+    ws.advance(datetime(2026, 11, 25, 12, 0, tzinfo=UTC))  # a Wednesday
+    for name in ("bob", "carol"):
+        ws.command(name, "/drill probability")
+        ws.command(name, "/drill skip")
+        ws.command(name, "/drill rate good")
+    only_jobs(ws, "leaderboard")
+    out = ws.advance(datetime(2026, 12, 1, 12, 0, tzinfo=UTC))
+    [post] = [d for d in out if isinstance(d.outbound.target, Channel)]
+    assert local(post, BERLIN).strftime("%a %d %H:%M") == "Mon 30 09:00"
+    assert post.reply.title == "Leaderboard: week of Mon 23 Nov 2026"
+    assert "bob: 3 points, 1 drill" in post.text and "carol: 3 points, 1 drill" in post.text
+    assert "No drills" not in post.text
+    # The next week's post covers the next week, where nobody drilled: it says so.
+    [nxt] = [d for d in ws.advance(timedelta(days=7)) if isinstance(d.outbound.target, Channel)]
+    assert nxt.reply.title == "Leaderboard: week of Mon 30 Nov 2026"
+    assert "bob:" not in nxt.text and "No drills in these seven days" in nxt.text
+
+
 def test_plan_posts_when_each_stage_begins(ws: MemoryWorkspace) -> None:
     _cohort(ws, start="2026-11-24")
     only_jobs(ws, "plan-posts")
@@ -138,6 +160,34 @@ def test_mock_pairing_without_repeats_and_a_trio(ws: MemoryWorkspace) -> None:
     ws.command("ann", "/mock leave")
     [st] = ws.command("ann", "/mock status")
     assert "not in the weekly pairing" in st.text
+
+
+def test_pairing_dms_land_in_each_members_waking_hours_with_a_new_drill_each_week(
+    ws: MemoryWorkspace,
+) -> None:
+    """Issue 12, defect 4: pairing DMs went out at the cohort's Monday 09:00, which is
+    00:00-04:00 in the Americas, and suggested the same drill every week."""
+    ws.clock.set(datetime(2026, 11, 22, 12, 0, tzinfo=UTC))
+    _cohort(ws)
+    zones = {
+        "ny": "America/New_York",
+        "la": "America/Los_Angeles",
+        "syd": "Australia/Sydney",
+        "kol": "Asia/Kolkata",
+    }
+    for name, zone in zones.items():
+        ws.command(name, f"/settings tz {zone}")
+        ws.command(name, "/mock join")
+    only_jobs(ws, "mock-pairing")
+    asked: dict[str, list[str]] = {n: [] for n in zones}
+    for _ in range(3):
+        out = ws.advance(timedelta(days=7))
+        for name, zone in zones.items():
+            [d] = dms_to(out, name)
+            assert 9 <= local(d, zone).hour < 20, (name, local(d, zone))
+            asked[name].append(d.text.split("When they interview you")[1].split("\n")[0])
+    for name, prompts in asked.items():
+        assert prompts[0] != prompts[1] != prompts[2], name
 
 
 def test_members_dashboard_preview_and_offdays(ws: MemoryWorkspace) -> None:

@@ -105,8 +105,9 @@ def test_weekly_post_goes_to_the_cohort_channel_through_the_outbox(rig: SlackRig
     run(rig, "/pipeline offer Acme deadline 2026-12-04 base 123456")
     run(rig, "/pipeline add Globex stage screen", "U2")  # U2 keeps theirs private
 
-    # The cohort posts on Mondays at 09:00 in its zone (America/New_York): 14:00 UTC.
-    t = datetime(2026, 11, 23, 14, 0, tzinfo=START.tzinfo)
+    # The cohort posts on Mondays at 09:00 in its zone (America/New_York): 14:00 UTC. The post
+    # covers the week that ended, so the drills of Monday 23 November show on the 30th.
+    t = datetime(2026, 11, 30, 14, 0, tzinfo=START.tzinfo)
     dispatcher = Dispatcher(app.sessions, rig.bot.adapter.deliver)
     assert app.jobs.run_at(t - timedelta(minutes=1)) >= 0
     dispatcher.drain(t - timedelta(minutes=1))

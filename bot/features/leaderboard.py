@@ -4,7 +4,7 @@ members who opted in (/settings public on); never a company name or a number abo
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -52,9 +52,35 @@ def pipeline_counts(session: Session, member_ids: list[int]) -> dict[int, tuple[
     return {m: (apps.get(m, 0), ivs.get(m, 0), offers.get(m, 0)) for m in member_ids}
 
 
-def build(session: Session, c: CohortInfo, now: datetime) -> Reply:
+@dataclass(frozen=True)
+class Period:
+    """The local days a leaderboard covers, first and last included."""
+
+    first: date
+    last: date
+
+    @property
+    def title(self) -> str:
+        if self.first.weekday() == 0 and self.last < self.first + timedelta(days=7):
+            return f"week of {fmt_date(self.first)}"
+        return f"{fmt_date(self.first)} to {fmt_date(self.last)}"
+
+
+def week_so_far(today: date) -> Period:
+    """What /leaderboard shows on demand: this week, Monday to today."""
+    return Period(week_start(today), today)
+
+
+def ended_before(day: date) -> Period:
+    """What a scheduled post covers: the seven whole days that ended before its day, so that
+    Monday's default post shows last week instead of a week that has just begun."""
+    return Period(day - timedelta(days=7), day - timedelta(days=1))
+
+
+def build(session: Session, c: CohortInfo, now: datetime, period: Period | None = None) -> Reply:
     today = c.local_now(now).date()
-    start = week_start(today)
+    period = period or week_so_far(today)
+    start, today = period.first, period.last
     members = session.execute(
         select(Member.id, Member.display_name, MemberSettings.public, MemberSettings.timezone)
         .join(MemberSettings, MemberSettings.member_id == Member.id)
@@ -65,7 +91,11 @@ def build(session: Session, c: CohortInfo, now: datetime) -> Reply:
         for mid, n, p in session.execute(
             select(Review.member_id, func.count(), func.sum(Review.points))
             .join(Member, Member.id == Review.member_id)
-            .where(Member.cohort_id == c.id, Review.local_date >= start)
+            .where(
+                Member.cohort_id == c.id,
+                Review.local_date >= start,
+                Review.local_date <= today,
+            )
             .group_by(Review.member_id)
         ).all()
     }
@@ -91,7 +121,11 @@ def build(session: Session, c: CohortInfo, now: datetime) -> Reply:
         session.execute(
             select(Review.local_date, func.count())
             .join(Member, Member.id == Review.member_id)
-            .where(Member.cohort_id == c.id, Review.local_date >= today - timedelta(days=6))
+            .where(
+                Member.cohort_id == c.id,
+                Review.local_date >= today - timedelta(days=6),
+                Review.local_date <= today,
+            )
             .group_by(Review.local_date)
         ).all()
     )
@@ -108,11 +142,15 @@ def build(session: Session, c: CohortInfo, now: datetime) -> Reply:
         for i, r in enumerate(active[:TOP], 1)
     ]
     if not lines:
-        lines.append("No drills yet this week: type /drill to open the scoreboard.")
+        lines.append(
+            "No drills yet this week: type /drill to open the scoreboard."
+            if period.last == c.local_now(now).date()
+            else "No drills in these seven days: type /drill to open the next scoreboard."
+        )
     total_drills = sum(r.drills for r in rows)
     summary = (
-        f"The cohort: {plural(total_drills, 'drill')} by {plural(len(active), 'member')} this "
-        f"week, {sum(r.points for r in rows)} points; longest streak "
+        f"The cohort: {plural(total_drills, 'drill')} by {plural(len(active), 'member')}, "
+        f"{sum(r.points for r in rows)} points; longest streak "
         f"{plural(max((r.streak for r in rows), default=0), 'day')}."
     )
     shared = [r for r in rows if r.pipeline is not None]
@@ -122,7 +160,7 @@ def build(session: Session, c: CohortInfo, now: datetime) -> Reply:
         for r in shared
         if r.pipeline is not None
     ]
-    fields = [Field("This week", summary, inline=False)]
+    fields = [Field("The cohort", summary, inline=False)]
     if pipe_lines:
         fields.append(Field("Job hunt (shared by choice)", "\n".join(pipe_lines), inline=False))
     text = "\n".join(lines) + "\n\n" + summary
@@ -131,7 +169,7 @@ def build(session: Session, c: CohortInfo, now: datetime) -> Reply:
     png = leaderboard_chart(per_day, funnel)
     return Reply(
         text,
-        title=f"Leaderboard: week of {fmt_date(start)}",
+        title=f"Leaderboard: {period.title}",
         image=Attachment(f"leaderboard-{start.isoformat()}.png", png, "image/png"),
         footer="Pipeline counts appear only for members who chose /settings public on.",
     )
@@ -151,7 +189,9 @@ def leaderboard_posts(now: datetime, session: Session, env: JobEnv) -> list[Sche
         if queued_keys(session, [make_key(f"c{c.id}", "leaderboard", "weekly", day)]):
             continue  # building the chart is the expensive part: only once
         reply = (
-            Reply("(leaderboard)", title="Leaderboard") if env.dry_run else build(session, c, now)
+            Reply("(leaderboard)", title="Leaderboard")
+            if env.dry_run
+            else build(session, c, now, ended_before(day))
         )
         out.append(
             Scheduled(

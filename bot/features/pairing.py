@@ -4,14 +4,24 @@ suggested drill for each side."""
 
 from __future__ import annotations
 
+import hashlib
 import random
 from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from bot.cohorts import CohortInfo, all_cohorts, info_of, local_at, require_cohort, week_start
-from bot.content import TRACKS, Content
+from bot.cohorts import (
+    CohortInfo,
+    all_cohorts,
+    info_of,
+    local_at,
+    require_cohort,
+    waking,
+    week_start,
+)
+from bot.content import TRACKS, Content, Drill
 from bot.dates import fmt_date
 from bot.db.bulk import rows_among
 from bot.db.models import Member, MemberSettings
@@ -19,7 +29,6 @@ from bot.db.schedule_models import MockOptIn, MockPair
 from bot.errors import UserError
 from bot.jobs import JobEnv, job
 from bot.outbox import Scheduled
-from bot.practice import Want, next_drills
 from bot.router import Ctx, command
 from bot.types import DM, Outbound, Reply, User
 
@@ -64,6 +73,19 @@ def make_groups(ids: list[int], history: set[frozenset[int]], seed: int) -> list
         if repeats == 0:
             break
     return best or []
+
+
+def suggested_drill(member_id: int, tracks: str, week: date, content: Content) -> Drill | None:
+    """A drill to be interviewed on, different every week: a stable per-member order of the
+    member's mock tracks, walked one step per week, so that neither side gets last week's."""
+    own = [t for t in tracks.split(",") if t in MOCK_TRACKS] or list(MOCK_TRACKS)
+    pool = sorted(
+        (d for d in content.drills.values() if d.track in own),
+        key=lambda d: hashlib.blake2s(f"{member_id}:{d.id}".encode(), digest_size=6).digest(),
+    )
+    if not pool:
+        return None
+    return pool[(week.toordinal() // 7) % len(pool)]
 
 
 def _history(session: Session, cohort_id: int) -> set[frozenset[int]]:
@@ -124,17 +146,21 @@ def pair_week(
         for m in rows_among(
             session,
             select(
-                Member.id, Member.platform_user_id, Member.display_name, MemberSettings.tracks
+                Member.id,
+                Member.platform_user_id,
+                Member.display_name,
+                MemberSettings.tracks,
+                MemberSettings.timezone,
             ).join(MemberSettings, MemberSettings.member_id == Member.id),
             Member.id,
             everyone,
         )
     }
-    wants = []
-    for mid in everyone:
-        own = [t for t in info[mid].tracks.split(",") if t in MOCK_TRACKS] or list(MOCK_TRACKS)
-        wants.append(Want(mid, tuple(own)))
-    drills = next_drills(session, wants, now, content)
+    drills = {
+        mid: d
+        for mid in everyone
+        if (d := suggested_drill(mid, info[mid].tracks, week, content)) is not None
+    }
     out: list[Scheduled] = []
     for g in groups:
         for mid in g:
@@ -170,7 +196,9 @@ def pair_week(
                     kind="mock",
                     subject=f"week-{week.isoformat()}",
                     local_date=week,
-                    due_at=now,
+                    # The cohort's Monday morning is night in other zones: each member hears
+                    # of their partner in their own waking hours.
+                    due_at=waking(now, ZoneInfo(info[mid].timezone)),
                     member_id=mid,
                     expires_at=local_at(week + timedelta(days=7), PAIR_TIME, c.tz),
                 )
