@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from bot.content import QUESTION_TOPICS, TRACK_SPELLINGS, TRACKS
+from bot.types import ANSWER_LIMIT
 
 OptionType = Literal["word", "text", "choice", "int"]
 
@@ -21,6 +22,11 @@ class Option:
     choices: tuple[str, ...] = ()
     keyword: bool = False  # given as `name value...` after the positional options
     autocomplete: str | None = None  # "zone", "company": adapters that can, suggest values
+    # Free text (an answer, a note) is kept as typed: a lone quote in it is an apostrophe or
+    # a quotation, not the start of a group, so it is never refused as unclosed.
+    free: bool = False
+    # Longest value accepted, where it differs from the setting max_arg_length (long answers).
+    max_length: int | None = None
 
     def usage(self) -> str:
         shown = "|".join(self.choices) if self.type == "choice" and self.choices else self.name
@@ -149,7 +155,16 @@ DRILL_COMMANDS: tuple[Command, ...] = (
             Command(
                 "answer",
                 "Answer the drill in front of you and get feedback",
-                options=(_o("text", "your answer", type="text", required=False),),
+                options=(
+                    _o(
+                        "text",
+                        "your answer (long ones: the Answer button's form)",
+                        type="text",
+                        required=False,
+                        free=True,
+                        max_length=ANSWER_LIMIT,
+                    ),
+                ),
                 examples=("/drill answer In my last role we were...",),
             ),
             Command("hint", "A hint for the drill in front of you"),
@@ -254,6 +269,39 @@ PIPELINE_COMMANDS: tuple[Command, ...] = (
                 examples=("/pipeline interview acme next tuesday 14:00 kind technical",),
             ),
             Command(
+                "reschedule",
+                "Move an interview to a new time, or correct one recorded wrongly",
+                options=(
+                    _COMPANY,
+                    _o("when", "the new date and time, e.g. thursday 15:00", type="text"),
+                    _o(
+                        "kind",
+                        "which interview, when there are several",
+                        required=False,
+                        keyword=True,
+                    ),
+                ),
+                details=(
+                    "With several interviews at the company, buttons ask which one. "
+                    "A date without a time keeps the interview's time of day."
+                ),
+                examples=("/pipeline reschedule acme thursday 15:00",),
+            ),
+            Command(
+                "cancel-interview",
+                "Remove an interview that was cancelled or recorded by mistake",
+                options=(
+                    _COMPANY,
+                    _o(
+                        "kind",
+                        "which interview, when there are several",
+                        required=False,
+                        keyword=True,
+                    ),
+                ),
+                examples=("/pipeline cancel-interview acme",),
+            ),
+            Command(
                 "offer",
                 "Record an offer, with its deadline and numbers if you have them",
                 options=(
@@ -288,7 +336,7 @@ PIPELINE_COMMANDS: tuple[Command, ...] = (
             Command(
                 "note",
                 "Keep a note on an application (replaces the previous one)",
-                options=(_COMPANY, _o("text", "the note", type="text")),
+                options=(_COMPANY, _o("text", "the note", type="text", free=True)),
             ),
             Command(
                 "remove", "Delete an application and its history (asks first)", options=(_COMPANY,)
@@ -442,30 +490,59 @@ def usage(path: str) -> str:
     return f"/{cmd.name} {' '.join(o.usage() for o in cmd.options)}".rstrip()
 
 
-_TOKEN = re.compile(r"""\s*(?:"([^"]*)"|'([^']*)'|(\S+))""")
+# Straight and typographic quotes: phones and Slack's composer turn "Acme" into “Acme”.
+_QUOTES = {'"': '"', "'": "'", "\u201c": "\u201d", "\u2018": "\u2019"}
 
 
-def _tokens(text: str) -> list[tuple[str, int, int]]:
-    """(value, start, end) for each token; quotes group words ("Acme Corp")."""
-    out: list[tuple[str, int, int]] = []
-    pos = 0
-    while pos < len(text):
-        m = _TOKEN.match(text, pos)
-        if not m or m.end() == pos:
+@dataclass(frozen=True)
+class Token:
+    value: str  # quotes removed, \" and \\ unescaped inside quotes
+    start: int
+    end: int
+    quoted: bool = False
+    closed: bool = True  # False: a quote opened here runs to the end of the text
+
+
+def _tokens(text: str) -> list[Token]:
+    """Words, or quoted groups ("Acme Corp", "Acme \\"Quoted\\" Inc"); one pass, linear in the
+    text. A quote that never closes becomes one token, marked, running to the end: whether
+    that is an error depends on the option it lands in (see `_bind`)."""
+    out: list[Token] = []
+    pos, n = 0, len(text)
+    while pos < n:
+        while pos < n and text[pos].isspace():
+            pos += 1
+        if pos >= n:
             break
-        if m.group(0).strip() == "":
+        start = pos
+        close = _QUOTES.get(text[pos])
+        if close is None:
+            while pos < n and not text[pos].isspace():
+                pos += 1
+            out.append(Token(text[start:pos], start, pos))
+            continue
+        pos += 1
+        chars: list[str] = []
+        while pos < n and text[pos] != close:
+            if text[pos] == "\\" and pos + 1 < n and text[pos + 1] in (close, "\\"):
+                pos += 1
+            chars.append(text[pos])
+            pos += 1
+        if pos >= n:
+            out.append(Token(text[start + 1 :], start, n, quoted=True, closed=False))
             break
-        value = next(g for g in m.groups() if g is not None)
-        out.append((value, m.start() + len(m.group(0)) - len(m.group(0).lstrip()), m.end()))
-        pos = m.end()
+        pos += 1  # the closing quote
+        out.append(Token("".join(chars), start, pos, quoted=True))
     return out
 
 
-def _unquote(text: str) -> str:
-    t = text.strip()
-    if len(t) >= 2 and t[0] == t[-1] and t[0] in "\"'":
-        return t[1:-1]
-    return t
+def _unclosed(tok: Token, path: str) -> UsageError:
+    shown = tok.value if len(tok.value) <= 30 else tok.value[:29] + "…"
+    return UsageError(
+        f'The quote before {shown!r} is never closed. Close it (e.g. "Acme Corp"), or '
+        'write a quote inside quotes as \\". Nothing was saved.',
+        path,
+    )
 
 
 def parse(command: str, args: str) -> ParsedCommand:
@@ -477,14 +554,16 @@ def parse(command: str, args: str) -> ParsedCommand:
     leaf, path, rest = cmd, cmd.name, args
     if cmd.subcommands:
         if toks:
-            sub = cmd.sub(toks[0][0].lower())
+            sub = cmd.sub(toks[0].value.lower()) if not toks[0].quoted else None
             default = cmd.sub(cmd.default) if cmd.default else None
             if sub is not None:
-                leaf, rest = sub, (args[toks[1][1] :] if len(toks) > 1 else "")
+                leaf, rest = sub, (args[toks[1].start :] if len(toks) > 1 else "")
             elif default is not None and default.options:
                 leaf = default  # `/drill behavioral` means `/drill next behavioral`
             else:
-                raise UsageError(f"/{cmd.name} has no sub-command {toks[0][0][:40]!r}.", cmd.name)
+                raise UsageError(
+                    f"/{cmd.name} has no sub-command {toks[0].value[:40]!r}.", cmd.name
+                )
         elif cmd.default and (default := cmd.sub(cmd.default)):
             leaf, rest = default, ""
         else:
@@ -495,34 +574,47 @@ def parse(command: str, args: str) -> ParsedCommand:
     return ParsedCommand(path, leaf, options)
 
 
-def _bind(leaf: Command, path: str, args: str, toks: list[tuple[str, int, int]]) -> dict[str, str]:
+def _span(opt: Option, path: str, args: str, toks: list[Token]) -> str:
+    """The value of an option that took `toks`: one quoted group as written inside its quotes;
+    several words as typed, spacing and all."""
+    for tok in toks:
+        if not tok.closed and not opt.free:
+            raise _unclosed(tok, path)
+    if len(toks) == 1 and toks[0].closed:
+        return toks[0].value
+    return args[toks[0].start : toks[-1].end]
+
+
+def _bind(leaf: Command, path: str, args: str, toks: list[Token]) -> dict[str, str]:
     positional = [o for o in leaf.options if not o.keyword]
     keywords = {o.name: o for o in leaf.options if o.keyword}
+
+    def is_keyword(tok: Token) -> bool:
+        # A quoted word is always a value: `stage "stage"` names a stage called stage.
+        return not tok.quoted and tok.value.lower() in keywords
+
     values: dict[str, str] = {}
     i = 0
     for opt in positional:
-        if i >= len(toks) or toks[i][0].lower() in keywords:
+        if i >= len(toks) or is_keyword(toks[i]):
             break
         if opt.type == "text":
-            end = next(
-                (j for j in range(i, len(toks)) if toks[j][0].lower() in keywords), len(toks)
-            )
-            raw = args[toks[i][1] : toks[end - 1][2]] if end > i else ""
-            values[opt.name] = _unquote(raw)
+            end = next((j for j in range(i, len(toks)) if is_keyword(toks[j])), len(toks))
+            values[opt.name] = _span(opt, path, args, toks[i:end])
             i = end
         else:
-            values[opt.name] = toks[i][0]
+            values[opt.name] = _span(opt, path, args, toks[i : i + 1])
             i += 1
     while i < len(toks):
-        name = toks[i][0].lower()
-        if name not in keywords:
-            raise UsageError(f"I didn't expect {toks[i][0][:40]!r} here.", path)
-        end = next(
-            (j for j in range(i + 1, len(toks)) if toks[j][0].lower() in keywords), len(toks)
-        )
+        if not is_keyword(toks[i]):
+            if not toks[i].closed:
+                raise _unclosed(toks[i], path)
+            raise UsageError(f"I didn't expect {toks[i].value[:40]!r} here.", path)
+        name = toks[i].value.lower()
+        end = next((j for j in range(i + 1, len(toks)) if is_keyword(toks[j])), len(toks))
         if end == i + 1:
             raise UsageError(f"{name} needs a value.", path)
-        values[name] = _unquote(args[toks[i + 1][1] : toks[end - 1][2]])
+        values[name] = _span(keywords[name], path, args, toks[i + 1 : end])
         i = end
     return check_options(leaf, path, values)
 

@@ -80,6 +80,11 @@ class Attachment:
     mime: str = "application/octet-stream"
 
 
+# The longest answer any platform lets a member type in one input: Discord's modal text input
+# (4,000); Slack's plain_text_input stops at 3,000 and its renderer clips the form to that.
+ANSWER_LIMIT = 4000
+
+
 @dataclass(frozen=True)
 class FormField:
     name: str

@@ -14,8 +14,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import parse_qsl, urlencode
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import delete
+
 from bot.dates import fmt_date, fmt_when, parse_date, parse_when
 from bot.db.pipeline_models import Application, Interview
+from bot.db.schedule_models import OutboxMessage
 from bot.errors import NotAllowed, UserError
 from bot.pipeline_queries import (
     STAGE_ALIASES,
@@ -203,7 +206,7 @@ def show_app(ctx: Ctx, app: Application, note: str | None = None) -> Reply:
         fields.append(Field("Link", app.link, inline=False))
     if app.applied_at:
         fields.append(Field("Applied", when_text(ctx, app.applied_at)))
-    for i in app.interviews:
+    for i in sorted(app.interviews, key=lambda i: i.at):
         sent = " (thank-you sent)" if i.thank_you_sent else ""
         fields.append(Field(f"Interview: {i.kind or 'interview'}", when_text(ctx, i.at) + sent))
     if app.offer:
@@ -397,23 +400,134 @@ INTERVIEW_KINDS = (
 )
 
 
-@command("pipeline interview")
-def pipeline_interview(ctx: Ctx) -> Reply:
+# Two bookings of the same kind this close together are one interview typed twice (a slip in
+# the time, am for pm, the wrong zone) far more often than two real interviews.
+DUPLICATE_WINDOW = timedelta(hours=6)
+
+# What a `pipeline.iv` button finishes once the member picks one interview among several:
+# (ctx, interview, normalised arguments) -> reply.
+InterviewVerb = Callable[[Ctx, Interview, dict[str, str]], Reply]
+_INTERVIEW_VERBS: dict[str, InterviewVerb] = {}
+
+
+def interview_verb(name: str) -> Callable[[InterviewVerb], InterviewVerb]:
+    def register(fn: InterviewVerb) -> InterviewVerb:
+        _INTERVIEW_VERBS[name] = fn
+        return fn
+
+    return register
+
+
+def _kind_words(ctx: Ctx) -> tuple[str, str]:
+    """(date text, kind): a known kind may end the date text instead of following `kind`."""
     text, kind = ctx.arg("when"), ctx.arg("kind")
     words = text.split()
     if not kind and len(words) > 1 and words[-1].lower() in INTERVIEW_KINDS:
-        text, kind = " ".join(words[:-1]), words[-1].lower()
-    kind = clean(kind, what="interview kind", limit=KIND_LIMIT)
+        text, kind = " ".join(words[:-1]), words[-1]
+    return text, clean(kind, what="interview kind", limit=KIND_LIMIT).lower()
+
+
+def _iv_label(ctx: Ctx, iv: Interview) -> str:
+    local = iv.at.astimezone(ctx.tz)
+    return f"{iv.kind or 'interview'}: {local:%a} {local.day} {local:%b %H:%M}"[:70]
+
+
+def _iv_text(ctx: Ctx, iv: Interview) -> str:
+    return f"{iv.kind or 'interview'} with {iv.application.company} on {when_text(ctx, iv.at)}"
+
+
+def _iv_button(verb_name: str, iv: Interview, args: dict[str, str], label: str) -> Button:
+    return Button("pipeline.iv", f"{verb_name}:{iv.id}:{urlencode(args)}", label, "primary")
+
+
+def _pick_interview(ctx: Ctx, app: Application, verb_name: str, args: dict[str, str]) -> Interview:
+    """The one interview meant, or a UserError whose buttons name each candidate: a correction
+    may concern a past interview as well as the next one, so several always ask."""
+    kind = args.get("kind", "")
+    found = [i for i in app.interviews if not kind or (i.kind or "") == kind]
+    if not found:
+        which = f"{kind} interview" if kind else "interview"
+        raise UserError(
+            f"There is no {which} with {app.company} recorded. Record one with "
+            f"/pipeline interview {app.company} <when>."
+        )
+    if len(found) == 1:
+        return found[0]
+    upcoming = sorted((i for i in found if i.at >= ctx.now), key=lambda i: i.at)
+    past = sorted((i for i in found if i.at < ctx.now), key=lambda i: i.at, reverse=True)
+    shown = (upcoming + past)[:5]
+    rest = {k: v for k, v in args.items() if k != "kind"}
+    raise UserError(
+        f"You have {plural(len(found), 'interview')} with {app.company}. Which one?",
+        buttons=tuple(_iv_button(verb_name, i, rest, _iv_label(ctx, i)) for i in shown),
+    )
+
+
+@action("pipeline.iv")
+def pick_interview(ctx: Ctx, value: str) -> Reply:
+    verb_name, _, rest = value.partition(":")
+    iv_id, _, query = rest.partition(":")
+    fn = _INTERVIEW_VERBS.get(verb_name)
+    if fn is None:
+        return Reply("That button no longer works.")
+    interview = ctx.session.get(Interview, iid) if (iid := as_id(iv_id)) else None
+    if interview is None or interview.member_id != ctx.member.id:
+        raise NotAllowed("That button isn't for you, or that interview is gone. Nothing changed.")
+    return fn(ctx, interview, dict(parse_qsl(query)))
+
+
+def _drop_thank_you(ctx: Ctx, iv: Interview) -> None:
+    """Forget the queued thank-you reminder of an interview that moved or was cancelled. The
+    row goes rather than being marked: its dedupe key (interview, local day) would otherwise
+    keep out the reminder for the corrected time when that falls on the same day."""
+    ctx.session.execute(
+        delete(OutboxMessage).where(
+            OutboxMessage.member_id == ctx.member.id,
+            OutboxMessage.kind == "thank-you",
+            OutboxMessage.subject == f"i{iv.id}",
+            OutboxMessage.status == "pending",
+        )
+    )
+
+
+@command("pipeline interview")
+def pipeline_interview(ctx: Ctx) -> Reply:
+    text, kind = _kind_words(ctx)
     at = parse_when(text, ctx.tz, ctx.now, default_time=time(9, 0)).at
     args = {"at": str(int(at.timestamp())), "kind": kind}
     app = resolve(ctx, ctx.arg("company"), "interview", args)
     return _interview(ctx, app, args)
 
 
+def _twin(ctx: Ctx, app: Application, at: datetime, kind: str | None) -> Interview | None:
+    """An upcoming interview this booking probably repeats: same company, a kind that agrees
+    (an unnamed kind agrees with any), within DUPLICATE_WINDOW."""
+    for iv in sorted(app.interviews, key=lambda i: abs(i.at - at)):
+        if iv.at < ctx.now or abs(iv.at - at) > DUPLICATE_WINDOW:
+            continue
+        if kind is None or iv.kind is None or iv.kind == kind:
+            return iv
+    return None
+
+
 @verb("interview")
 def _interview(ctx: Ctx, app: Application, args: dict[str, str]) -> Reply:
     at = datetime.fromtimestamp(int(args["at"]), UTC)
     kind = clean(args.get("kind", ""), what="interview kind", limit=KIND_LIMIT) or None
+    twin = None if args.get("again") == "1" else _twin(ctx, app, at, kind)
+    if twin is not None and twin.at == at:
+        if twin.kind is None and kind is not None:
+            twin.kind = kind
+        return show_app(ctx, app, f"The {_iv_text(ctx, twin)} is already recorded.")
+    if twin is not None:
+        again = _pick_button("interview", app, {**args, "again": "1"})
+        if again.value.startswith("interview:"):  # else too long to carry: not offered
+            again = Button(again.action, again.value, "Add a second one")
+        raise UserError(
+            f"You already have a {_iv_text(ctx, twin)}. Move it to {when_text(ctx, at)} "
+            "instead of recording a second one? Nothing was saved yet.",
+            buttons=(_iv_button("move", twin, {"at": args["at"], "t": "1"}, "Move it"), again),
+        )
     interview = Interview(
         member_id=ctx.member.id, at=at, kind=kind, created_at=ctx.now, thank_you_sent=False
     )
@@ -425,6 +539,74 @@ def _interview(ctx: Ctx, app: Application, args: dict[str, str]) -> Reply:
         tail = " Good luck! Prepare with /drill and /ask."
     note = f"Noted: {kind or 'interview'} with {app.company} on {when_text(ctx, at)}.{tail}"
     return show_app(ctx, app, note)
+
+
+@command("pipeline reschedule")
+def pipeline_reschedule(ctx: Ctx) -> Reply:
+    text, kind = _kind_words(ctx)
+    when = parse_when(text, ctx.tz, ctx.now, default_time=time(9, 0))
+    args = {"at": str(int(when.at.timestamp())), "t": "1" if when.has_time else "0"}
+    if kind:
+        args["kind"] = kind
+    app = resolve(ctx, ctx.arg("company"), "reschedule", args)
+    return _reschedule(ctx, app, args)
+
+
+@verb("reschedule")
+def _reschedule(ctx: Ctx, app: Application, args: dict[str, str]) -> Reply:
+    return _move_interview(ctx, _pick_interview(ctx, app, "move", args), args)
+
+
+@interview_verb("move")
+def _move_interview(ctx: Ctx, iv: Interview, args: dict[str, str]) -> Reply:
+    at = datetime.fromtimestamp(int(args["at"]), UTC)
+    if args.get("t") == "0":  # a new day only: the interview keeps its time of day
+        old = iv.at.astimezone(ctx.tz)
+        day = at.astimezone(ctx.tz).date()
+        at = datetime.combine(day, old.time(), tzinfo=ctx.tz).astimezone(UTC)
+    app = iv.application
+    if at == iv.at:
+        return show_app(ctx, app, f"The {_iv_text(ctx, iv)} is already at that time.")
+    before = iv.at
+    iv.at = at
+    if at > ctx.now:  # a thank-you marked sent belonged to the time that was wrong
+        iv.thank_you_sent = False
+        iv.thank_you_sent_at = None
+    _drop_thank_you(ctx, iv)
+    ctx.session.flush()
+    note = (
+        f"Moved the {iv.kind or 'interview'} with {app.company} from {when_text(ctx, before)} "
+        f"to {when_text(ctx, at)}."
+    )
+    return show_app(ctx, app, note)
+
+
+@command("pipeline cancel-interview")
+def pipeline_cancel_interview(ctx: Ctx) -> Reply:
+    kind = clean(ctx.arg("kind"), what="interview kind", limit=KIND_LIMIT).lower()
+    args = {"kind": kind} if kind else {}
+    app = resolve(ctx, ctx.arg("company"), "cancel-interview", args)
+    return _cancel_for(ctx, app, args)
+
+
+@verb("cancel-interview")
+def _cancel_for(ctx: Ctx, app: Application, args: dict[str, str]) -> Reply:
+    return _cancel_interview(ctx, _pick_interview(ctx, app, "cancel", args), args)
+
+
+@interview_verb("cancel")
+def _cancel_interview(ctx: Ctx, iv: Interview, args: dict[str, str]) -> Reply:
+    app = iv.application
+    what = _iv_text(ctx, iv)
+    _drop_thank_you(ctx, iv)
+    app.interviews.remove(iv)  # delete-orphan removes the row
+    ctx.session.flush()
+    return show_app(
+        ctx,
+        app,
+        f"Removed the {what}, and its thank-you reminder. To record it again: "
+        f"/pipeline interview {app.company} <when>.",
+    )
 
 
 @action("pipeline.thanked")
