@@ -10,10 +10,11 @@ import difflib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, object_session, selectinload
 
 from bot.db.pipeline_models import Application, Interview, Offer, OfferWeights, StageMove
+from bot.db.schedule_models import OutboxMessage
 
 STAGES: tuple[str, ...] = (
     "wishlist",
@@ -33,6 +34,24 @@ ACTIVE_STAGES: tuple[str, ...] = ("wishlist", "applied", "screen", "interview", 
 CLOSED_STAGES: tuple[str, ...] = ("accepted", "declined", "rejected", "withdrawn")
 # Applied and waiting or interviewing, with no offer: who gets an alternatives letter.
 IN_PROCESS_STAGES: tuple[str, ...] = ("applied", "screen", "interview", "onsite")
+
+# The outbox kinds of the pipeline's nudges (bot/features/nudges.py), old ones included: rows
+# queued before a rename must still be cancelled when their process closes.
+NUDGE_KINDS: tuple[str, ...] = (
+    "alternatives",
+    "alternatives-reminder",
+    "deadline",
+    "extension",
+    "deadline-weekend",
+    "exploding",
+    "far-apart",
+    "thank-you",
+    "follow-up",
+    "accepted",
+    "review",
+)
+# What accepting an offer leaves queued: the decline letters to the others and the review.
+AFTER_ACCEPTING: tuple[str, ...] = ("accepted", "review")
 
 STAGE_ALIASES: dict[str, str] = {
     "wish": "wishlist",
@@ -162,12 +181,27 @@ def offers_with_deadlines(session: Session, member_id: int, now: datetime) -> li
     return [o for o in open_offers(session, member_id) if o.deadline and o.deadline > now]
 
 
+def last_movement(app: Application, now: datetime) -> datetime | None:
+    """When the application last moved: its stage change, an interview booked, or the last
+    interview held. None while an interview is still ahead: a booked interview is movement,
+    so such an application is never stale."""
+    if any(i.at > now for i in app.interviews):
+        return None
+    times = [app.stage_changed_at]
+    times += [i.created_at for i in app.interviews] + [i.at for i in app.interviews]
+    return max(times)
+
+
 def stale_applications(
     session: Session, member_id: int, now: datetime, days: int
 ) -> list[Application]:
-    """In-process applications with no stage move for at least `days` days."""
+    """In-process applications that have not moved (see last_movement) for `days` days."""
     cutoff = now - timedelta(days=days)
-    return [a for a in in_process_applications(session, member_id) if a.stage_changed_at <= cutoff]
+    return [
+        a
+        for a in in_process_applications(session, member_id)
+        if (moved := last_movement(a, now)) is not None and moved <= cutoff
+    ]
 
 
 def interviews_between(
@@ -213,7 +247,54 @@ def move_stage(app: Application, stage: str, now: datetime) -> StageMove:
     app.closed_at = now if stage in CLOSED_STAGES else None
     if stage == "offer" and app.offer is None:
         app.offer = Offer(member_id=app.member_id, received_at=now, updated_at=now)
+    session = object_session(app)
+    # Every close goes through here, so nothing queued about a closed process is sent after
+    # it closed. A new application (not in a session yet) has nothing queued.
+    if stage in CLOSED_STAGES and session is not None:
+        cancel_queued(session, app, accepted=stage == "accepted")
     return move
+
+
+def _tokens(app: Application) -> set[str]:
+    """The subject tokens that name this application: a<app> (and d<app> in a decline
+    letter's subject), o<offer> and i<interview>."""
+    tokens = {f"a{app.id}", f"d{app.id}"} | {f"i{i.id}" for i in app.interviews}
+    if app.offer is not None and app.offer.id is not None:
+        tokens.add(f"o{app.offer.id}")
+    return tokens
+
+
+def cancel_queued(session: Session, app: Application, *, accepted: bool = False) -> int:
+    """Drop the pending nudges about `app`, for a process that closes or is removed; returns
+    how many. Accepting keeps the decline letters and the review it causes, and drops every
+    other pending pipeline nudge of the member: the other processes get nothing but their
+    decline letter from then on."""
+    rows = session.execute(
+        select(OutboxMessage.id, OutboxMessage.kind, OutboxMessage.subject).where(
+            OutboxMessage.member_id == app.member_id,
+            OutboxMessage.status == "pending",
+            OutboxMessage.kind.in_(NUDGE_KINDS),
+        )
+    ).all()
+    tokens = _tokens(app)
+    if accepted:
+        ids = [r.id for r in rows if r.kind not in AFTER_ACCEPTING]
+    else:
+        ids = [r.id for r in rows if tokens & set(r.subject.split("-"))]
+    return drop_pending(session, ids, "its process closed")
+
+
+def drop_pending(session: Session, ids: list[int], why: str) -> int:
+    """Mark these outbox rows dropped (only those still pending), in one statement."""
+    if not ids:
+        return 0
+    result = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "pending")
+        .values(status="dropped", last_error=why[:200])
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def weights_of(session: Session, member_id: int) -> OfferWeights:
@@ -226,18 +307,23 @@ def weights_of(session: Session, member_id: int) -> OfferWeights:
 
 __all__ = [
     "ACTIVE_STAGES",
+    "AFTER_ACCEPTING",
     "CLOSED_STAGES",
     "IN_PROCESS_STAGES",
+    "NUDGE_KINDS",
     "STAGES",
     "STAGE_ALIASES",
     "Match",
     "active_applications",
     "applications",
+    "cancel_queued",
     "company_key",
+    "drop_pending",
     "find_company",
     "in_process_applications",
     "interviews_between",
     "last_interview",
+    "last_movement",
     "move_stage",
     "next_date",
     "offers_with_deadlines",

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import string
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 from bot.content import LETTER_PLACEHOLDERS, Content, Letter
 from bot.dates import fmt_date, fmt_when
 from bot.db.pipeline_models import Application, Offer
 from bot.errors import UserError
-from bot.features.pipeline import COMPANY_LIMIT, resolve, verb
+from bot.features.pipeline import COMPANY_LIMIT, money, resolve, verb
 from bot.pipeline_queries import (
     find_company,
     in_process_applications,
@@ -44,8 +46,38 @@ class _Blanks(dict[str, str]):
         return BLANKS.get(key, f"[{key}]")
 
 
+# The letter for a deadline that falls on a weekend: no "other conversations" to invent, just a
+# business day to answer on. It lives here, not in content/letters.yaml, because the content
+# schema (bot/content.py) allows only early/late variants; an organizer's "extension:weekend"
+# in the content, once the schema takes it, wins over this one.
+WEEKEND = "weekend"
+WEEKEND_LETTER = Letter(
+    kind="extension",
+    title="Move a weekend deadline to a business day",
+    when="An offer's deadline falls on a Saturday or Sunday, when nobody at the company answers.",
+    how=(
+        "Send by email to the recruiter who made the offer, well before the weekend. Propose the "
+        "next business day and keep it light: this is about being able to reach them with a last "
+        "question, not about more time to shop around."
+    ),
+    subject="The {role} offer: the deadline on a weekend",
+    body=(
+        "Hi,\n\n"
+        "Thank you again for the offer for the {role} role; I am excited about it and giving it "
+        "the attention it deserves.\n\n"
+        "I noticed that the deadline, {offer_deadline}, falls on a weekend, when I would not be "
+        "able to reach you if a last question came up. Would it be possible to make it "
+        "{proposed_deadline} instead, the next business day? You will have my answer that day.\n\n"
+        "Thanks for understanding,\n"
+        "{name}"
+    ),
+)
+
+
 def find_letter(content: Content, kind: str, variant: str | None = None) -> Letter:
     """The template for `kind` (and `variant` where the kind has early/late versions)."""
+    if kind == "extension" and variant == WEEKEND:
+        return content.letters.get(f"{kind}:{variant}", WEEKEND_LETTER)
     letter = content.letters.get(f"{kind}:{variant}" if variant else kind)
     if letter is None and variant is None:
         letter = content.letters.get(f"{kind}:early")
@@ -65,19 +97,66 @@ def render_letter(
     return fmt.vformat(letter.subject, (), filled), fmt.vformat(letter.body, (), filled)
 
 
-def business_day(at: datetime) -> datetime:
-    """`at`, moved forward past a weekend to the Monday."""
+_Day = TypeVar("_Day", date, datetime)
+
+
+def business_day(at: _Day) -> _Day:
+    """`at`, moved forward past a weekend to the Monday (unchanged on a weekday)."""
     while at.weekday() >= 5:
         at += timedelta(days=1)
     return at
 
 
-def proposed_deadline(offer: Offer, others: list[Offer], now: datetime) -> datetime:
-    """A later business day to ask for: the latest other deadline if that is later, else a
-    week after the current deadline (or after now, for an offer without one)."""
+def proposed_deadline(
+    offer: Offer, others: list[Offer], now: datetime, tz: ZoneInfo, variant: str | None = None
+) -> date:
+    """The business day to ask for, in the member's zone (a UTC weekday can be a local
+    Saturday). A weekend deadline moves to the next business day after it; otherwise the
+    latest other deadline if that is later, else a week after the current deadline (or after
+    now, for an offer without one)."""
     base = offer.deadline or now
+    if variant == WEEKEND:
+        return business_day(base.astimezone(tz).date())
     later = [o.deadline for o in others if o.deadline and o.deadline > base]
-    return business_day(max(later) if later else base + timedelta(days=7))
+    target = max(later) if later else base + timedelta(days=7)
+    return business_day(target.astimezone(tz).date())
+
+
+# The confirm letter's lines that an offer recorded in the pipeline can fill, by label.
+CONFIRM_LINES: dict[str, str] = {
+    "Base salary": "base",
+    "Bonus": "bonus",
+    "Equity and vesting": "equity",
+    "Start date": "start_date",
+}
+
+
+def offer_figures(offer: Offer) -> dict[str, str]:
+    """The offer's numbers as the member gave them, for the lines of a confirm letter."""
+    figures: dict[str, str] = {}
+    if offer.base is not None:
+        figures["base"] = money(offer.base, offer.currency)
+    if offer.bonus is not None:
+        figures["bonus"] = money(offer.bonus, offer.currency)
+    if offer.equity:
+        figures["equity"] = offer.equity
+    if offer.start_date is not None:
+        figures["start_date"] = fmt_date(offer.start_date)
+    return figures
+
+
+def fill_lines(body: str, figures: Mapping[str, str]) -> str:
+    """Complete the empty "- Label:" lines of a letter with what the pipeline knows. The
+    letter's placeholders cannot name these (bot/content.py fixes the set), and a line left
+    empty is still the member's to fill, which the letter asks for anyway."""
+    out = []
+    for line in body.split("\n"):
+        label = line.strip().removeprefix("- ").removesuffix(":")
+        key = CONFIRM_LINES.get(label)
+        if line.strip().startswith("- ") and line.rstrip().endswith(":") and key in figures:
+            line = f"{line.rstrip()} {figures[key]}"
+        out.append(line)
+    return "\n".join(out)
 
 
 def letter_values(
@@ -86,6 +165,7 @@ def letter_values(
     offer_app: Application | None = None,
     *,
     company: str | None = None,
+    variant: str | None = None,
 ) -> dict[str, str | None]:
     """Everything a template may refer to, from the pipeline, in the member's zone."""
     values: dict[str, str | None] = {"name": ctx.member.display_name, "company": company}
@@ -102,8 +182,8 @@ def letter_values(
         if offer.deadline:
             values["offer_deadline"] = fmt_when(offer.deadline, ctx.tz)
         others = [o for o in open_offers(ctx.session, ctx.member.id) if o.id != offer.id]
-        proposed = proposed_deadline(offer, others, ctx.now).astimezone(ctx.tz)
-        values["proposed_deadline"] = fmt_date(business_day(proposed).date())
+        proposed = proposed_deadline(offer, others, ctx.now, ctx.tz, variant)
+        values["proposed_deadline"] = fmt_date(proposed)
     return values
 
 
@@ -117,8 +197,10 @@ def letter_reply(
     company: str | None = None,
 ) -> Reply:
     letter = find_letter(ctx.content, kind, variant)
-    values = letter_values(ctx, app, offer_app, company=company)
+    values = letter_values(ctx, app, offer_app, company=company, variant=variant)
     subject, body = render_letter(ctx.content, kind, variant, values)
+    if kind == "confirm" and app is not None and app.offer is not None:
+        body = fill_lines(body, offer_figures(app.offer))
     to = f" to {values['company']}" if values.get("company") else ""
     text = f"Subject: {subject}\n\n{body}"
     if "[" in subject + body:
@@ -261,4 +343,13 @@ def _letter_verb(ctx: Ctx, app: Application, args: dict[str, str]) -> Reply:
     return Reply("\n\n---\n\n".join(o.reply.text for o in outs), title=outs[0].reply.title)
 
 
-__all__ = ["BLANKS", "business_day", "find_letter", "letter_values", "render_letter"]
+__all__ = [
+    "BLANKS",
+    "WEEKEND",
+    "WEEKEND_LETTER",
+    "business_day",
+    "find_letter",
+    "letter_values",
+    "proposed_deadline",
+    "render_letter",
+]
