@@ -15,6 +15,8 @@ _TIME_OF_DAY = re.compile(
     r"\d{1,2}:\d{2}|\d\s*(?:am|pm)\b|\bnoon\b|\bmidnight\b|\bin\s+\d+\s*(?:hours?|minutes?|mins?|h)\b",
     re.I,
 )
+# 5/12 is 5 December in Berlin and May 12 in New York; dateparser would quietly pick one.
+_SLASHED = re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})(?:/(\d{4}|\d{2}))?(?![\d/])")
 _NEXT_WEEKDAY = re.compile(r"^\s*(?:next|this|on)\s+(" + "|".join(_WEEKDAYS) + r")\b(.*)$", re.I)
 
 
@@ -56,6 +58,44 @@ def _expand_weekday(text: str, local_now: datetime) -> str:
     return f"{day.isoformat()}{m.group(2)}"
 
 
+def _next_on(day: int, month: int, year: int | None, today: date) -> date | None:
+    """The date `day`/`month` names: in `year`, or the next one from `today` on."""
+    for y in (year,) if year else (today.year, today.year + 1):
+        try:
+            d = date(y, month, day)
+        except ValueError:
+            return None
+        if year or d >= today:
+            return d
+    return None
+
+
+def _refuse_ambiguous(raw: str, today: date) -> None:
+    """Refuse a slashed date whose day and month could swap, naming both readings: guessing
+    either way is wrong for half the cohort, and a wrong interview date is costly."""
+    m = _SLASHED.search(raw)
+    if m is None:
+        return
+    a, b = int(m.group(1)), int(m.group(2))
+    if a == b or not (1 <= a <= 12 and 1 <= b <= 12):
+        return
+    year = None
+    if m.group(3):
+        year = int(m.group(3)) + (2000 if len(m.group(3)) == 2 else 0)
+    day_first, month_first = _next_on(a, b, year, today), _next_on(b, a, year, today)
+    if day_first is None or month_first is None:
+        return
+    raise UserError(
+        f"Did you mean {_spoken(day_first)} or {_spoken(month_first)}? Write "
+        f"{day_first.isoformat()} or {day_first.day} {day_first:%b} for the first, "
+        f"{month_first.isoformat()} or {month_first.day} {month_first:%b} for the second."
+    )
+
+
+def _spoken(d: date) -> str:
+    return f"{d.day} {d:%B}"
+
+
 def parse_when(text: str, tz: ZoneInfo, now: datetime, *, default_time: time = time(9, 0)) -> When:
     """Read `text` as a moment in `tz`; raise UserError when it is not a date."""
     raw = text.strip()
@@ -65,6 +105,7 @@ def parse_when(text: str, tz: ZoneInfo, now: datetime, *, default_time: time = t
             "'2026-12-05 14:00'."
         )
     local_now = now.astimezone(tz)
+    _refuse_ambiguous(raw, local_now.date())
     expanded = _expand_weekday(raw, local_now)
     parsed = _dateparser_parse(expanded, tz, local_now.replace(second=0, microsecond=0))
     if parsed is None:

@@ -625,26 +625,41 @@ def thanked(ctx: Ctx, value: str) -> Reply:
 _SYMBOLS = {"$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR"}
 
 
+# One unambiguous reading per input: no two neighbouring parts can match the same characters,
+# so a failed match backtracks in linear time (a quantified space before an optional part
+# followed by another quantified space was quadratic on a long run of spaces).
+_AMOUNT = re.compile(
+    r"(?P<pre>[^\d]*)(?P<num>\d[\d,.]*(?: \d{3})*)\s*(?:(?P<mult>[km])\s*)?(?P<cur>[a-z]{3})?",
+    re.I,
+)
+_MINUS = ("-", "\u2212", "\u2013")  # ASCII, the minus sign, the en dash phones type
+
+
 def parse_amount(text: str, what: str) -> tuple[int, str | None]:
     """'120k', '$120,000', '1.2m', '95 000 EUR' -> (amount, currency or None)."""
     raw = text.strip()
     currency = next((c for s, c in _SYMBOLS.items() if s in raw), None)
-    m = re.fullmatch(r"[^\d]*?([\d][\d,. ]*)\s*([km])?\s*([a-z]{3})?", raw.replace("'", ""), re.I)
+    m = _AMOUNT.fullmatch(raw.replace("'", ""))
     if m is None:
         raise UserError(
             f"{clip(raw, 30)!r} isn't an amount for {what}. Try 120000, 120k or 1.2m. "
             "Nothing was saved."
         )
-    digits = m.group(1).replace(",", "").replace(" ", "")
+    if any(sign in m.group("pre") for sign in _MINUS):
+        raise UserError(
+            f"{what.capitalize()} can't be negative ({clip(raw, 30)!r}). Give the amount they "
+            "offered, e.g. 120k. Nothing was saved."
+        )
+    digits = m.group("num").replace(",", "").replace(" ", "")
     try:
         value = float(digits)
     except ValueError:
         raise UserError(f"{clip(raw, 30)!r} isn't an amount for {what}.") from None
-    value *= {"k": 1_000, "m": 1_000_000}.get((m.group(2) or "").lower(), 1)
+    value *= {"k": 1_000, "m": 1_000_000}.get((m.group("mult") or "").lower(), 1)
     if not 0 <= value < 2_000_000_000:
         raise UserError(f"{what} of {clip(raw, 30)} is out of range. Nothing was saved.")
-    if m.group(3):
-        currency = m.group(3).upper()
+    if m.group("cur"):
+        currency = m.group("cur").upper()
     return round(value), currency
 
 
