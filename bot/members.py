@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
+from bot.cohorts import local_at
 from bot.config import Settings
 from bot.db.models import Cohort, Member, MemberSettings, Workspace
-from bot.types import User
+from bot.types import DM, Ephemeral, Outbound, Reply, User
+
+DAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def get_workspace(session: Session, platform: str, external_id: str, now: datetime) -> Workspace:
@@ -37,6 +41,13 @@ def _valid_zone(name: str | None) -> str | None:
 
 
 def get_member(session: Session, user: User, settings: Settings, now: datetime) -> Member:
+    return find_member(session, user, settings, now)[0]
+
+
+def find_member(
+    session: Session, user: User, settings: Settings, now: datetime
+) -> tuple[Member, bool]:
+    """The member behind `user`, and whether they were created just now (first contact)."""
     ws = get_workspace(session, user.platform, user.workspace_id, now)
     member = session.scalar(
         select(Member).where(Member.workspace_id == ws.id, Member.platform_user_id == user.user_id)
@@ -64,15 +75,81 @@ def get_member(session: Session, user: User, settings: Settings, now: datetime) 
             paused=False,
             public=False,
             updated_at=now,
+            # The first daily drill is the next one due from now, not today's if its time
+            # has passed: joining at 21:00 must not bring "good morning" at 21:05.
+            daily_from=now,
         )
         session.add(member)
         session.flush()
-        return member
+        return member, True
     member.last_active_at = now
     if user.display_name and member.display_name != user.display_name[:100]:
         member.display_name = user.display_name[:100]
     if user.is_admin and not member.is_admin:
         member.is_admin = True
-    if not member.settings.timezone_set and (zone := _valid_zone(user.timezone)):
+    if (
+        not member.settings.timezone_set
+        and (zone := _valid_zone(user.timezone))
+        and zone != member.settings.timezone
+    ):
         member.settings.timezone = zone
-    return member
+        # A new zone moves the drill time: start from the next one, not a missed one.
+        member.settings.daily_from = now
+    return member, False
+
+
+def next_drill_at(s: MemberSettings, now: datetime) -> datetime | None:
+    """When the next daily drill DM is due (UTC), or None while paused without an end date.
+    Cohort off days are not looked up: this is for a one-line promise, not the scheduler."""
+    tz = ZoneInfo(s.timezone)
+    days = set(s.drill_days.split(","))
+    today = now.astimezone(tz).date()
+    start = max(now, s.daily_from) if s.daily_from else now
+    for i in range(15):
+        day = today + timedelta(days=i)
+        if DAY_KEYS[day.weekday()] not in days:
+            continue
+        if s.paused and (s.paused_until is None or day <= s.paused_until):
+            if s.paused_until is None:
+                return None
+            continue
+        at = local_at(day, s.drill_time, tz)
+        if at >= start:
+            return at
+    return None
+
+
+def welcome(s: MemberSettings, now: datetime) -> str:
+    """What a new member is told on first contact: when their first drill comes, and how to
+    move it, so that the first DM is expected."""
+    at = next_drill_at(s, now)
+    if at is None:
+        when = "Your daily drills are paused for now (/settings resume starts them)."
+    else:
+        local = at.astimezone(ZoneInfo(s.timezone))
+        when = (
+            f"Your first daily drill comes {local:%a} {local.day} {local:%b} at {local:%H:%M} "
+            f"your time ({s.timezone})."
+        )
+    return f"Welcome! {when} Change it with /settings drill-time, /settings tz, /settings days."
+
+
+def welcomed(
+    result: Reply | list[Outbound] | None, member: Member, user: User, now: datetime
+) -> Reply | list[Outbound] | None:
+    """The reply to a member's very first interaction, with the welcome after it: the answer
+    to what they asked comes first."""
+    if inspect(member).deleted or inspect(member).detached:
+        return result  # the handler removed the member again: nobody to welcome
+    text = welcome(member.settings, now)
+    if result is None:
+        return Reply(text)
+    if isinstance(result, Reply):
+        return replace(result, text=f"{result.text}\n\n{text}")
+    for i, o in enumerate(result):
+        t = o.target
+        if isinstance(t, DM | Ephemeral) and t.user.user_id == user.user_id:
+            result = list(result)
+            result[i] = replace(o, reply=replace(o.reply, text=f"{o.reply.text}\n\n{text}"))
+            break
+    return result

@@ -6,6 +6,7 @@ what the daily drill DM needs; `/drill` calls it for one member."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -17,6 +18,8 @@ from sqlalchemy.orm import Session
 from bot.content import TRACKS, Content, Drill
 from bot.db.bulk import rows_among
 from bot.db.drill_models import Card, PracticeState, Review
+from bot.db.models import MemberSettings
+from bot.db.schedule_models import CohortOffday
 
 # Minutes-long learning steps make no sense for a daily practice: one short step, so that
 # "Again" comes back within the day and "Good" on a new drill schedules it days ahead.
@@ -49,9 +52,18 @@ class Want:
     # How many drills were already offered by DM: unanswered ones are not "seen", so this
     # moves the choice of new drills along instead of offering the same one every day.
     offset: int = 0
+    # Drills the daily DM sent lately, with when each arrived: one left unanswered since must
+    # not come back day after day while it stays due, or the member is nagged with one prompt
+    # for weeks. None: avoided even if answered (the latest DM, so no two days repeat).
+    recent: tuple[tuple[str, datetime | None], ...] = ()
 
-    def avoids(self, drill_id: str) -> bool:
-        return drill_id == self.last_drill_id
+
+@dataclass(frozen=True)
+class Pick:
+    """A chosen drill, and whether it is a due review (titled so) rather than a new one."""
+
+    drill: Drill
+    due: bool
 
 
 def practice_state(session: Session, member_id: int) -> PracticeState:
@@ -78,16 +90,25 @@ def next_drills(
 ) -> dict[int, Drill]:
     """The next drill for each member: a due review first, then a new drill, never the same
     drill twice in a row. Three queries whatever the number of members."""
+    return {mid: p.drill for mid, p in next_picks(session, wants, now, content).items()}
+
+
+def next_picks(
+    session: Session, wants: list[Want], now: datetime, content: Content
+) -> dict[int, Pick]:
+    """`next_drills`, saying for each pick whether it is a due review."""
     if not wants:
         return {}
     ids = [w.member_id for w in wants]
     due: dict[int, list[str]] = {}
     seen: dict[int, set[str]] = {}
-    cards = select(Card.member_id, Card.drill_id, Card.due_at <= now).order_by(
+    reviewed: dict[tuple[int, str], datetime | None] = {}
+    cards = select(Card.member_id, Card.drill_id, Card.due_at <= now, Card.last_review_at).order_by(
         Card.member_id, Card.due_at
     )
-    for mid, drill_id, is_due in rows_among(session, cards, Card.member_id, ids):
+    for mid, drill_id, is_due, last_review in rows_among(session, cards, Card.member_id, ids):
         seen.setdefault(mid, set()).add(drill_id)
+        reviewed[(mid, drill_id)] = last_review
         if is_due:
             due.setdefault(mid, []).append(drill_id)
     reviews = select(Review.member_id, func.count()).group_by(Review.member_id)
@@ -95,22 +116,30 @@ def next_drills(
     by_track: dict[str, list[Drill]] = {t: [] for t in TRACKS}
     for d in content.drills.values():
         by_track.setdefault(d.track, []).append(d)
-    out: dict[int, Drill] = {}
+    out: dict[int, Pick] = {}
     for w in wants:
+        member_due = due.get(w.member_id, [])
+        avoid = {w.last_drill_id} if w.last_drill_id else set()
+        for drill_id, sent in w.recent:
+            answered = reviewed.get((w.member_id, drill_id))
+            if sent is None or answered is None or answered < sent:
+                avoid.add(drill_id)
         pick = _pick(
+            avoid,
             w,
-            due.get(w.member_id, []),
+            member_due,
             seen.get(w.member_id, set()),
             done.get(w.member_id, 0),
             by_track,
             content,
         )
         if pick is not None:
-            out[w.member_id] = pick
+            out[w.member_id] = Pick(pick, pick.id in member_due)
     return out
 
 
 def _pick(
+    avoid: set[str],
     w: Want,
     due: list[str],
     seen: set[str],
@@ -121,7 +150,7 @@ def _pick(
     tracks = set(w.tracks)
     for drill_id in due:
         d = content.drills.get(drill_id)
-        if d and d.track in tracks and not w.avoids(drill_id):
+        if d and d.track in tracks and drill_id not in avoid:
             return d
     # New drills: rotate through the member's tracks, easier ones first within a track.
     open_tracks = [t for t in w.tracks if any(d.id not in seen for d in by_track.get(t, []))]
@@ -129,14 +158,14 @@ def _pick(
         n = len(open_tracks)
         start = (done + w.offset) % n
         for t in open_tracks[start:] + open_tracks[:start]:
-            fresh = [d for d in by_track[t] if d.id not in seen and not w.avoids(d.id)]
+            fresh = [d for d in by_track[t] if d.id not in seen and d.id not in avoid]
             if fresh:
                 fresh.sort(key=lambda d: (_DIFFICULTY[d.difficulty], _spread(w.member_id, d.id)))
                 return fresh[(w.offset // n) % len(fresh)]
     # Everything seen and nothing due: the seen drill that comes due soonest.
     for drill_id in sorted(seen, key=lambda i: _spread(w.member_id, i)):
         d = content.drills.get(drill_id)
-        if d and d.track in tracks and not w.avoids(drill_id):
+        if d and d.track in tracks and drill_id not in avoid:
             return d
     return None
 
@@ -152,8 +181,11 @@ def review(
     written: bool,
     correct: bool | None,
     answer: str | None,
+    settings: MemberSettings | None = None,
+    cohort_id: int | None = None,
 ) -> tuple[Review, PracticeState]:
-    """Record one rated attempt: FSRS card update, a review row, points and the streak."""
+    """Record one rated attempt: FSRS card update, a review row, points and the streak
+    (counted on the member's drill days when `settings` is given)."""
     card = session.scalar(
         select(Card).where(Card.member_id == member_id, Card.drill_id == drill.id)
     )
@@ -189,7 +221,11 @@ def review(
     session.add(row)
     state = practice_state(session, member_id)
     state.points += points
-    bump_streak(state, today)
+    if settings is None:
+        bump_streak(state, today)
+    else:
+        skip = streak_skips(session, cohort_id, settings, state.last_active_date, today)
+        bump_streak(state, today, settings.drill_days, skip)
     state.current_drill_id = None
     state.pending_answer = None
     state.revealed = False
@@ -198,20 +234,106 @@ def review(
     return row, state
 
 
-def bump_streak(state: PracticeState, today: date) -> None:
-    """A day counts when at least one drill is done on it, in the member's own calendar."""
+DAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+EVERY_DAY = ",".join(DAY_KEYS)
+
+
+def _weekdays(drill_days: str | Collection[str]) -> frozenset[int]:
+    keys = drill_days.split(",") if isinstance(drill_days, str) else drill_days
+    # No valid day at all cannot be set through /settings; counting every day is the safe side.
+    return frozenset(DAY_KEYS.index(k) for k in keys if k in DAY_KEYS) or frozenset(range(7))
+
+
+def _missed(last: date, today: date, weekdays: frozenset[int], skip: Collection[date]) -> bool:
+    """Was a drill day strictly between `last` and `today` left without a drill? The scan
+    stops at the first such day, so it stays short whatever the gap (at most a week past
+    the skipped days)."""
+    day = last + timedelta(days=1)
+    while day < today:
+        if day.weekday() in weekdays and day not in skip:
+            return True
+        day += timedelta(days=1)
+    return False
+
+
+def streak_alive(
+    streak: int,
+    last_active_date: date | None,
+    today: date,
+    drill_days: str | Collection[str] = EVERY_DAY,
+    skip: Collection[date] = (),
+) -> int:
+    """The streak still alive today. A streak counts the member's own drill days: a day
+    that is not one of `drill_days` ("mon,tue,...", as stored in settings), or is in `skip`
+    (cohort off days, paused days), does not break it; today is not over, so it does not
+    either."""
+    if last_active_date is None:
+        return 0
+    if last_active_date >= today:
+        return streak
+    return 0 if _missed(last_active_date, today, _weekdays(drill_days), skip) else streak
+
+
+def pause_skips(
+    paused: bool, paused_until: date | None, last: date | None, today: date
+) -> frozenset[date]:
+    """Days after `last` and before `today` that a pause covers, so they don't break a streak.
+    When a pause began is not stored: the days since the last drill up to `paused_until`
+    (the last paused day) are taken as paused, erring on the member's side."""
+    if not paused or last is None:
+        return frozenset()
+    end = today if paused_until is None else min(today, paused_until + timedelta(days=1))
+    return frozenset(last + timedelta(days=i) for i in range(1, (end - last).days))
+
+
+def streak_skips(
+    session: Session,
+    cohort_id: int | None,
+    settings: MemberSettings,
+    last: date | None,
+    today: date,
+) -> frozenset[date]:
+    """The cohort's off days and the member's paused days since their last drill."""
+    if last is None or last >= today - timedelta(days=1):
+        return frozenset()  # no day in between: nothing to skip, no query
+    days = set(pause_skips(settings.paused, settings.paused_until, last, today))
+    if cohort_id is not None:
+        days.update(
+            session.scalars(
+                select(CohortOffday.day).where(
+                    CohortOffday.cohort_id == cohort_id,
+                    CohortOffday.day > last,
+                    CohortOffday.day < today,
+                )
+            )
+        )
+    return frozenset(days)
+
+
+def bump_streak(
+    state: PracticeState,
+    today: date,
+    drill_days: str | Collection[str] = EVERY_DAY,
+    skip: Collection[date] = (),
+) -> None:
+    """A day counts when at least one drill is done on it, in the member's own calendar;
+    the days between it and the last one only break the streak if a drill day was missed."""
     last = state.last_active_date
     if last == today:
         return
-    state.streak = state.streak + 1 if last == today - timedelta(days=1) else 1
+    alive = last is not None and last < today and streak_alive(1, last, today, drill_days, skip)
+    state.streak = state.streak + 1 if alive else 1
     state.best_streak = max(state.best_streak, state.streak)
     state.last_active_date = today
 
 
-def current_streak(state: PracticeState | None, today: date) -> int:
-    """The streak still alive today: done today, or yesterday and today is not over yet."""
-    if state is None or state.last_active_date is None:
+def current_streak(
+    state: PracticeState | None,
+    today: date,
+    drill_days: str | Collection[str] = EVERY_DAY,
+    skip: Collection[date] = (),
+) -> int:
+    """The streak still alive today (see `streak_alive`)."""
+    if state is None:
         return 0
-    if state.last_active_date >= today - timedelta(days=1):
-        return state.streak
-    return 0
+    return streak_alive(state.streak, state.last_active_date, today, drill_days, skip)

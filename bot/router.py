@@ -23,7 +23,7 @@ from bot.config import Settings
 from bot.content import Content, get_content
 from bot.db.models import Member, Workspace
 from bot.errors import NotAllowed, UserError
-from bot.members import get_member
+from bot.members import find_member, welcomed
 from bot.ratelimit import SLOW_DOWN, RateLimiter
 from bot.types import (
     DM,
@@ -318,7 +318,7 @@ class Router:
         now = self.clock.now()
         session = self.sessions()
         try:
-            member = get_member(session, user, self.settings, now)
+            member, first_contact = find_member(session, user, self.settings, now)
             if admin and not member.is_admin:
                 raise NotAllowed(
                     "Only the cohort's organizers can do that. Ask one of them if it needs doing."
@@ -337,6 +337,8 @@ class Router:
                 handle=handle,
             )
             result = call(ctx)
+            if first_contact:  # told when the first drill comes, so no DM is a surprise
+                result = welcomed(result, member, user, now)
             session.commit()
         except (UsageError, UserError) as exc:
             session.rollback()  # a refusal writes nothing, whatever the handler did first

@@ -59,7 +59,8 @@ def test_not_when_paused_not_on_off_days_not_twice(ws: MemoryWorkspace) -> None:
     only_jobs(ws, "daily-drill")
     out = ws.advance(timedelta(days=5))  # Mon 23 08:00 UTC .. Sat 28 08:00 UTC
     paula = sorted(local(d, "Europe/Paris").date() for d in dms_to(out, "paula"))
-    assert paula == [date(2026, 11, 27), date(2026, 11, 28)]  # resumes the day after; 26 off
+    # "Until the 25th" means back on the 25th (the 26th is an off day).
+    assert paula == [date(2026, 11, 25), date(2026, 11, 27), date(2026, 11, 28)]
     luis = [local(d, "America/Los_Angeles").date() for d in dms_to(out, "luis")]
     assert luis == [date(2026, 11, 23), date(2026, 11, 25)]
     kiran = [local(d, "Asia/Kolkata").date() for d in dms_to(out, "kiran")]

@@ -1,6 +1,7 @@
 """The daily drill DM: each member's next drill at their local drill time, on their days,
 never when paused, on a cohort off day, or twice in a local day; DST-proof because the time
-is computed in the member's zone every day."""
+is computed in the member's zone every day. A drill the DM sent lately is not sent again for
+COOL_OFF days, answered or not: a member who stops answering is not nagged with one prompt."""
 
 from __future__ import annotations
 
@@ -19,11 +20,14 @@ from bot.db.schedule_models import OutboxMessage
 from bot.features.drills import drill_reply
 from bot.jobs import JobEnv, job
 from bot.outbox import Scheduled
-from bot.practice import Want, next_drills
+from bot.practice import Want, next_picks
 from bot.types import DM, Outbound, Reply, User
 
 DAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 KIND = "drill"
+# Days during which a drill the daily DM sent is not sent again, even while it is due: longer
+# than a week of drill days, so no drill comes on two scheduled days in a row.
+COOL_OFF = timedelta(days=10)
 
 
 @job("daily-drill", every=timedelta(minutes=5))
@@ -44,6 +48,7 @@ def daily_drills(now: datetime, session: Session, env: JobEnv) -> list[Scheduled
             MemberSettings.tracks,
             MemberSettings.paused,
             MemberSettings.paused_until,
+            MemberSettings.daily_from,
         )
         .join(MemberSettings, MemberSettings.member_id == Member.id)
         .join(Workspace, Workspace.id == Member.workspace_id)
@@ -58,9 +63,15 @@ def daily_drills(now: datetime, session: Session, env: JobEnv) -> list[Scheduled
         today = local.date()
         if DAY_KEYS[today.weekday()] not in r.drill_days.split(","):
             continue
+        # paused_until is the last paused day; /settings shows the day after as the resume day.
         if r.paused and (r.paused_until is None or today <= r.paused_until):
             continue
         if f"{local:%H:%M}" < r.drill_time:
+            continue
+        # Joined, or moved the drill time, after today's drill time: tomorrow is the first.
+        if r.daily_from is not None and (
+            local_at(today, r.drill_time, ZoneInfo(r.timezone)) < r.daily_from
+        ):
             continue
         due.append((r, today))
     if not due:
@@ -69,8 +80,8 @@ def daily_drills(now: datetime, session: Session, env: JobEnv) -> list[Scheduled
     off = offdays(session, sorted({r.cohort_id for r, _ in due if r.cohort_id}), days)
     if off:
         due = [(r, d) for r, d in due if (r.cohort_id, d) not in off]
-    # Members already served today (by an earlier tick, or another replica) cost nothing more;
-    # the drill of their latest DM is not sent again the next day.
+    # Members already served today (by an earlier tick, or another replica) cost nothing more:
+    # most ticks find every due member served, so only today's rows are read for all of them.
     ids = [r.id for r, _ in due]
     queued: set[tuple[int, date]] = {
         (mid, day)
@@ -83,6 +94,10 @@ def daily_drills(now: datetime, session: Session, env: JobEnv) -> list[Scheduled
             ids,
         )
     }
+    due = [(r, d) for r, d in due if (r.id, d) not in queued]
+    if not due:
+        return []
+    ids = [r.id for r, _ in due]
     offered: dict[int, int] = {
         mid: int(n)
         for mid, n in rows_among(
@@ -94,9 +109,30 @@ def daily_drills(now: datetime, session: Session, env: JobEnv) -> list[Scheduled
             ids,
         )
     }
-    due = [(r, d) for r, d in due if (r.id, d) not in queued]
-    if not due:
-        return []
+    # The drills of recent DMs: one left unanswered is not sent again for a while, and the
+    # latest is never sent again the next day. A DM that was dropped (expired, paused) never
+    # reached the member: it does not count.
+    lately: dict[int, list[tuple[date, str, datetime]]] = {}
+    for mid, day, subject, at in rows_among(
+        session,
+        select(
+            OutboxMessage.member_id,
+            OutboxMessage.local_date,
+            OutboxMessage.subject,
+            OutboxMessage.due_at,
+        ).where(
+            OutboxMessage.kind == KIND,
+            OutboxMessage.local_date >= min(d for _, d in due) - COOL_OFF,
+            OutboxMessage.status.in_(("sent", "pending")),
+        ),
+        OutboxMessage.member_id,
+        ids,
+    ):
+        lately.setdefault(mid, []).append((day, subject, at))
+    sent_lately: dict[int, tuple[tuple[str, datetime | None], ...]] = {}
+    for mid, dms in lately.items():
+        dms.sort()
+        sent_lately[mid] = (*((s, at) for _, s, at in dms[:-1]), (dms[-1][1], None))
     recent: dict[int, str | None] = {
         mid: cur or prev
         for mid, cur, prev in rows_among(
@@ -107,7 +143,7 @@ def daily_drills(now: datetime, session: Session, env: JobEnv) -> list[Scheduled
                 PracticeState.last_drill_id,
             ),
             PracticeState.member_id,
-            [r.id for r, _ in due],
+            ids,
         )
     }
     wants = [
@@ -116,18 +152,20 @@ def daily_drills(now: datetime, session: Session, env: JobEnv) -> list[Scheduled
             tuple(t for t in r.tracks.split(",") if t in TRACKS) or tuple(TRACKS),
             recent.get(r.id),
             offered.get(r.id, 0),
+            sent_lately.get(r.id, ()),
         )
         for r, _ in due
     ]
-    picks = next_drills(session, wants, now, env.content)
+    picks = next_picks(session, wants, now, env.content)
     out: list[Scheduled] = []
-    replies: dict[str, Reply] = {}
+    replies: dict[tuple[str, bool], Reply] = {}
     # Members share a handful of zones and drill times: compute each instant once.
     instants: dict[tuple[str, date, str], tuple[datetime, datetime]] = {}
     for r, today in due:
-        drill = picks.get(r.id)
-        if drill is None:
+        pick = picks.get(r.id)
+        if pick is None:
             continue
+        drill = pick.drill
         when = instants.get((r.timezone, today, r.drill_time))
         if when is None:
             tz = ZoneInfo(r.timezone)
@@ -136,9 +174,11 @@ def daily_drills(now: datetime, session: Session, env: JobEnv) -> list[Scheduled
                 end_of_local_day(today, tz),
             )
         user = User(r.platform, r.external_id, r.platform_user_id, r.display_name)
-        reply = replies.get(drill.id)
+        reply = replies.get((drill.id, pick.due))
         if reply is None:  # one reply per drill, shared by everyone who gets it today
-            reply = replies[drill.id] = drill_reply(drill, intro="Good morning: your daily drill.")
+            reply = replies[(drill.id, pick.due)] = drill_reply(
+                drill, intro="Good morning: your daily drill.", due=pick.due
+            )
         out.append(
             Scheduled(
                 Outbound(DM(user), reply, {"drill_id": drill.id}),

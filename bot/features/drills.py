@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
@@ -18,9 +18,10 @@ from bot.practice import (
     RATINGS,
     Want,
     current_streak,
-    next_drills,
+    next_picks,
     practice_state,
     review,
+    streak_skips,
 )
 from bot.router import Ctx, action, command, form
 from bot.text import clean, plural
@@ -78,20 +79,16 @@ def _current(ctx: Ctx) -> Drill:
 def serve_next(ctx: Ctx, track: str | None = None) -> Reply:
     state = practice_state(ctx.session, ctx.member.id)
     tracks = (track,) if track else member_tracks(ctx.member.settings)
-    picks = next_drills(
+    picks = next_picks(
         ctx.session,
         [Want(ctx.member.id, tracks, state.current_drill_id or state.last_drill_id)],
         ctx.now,
         ctx.content,
     )
-    drill = picks.get(ctx.member.id)
-    if drill is None:
+    pick = picks.get(ctx.member.id)
+    if pick is None:
         raise UserError("No drill is available for those tracks right now. Try another track.")
-    was_due = ctx.session.scalar(
-        select(func.count())
-        .select_from(Card)
-        .where(Card.member_id == ctx.member.id, Card.drill_id == drill.id, Card.due_at <= ctx.now)
-    )
+    drill = pick.drill
     if state.current_drill_id and state.current_drill_id != drill.id:
         state.last_drill_id = state.current_drill_id
     state.current_drill_id = drill.id
@@ -99,7 +96,7 @@ def serve_next(ctx: Ctx, track: str | None = None) -> Reply:
     state.pending_answer = None
     state.revealed = False
     state.correct = None
-    return drill_reply(drill, due=bool(was_due))
+    return drill_reply(drill, due=pick.due)
 
 
 @command("drill next")
@@ -305,6 +302,8 @@ def rate(ctx: Ctx, drill: Drill, rating: int) -> Reply:
         written=written,
         correct=state.correct,
         answer=state.pending_answer,
+        settings=ctx.member.settings,
+        cohort_id=ctx.member.cohort_id,
     )
     due_local = row.due_after.astimezone(ctx.tz)
     delta = row.due_after - ctx.now
@@ -315,7 +314,8 @@ def rate(ctx: Ctx, drill: Drill, rating: int) -> Reply:
         if due_local.date() == ctx.local_now.date()
         else f"on {due_local:%a} {due_local.day} {due_local:%b} ({delta.days} days)"
     )
-    streak = current_streak(state, ctx.local_now.date())
+    # Just bumped: alive whatever the calendar says.
+    streak = state.streak
     text = (
         f"Rated {RATING_LABELS[rating]}: +{row.points} points ({state.points} in all). "
         f"I'll bring {drill.id} back {when}. Streak: {plural(streak, 'day')}."
@@ -345,6 +345,15 @@ def drill_rate_button(ctx: Ctx, value: str) -> Reply:
 @action("drill.next")
 def drill_next_button(ctx: Ctx, value: str) -> Reply:
     return serve_next(ctx, value if value in TRACKS else None)
+
+
+def member_streak(ctx: Ctx, state: PracticeState | None, today: date) -> int:
+    """The streak alive today, counted on the member's own drill days."""
+    if state is None:
+        return 0
+    s = ctx.member.settings
+    skip = streak_skips(ctx.session, ctx.member.cohort_id, s, state.last_active_date, today)
+    return current_streak(state, today, s.drill_days, skip)
 
 
 @command("drill stats")
@@ -379,7 +388,7 @@ def drill_stats(ctx: Ctx) -> Reply:
         .limit(5)
     ).all()
     state = ctx.session.get(PracticeState, mid)
-    streak = current_streak(state, today)
+    streak = member_streak(ctx, state, today)
     total = sum(per_track.values())
     fields = [
         Field("This week", ", ".join(f"{t} {n}" for t, n in sorted(this_week.items())) or "none"),

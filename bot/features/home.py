@@ -18,8 +18,9 @@ from bot.db.drill_models import Card, PracticeState
 from bot.db.models import Member
 from bot.db.pipeline_models import Application
 from bot.features.pipeline import ADD_FORM
+from bot.members import next_drill_at
 from bot.pipeline_queries import ACTIVE_STAGES, STAGES, applications
-from bot.practice import current_streak
+from bot.practice import current_streak, streak_skips
 from bot.router import Ctx, action
 from bot.text import clip, plural
 from bot.types import Button, Field, Reply
@@ -73,7 +74,10 @@ def home(session: Session, member: Member, now: datetime, content: Content) -> R
         session.scalar(select(Card.id).where(Card.member_id == member.id).limit(1)) is not None
     )
     state = session.get(PracticeState, member.id)
-    streak = current_streak(state, now.astimezone(tz).date())
+    today = now.astimezone(tz).date()
+    last = state.last_active_date if state else None
+    skip = streak_skips(session, member.cohort_id, member.settings, last, today)
+    streak = current_streak(state, today, member.settings.drill_days, skip)
     points = state.points if state else 0
 
     fields: list[Field] = []
@@ -103,14 +107,18 @@ def home(session: Session, member: Member, now: datetime, content: Content) -> R
     else:
         drills = "Your first drill is ready"
     practice = f"streak {plural(streak, 'day')}, {plural(points, 'point')}"
+    # Say when the next daily DM comes: opening Home never sends one, so the member knows.
+    at = next_drill_at(member.settings, now)
+    daily = f"next {fmt_when(at, tz)}" if at else "paused"
     fields.extend(
         [
             Field("Drills", drills),
+            Field("Daily drill", daily),
             Field("Streak", plural(streak, "day")),
             Field("Points", str(points)),
         ]
     )
-    lines.append(f"Practice: {drills.lower()}; {practice}.")
+    lines.append(f"Practice: {drills.lower()}; {practice}; daily drill {daily}.")
 
     return Reply(
         "\n".join(lines),

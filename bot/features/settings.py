@@ -5,13 +5,17 @@ from __future__ import annotations
 import difflib
 import json
 import re
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, available_timezones
 
+from sqlalchemy import update
+
 from bot.content import TRACK_SPELLINGS, TRACKS
 from bot.dates import fmt_date, parse_date
-from bot.db.models import MemberSettings
+from bot.db.models import Member, MemberSettings
 from bot.db.ownership import delete_member, export_member
+from bot.db.schedule_models import OutboxMessage
 from bot.errors import NotAllowed, UserError
 from bot.router import Ctx, action, command
 from bot.text import clip
@@ -113,10 +117,17 @@ def _days_label(days: str) -> str:
     return ",".join(parts)
 
 
+def resume_day(s: MemberSettings) -> date | None:
+    """The day daily drills come back: `paused_until` is the last paused day (daily.py skips
+    every day up to and including it), so "pause until Monday" stores Sunday."""
+    return s.paused_until + timedelta(days=1) if s.paused_until else None
+
+
 def show(ctx: Ctx, note: str | None = None) -> Reply:
     s = ctx.member.settings
     if s.paused:
-        status = f"paused until {fmt_date(s.paused_until)}" if s.paused_until else "paused"
+        back = resume_day(s)
+        status = f"paused until {fmt_date(back)}" if back else "paused"
     else:
         status = "active"
     tracks = "all" if not s.tracks else s.tracks.replace(",", ", ")
@@ -146,6 +157,14 @@ def _touch(ctx: Ctx) -> MemberSettings:
     return s
 
 
+def _reschedule(ctx: Ctx) -> MemberSettings:
+    """A change of drill time, zone, days or pause: the next daily drill is the first one
+    due from now, never one whose time has already passed today ("good morning" at 21:00)."""
+    s = _touch(ctx)
+    s.daily_from = ctx.now
+    return s
+
+
 @command("settings show")
 def settings_show(ctx: Ctx) -> Reply:
     return show(ctx)
@@ -153,7 +172,7 @@ def settings_show(ctx: Ctx) -> Reply:
 
 def _set_zone(ctx: Ctx, text: str) -> Reply:
     zone = resolve_zone(text)
-    s = _touch(ctx)
+    s = _reschedule(ctx)
     s.timezone, s.timezone_set = zone, True
     local = ctx.now.astimezone(ZoneInfo(zone))
     return show(ctx, f"Time zone set to {zone} (it is {local:%H:%M} there now).")
@@ -172,14 +191,14 @@ def settings_tz_button(ctx: Ctx, value: str) -> Reply:
 @command("settings drill-time")
 def settings_drill_time(ctx: Ctx) -> Reply:
     hhmm = parse_hhmm(ctx.arg("time"))
-    _touch(ctx).drill_time = hhmm
+    _reschedule(ctx).drill_time = hhmm
     return show(ctx, f"Your daily drill will arrive at {hhmm} {ctx.member.settings.timezone}.")
 
 
 @command("settings days")
 def settings_days(ctx: Ctx) -> Reply:
     days = parse_days(ctx.arg("days"))
-    _touch(ctx).drill_days = ",".join(days)
+    _reschedule(ctx).drill_days = ",".join(days)
     return show(ctx, f"Daily drill days: {_days_label(','.join(days))}.")
 
 
@@ -194,21 +213,45 @@ def settings_tracks(ctx: Ctx) -> Reply:
 def settings_pause(ctx: Ctx) -> Reply:
     text = re.sub(r"^\s*until\s+", "", ctx.arg("until"), flags=re.I)
     s = _touch(ctx)
+    today = ctx.local_now.date()
     if not text:
         s.paused, s.paused_until = True, None
+        _drop_queued_drills(ctx, today, None)
         return show(ctx, "Daily drills paused. /settings resume brings them back.")
     until = parse_date(text, ctx.tz, ctx.now)
-    if until <= ctx.local_now.date():
+    if until <= today:
         raise UserError(
             f"{fmt_date(until)} is not in the future; pick a later date. Nothing was changed."
         )
-    s.paused, s.paused_until = True, until
-    return show(ctx, f"Daily drills paused until {fmt_date(until)}; they resume the day after.")
+    # "Until Monday" means back on Monday: Sunday is the last paused day.
+    s.paused, s.paused_until = True, until - timedelta(days=1)
+    _drop_queued_drills(ctx, today, s.paused_until)
+    return show(ctx, f"Daily drills paused; they resume on {fmt_date(until)}.")
+
+
+def _drop_queued_drills(ctx: Ctx, first: date, last: date | None) -> None:
+    """A pause applies to daily drills already queued for the paused days, not only to those
+    still to be queued."""
+    from bot.features.daily import KIND  # daily imports drills, which imports this module
+
+    stmt = (
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.member_id == ctx.member.id,
+            OutboxMessage.kind == KIND,
+            OutboxMessage.status == "pending",
+            OutboxMessage.local_date >= first,
+        )
+        .values(status="dropped", last_error="the member paused daily drills")
+    )
+    if last is not None:
+        stmt = stmt.where(OutboxMessage.local_date <= last)
+    ctx.session.execute(stmt)
 
 
 @command("settings resume")
 def settings_resume(ctx: Ctx) -> Reply:
-    s = _touch(ctx)
+    s = _reschedule(ctx)
     was = s.paused
     s.paused, s.paused_until = False, None
     return show(ctx, "Daily drills resumed." if was else "Daily drills were not paused.")
@@ -241,9 +284,16 @@ def settings_export(ctx: Ctx) -> Reply:
     )
 
 
+def _stamp(at: datetime) -> str:
+    """A request time as whole microseconds: exact, and short enough for a button id."""
+    return str((at - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1))
+
+
 @command("settings forget-me")
 def settings_forget_me(ctx: Ctx) -> Reply:
-    mid = str(ctx.member.id)
+    # The Yes button carries this request's stamp: Cancel, or a newer request, makes it stale.
+    _touch(ctx).forget_requested_at = ctx.now
+    mid = f"{ctx.member.id}:{_stamp(ctx.now)}"
     return Reply(
         "This deletes everything I keep about you: settings, drills and reviews, your pipeline, "
         "letters and nudges. It cannot be undone. Export first with /settings export if you "
@@ -256,14 +306,38 @@ def settings_forget_me(ctx: Ctx) -> Reply:
     )
 
 
-def _own(ctx: Ctx, value: str) -> None:
-    if value != str(ctx.member.id):
+ALREADY_DELETED = "There is nothing to cancel or delete: that data was already deleted."
+
+
+def _own(ctx: Ctx, value: str) -> str:
+    """The stamp in a forget-me button, once the button is known to be this member's."""
+    mid, _, stamp = value.partition(":")
+    if mid != str(ctx.member.id):
+        if mid.isdigit() and ctx.session.get(Member, int(mid)) is None:
+            # The button's owner is gone: pressed again after "Yes, delete everything",
+            # which made this a fresh first contact. A refusal rolls that profile back.
+            raise UserError(ALREADY_DELETED)
         raise NotAllowed("That button belongs to someone else; it does nothing for you.")
+    # Ids can be reused once a row is deleted (SQLite does): a button older than this profile
+    # belongs to the one that was deleted, however its id reads.
+    born = int(_stamp(ctx.member.created_at))
+    if stamp.isdigit() and (
+        int(stamp) < born
+        or (int(stamp) == born and ctx.member.settings.forget_requested_at is None)
+    ):
+        raise UserError(ALREADY_DELETED)
+    return stamp
 
 
 @action("settings.forget")
 def settings_forget_confirmed(ctx: Ctx, value: str) -> Reply:
-    _own(ctx, value)
+    stamp = _own(ctx, value)
+    asked = ctx.member.settings.forget_requested_at
+    if asked is None or stamp != _stamp(asked):
+        return Reply(
+            "That confirmation is out of date (it was cancelled, or a newer one was asked "
+            "for). Nothing was deleted. Type /settings forget-me to start again.",
+        )
     counts = delete_member(ctx.session, ctx.member.id)
     total = sum(counts.values())
     listed = ", ".join(f"{table} {n}" for table, n in sorted(counts.items()))
@@ -277,6 +351,7 @@ def settings_forget_confirmed(ctx: Ctx, value: str) -> Reply:
 @action("settings.keep")
 def settings_keep(ctx: Ctx, value: str) -> Reply:
     _own(ctx, value)
+    _touch(ctx).forget_requested_at = None  # the Yes button of this request is now stale
     return Reply("Nothing was deleted.")
 
 
