@@ -26,6 +26,7 @@ from bot.errors import NotAllowed, UserError
 from bot.members import find_member, welcomed
 from bot.ratelimit import SLOW_DOWN, RateLimiter
 from bot.types import (
+    ANSWER_LIMIT,
     DM,
     Button,
     Conversation,
@@ -155,11 +156,14 @@ class Router:
         started = time.perf_counter()
         path = inv.command
         try:
-            if len(inv.args) > self.settings.max_arg_length * 2:
-                raise UserError(
+            if len(inv.args) > self._args_limit(inv.command):
+                problem = (
                     f"That command is {len(inv.args):,} characters long; the limit is "
-                    f"{self.settings.max_arg_length:,} per value. Nothing was saved."
+                    f"{self.settings.max_arg_length:,} per value"
                 )
+                if _takes_free_text(inv.command, inv.args):
+                    raise too_long(problem, inv.args)
+                raise UserError(f"{problem}. Nothing was saved.")
             if inv.options is not None:
                 parsed = self._structured(inv)
             else:
@@ -168,12 +172,18 @@ class Router:
             handler = _HANDLERS.get(path)
             if handler is None:
                 raise UsageError(f"/{path} isn't available yet.", path)
+            opts = {o.name: o for o in parsed.command.options}
             for name, value in parsed.options.items():
-                if len(value) > self.settings.max_arg_length:
-                    raise UserError(
-                        f"The value for {name} is {len(value):,} characters long; the limit is "
-                        f"{self.settings.max_arg_length:,}. Nothing was saved."
+                opt = opts.get(name)
+                limit = (opt.max_length if opt else None) or self.settings.max_arg_length
+                if len(value) > limit:
+                    problem = (
+                        f"Your {name} is {len(value):,} characters long; the limit is {limit:,}"
                     )
+                    # Text the member composed is handed back; a 10 kB company name is not.
+                    if opt is not None and opt.free:
+                        raise too_long(problem, value)
+                    raise UserError(f"{problem}. Nothing was saved.")
             return self._run(
                 inv.user,
                 inv.conversation,
@@ -223,18 +233,14 @@ class Router:
         fn = _FORMS.get(name)
         if fn is None:
             return [self._private(user, conversation, Reply("That form is no longer available."))]
+        limit = max(self.settings.max_arg_length * 2, ANSWER_LIMIT)
         for key, text in fields.items():
-            if len(text) > self.settings.max_arg_length * 2:
-                return [
-                    self._private(
-                        user,
-                        conversation,
-                        Reply(
-                            f"The {key} field is too long; the limit is "
-                            f"{self.settings.max_arg_length * 2:,} characters. Nothing was saved."
-                        ),
-                    )
-                ]
+            if len(text) > limit:
+                exc = too_long(
+                    f"The {key} field is {len(text):,} characters long; the limit is {limit:,}",
+                    text,
+                )
+                return self._refusal(user, conversation, exc)
         return self._run(
             user,
             conversation,
@@ -245,6 +251,15 @@ class Router:
         )
 
     # -- internals ------------------------------------------------------------------------
+
+    def _args_limit(self, command: str) -> int:
+        """The longest raw text a command may carry: room for its longest value (a long
+        answer) plus the other values; refused before any parsing, so parsing stays cheap."""
+        cmd = commands.find(command)
+        leaves = (cmd.subcommands or (cmd,)) if cmd else ()
+        longest = max((o.max_length or 0 for c in leaves for o in c.options), default=0)
+        per_value = self.settings.max_arg_length
+        return max(per_value * 2, longest + per_value)
 
     def _structured(self, inv: Invocation) -> commands.ParsedCommand:
         cmd = commands.find(inv.command)
@@ -374,6 +389,35 @@ def _usage_reply(exc: UsageError) -> Reply:
         f"{exc.message}\nUsage: {usage}\nMore: /cohortbot {top}",
         title="That didn't work",
     )
+
+
+# Typed text quoted back in a refusal, at most: more than any answer a platform takes. The
+# renderers clip further where a platform shows less (Discord's 4,096-character description);
+# Slack shows it all, in several sections.
+QUOTE_BACK_LIMIT = 12_000
+QUOTE_MARK = "Here is what you wrote, to copy:"
+
+
+def _takes_free_text(command: str, args: str) -> bool:
+    """Whether the command the text names has free text (an answer, a note) worth handing
+    back; read from the first word only, since the text is too long to parse."""
+    cmd = commands.find(command)
+    if cmd is None:
+        return False
+    first = args.split(None, 1)[0].lower() if args.strip() else ""
+    leaf = (cmd.sub(first) or cmd.sub(cmd.default or "")) if cmd.subcommands else cmd
+    return leaf is not None and any(o.free for o in leaf.options)
+
+
+def too_long(problem: str, typed: str, advice: str = "") -> UserError:
+    """A refusal for over-long text that loses nothing: what to do, and the text itself to
+    copy (a slash command's text is gone from the member's composer once sent)."""
+    shown = typed if len(typed) <= QUOTE_BACK_LIMIT else typed[:QUOTE_BACK_LIMIT] + "…"
+    advice = advice or (
+        "Shorten it, or send it in two parts; for a drill answer, the Answer button opens a "
+        "form that takes the longest answers."
+    )
+    return UserError(f"{problem}. Nothing was saved. {advice} {QUOTE_MARK}\n\n{shown}")
 
 
 def _error_reply(exc: UserError) -> Reply:

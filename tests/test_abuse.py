@@ -34,8 +34,9 @@ from bot.app import build_app
 from bot.clock import ManualClock
 from bot.commands import Command, Option
 from bot.config import Settings, load_settings
+from bot.content import Content
 from bot.db.session import make_engine
-from bot.router import BUSY, SORRY, registered_actions
+from bot.router import BUSY, QUOTE_MARK, SORRY, registered_actions
 from bot.types import Ephemeral, InPlace, Invocation, Outbound, User
 from tests.conftest import START, pg_engine, snapshot, truncate_all
 
@@ -239,7 +240,10 @@ def check_replies(outs: list[Outbound], user: User, caplog: pytest.LogCaptureFix
         assert r.text.strip()
         assert r.text not in (SORRY, BUSY), r.text
         assert "Traceback" not in r.text and "Error:" not in r.text, r.text
-        shown = r.text + "".join(f.name + f.value for f in r.fields) + (r.title or "")
+        # Over-long text is quoted back to copy, whole (the renderers clip it where a platform
+        # must); what the bot says around it stays short.
+        said = r.text.split(QUOTE_MARK)[0]
+        shown = said + "".join(f.name + f.value for f in r.fields) + (r.title or "")
         assert len(shown) <= REPLY_LIMIT, (len(shown), r.text[:200])
         if isinstance(o.target, Ephemeral | InPlace):
             assert o.target.user.user_id == user.user_id, "an ephemeral reply for someone else"
@@ -486,3 +490,60 @@ def test_huge_ids_in_button_values_are_refused(ws: MemoryWorkspace, custom_id: s
     # Found by the property tests above: a 40-digit id used to overflow the SQLite driver.
     [d] = ws.press_id("bob", custom_id)
     assert "isn't for you" in d.text
+
+
+# -- long answers (issue 12, defect 11) ---------------------------------------------------------
+
+
+def _long_answer(n: int) -> str:
+    sentence = "In my last role I led the migration, measured the result and learned a lot. "
+    return (sentence * (n // len(sentence) + 1))[:n].strip() + "."
+
+
+def test_an_answer_as_long_as_a_platform_takes_gets_feedback(ws: MemoryWorkspace) -> None:
+    [served] = ws.command("alice", "/drill behavioral")
+    drill_id = (served.reply.footer or "").split(" ")[0]
+    answer = _long_answer(2500)
+    [d] = ws.command("alice", "/drill answer " + answer)
+    assert d.reply.title == f"Feedback on {drill_id}", d.text[:300]
+    # Discord's modal takes 4,000 characters; the form's submit is accepted whole.
+    [d] = ws.submit("alice", "drill.answer", drill_id, {"answer": _long_answer(3999)})
+    assert d.reply.title == f"Feedback on {drill_id}", d.text[:300]
+
+
+def test_a_refused_answer_is_quoted_back_with_what_to_do(ws: MemoryWorkspace) -> None:
+    ws.command("alice", "/drill behavioral")
+    before = snapshot(ws.app.engine)
+    answer = _long_answer(4500)
+    [d] = ws.command("alice", "/drill answer " + answer)
+    assert d.outbound.meta.get("refusal") == "true"
+    assert d.text.startswith("Your text is 4,500 characters long; the limit is 4,000. Nothing was")
+    assert "Shorten it, or send it in two parts" in d.text
+    assert d.text.endswith(f"{QUOTE_MARK}\n\n{answer}")
+    assert snapshot(ws.app.engine) == before
+
+
+def test_answer_limits_reach_the_platforms() -> None:
+    from bot.features.drills import answer_form
+    from bot.types import ANSWER_LIMIT
+
+    drill = next(iter(features_content().drills.values()))
+    form = answer_form(drill).form
+    assert form is not None and form.fields[0].max_length == ANSWER_LIMIT == 4000
+    slack = slack_render.modal(form, "{}")
+    assert slack["blocks"][0]["element"]["max_length"] == 3000
+    modal = discord_render.FormModal(form, _no_submit)
+    assert modal.inputs["answer"].max_length == 4000
+    leaf = commands.find("drill")
+    assert leaf is not None and (answer := leaf.sub("answer")) is not None
+    assert answer.options[0].max_length == 4000
+
+
+async def _no_submit(*_: object) -> None:
+    return None
+
+
+def features_content() -> Content:
+    from bot.content import get_content
+
+    return get_content(())

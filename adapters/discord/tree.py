@@ -32,6 +32,19 @@ Completer = Callable[[discord.Interaction[Any], str], Awaitable[list[str]]]
 _TYPES: dict[str, type] = {"word": str, "text": str, "choice": str, "int": int}
 
 
+# Discord's own ceiling for a string option's max_length.
+STRING_OPTION_MAX = 6000
+
+
+def _annotation(opt: Option) -> Any:
+    """The option's Python type; a string with its own limit (a long answer) tells Discord, so
+    the client stops the member at the limit with the text still in the box, instead of the
+    core refusing it after it is sent."""
+    if opt.max_length and _TYPES[opt.type] is str:
+        return app_commands.Range[str, None, min(opt.max_length, STRING_OPTION_MAX)]
+    return _TYPES[opt.type]
+
+
 def _desc(text: str) -> str:
     text = " ".join(text.split()) or "…"
     return text if len(text) <= DESCRIPTION_MAX else text[: DESCRIPTION_MAX - 1] + "…"
@@ -93,7 +106,7 @@ def leaf_command(
             inspect.Parameter(
                 py,
                 inspect.Parameter.KEYWORD_ONLY,
-                annotation=_TYPES[opt.type],
+                annotation=_annotation(opt),
                 default=inspect.Parameter.empty if opt.required else None,
             )
         )

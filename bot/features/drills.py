@@ -23,11 +23,14 @@ from bot.practice import (
     review,
     streak_skips,
 )
-from bot.router import Ctx, action, command, form
+from bot.router import Ctx, action, command, form, too_long
 from bot.text import clean, plural
+from bot.types import ANSWER_LIMIT as PLATFORM_ANSWER_LIMIT
 from bot.types import Button, Field, Form, FormField, Reply
 
-ANSWER_LIMIT = 6000
+# The platforms' own longest input (Discord modals; Slack's form stops at 3,000): an answer the
+# member could type is never refused here.
+ANSWER_LIMIT = PLATFORM_ANSWER_LIMIT
 
 
 def drill_reply(drill: Drill, *, intro: str | None = None, due: bool = False) -> Reply:
@@ -144,6 +147,13 @@ def drill_answer_form(ctx: Ctx, value: str, fields: dict[str, str]) -> Reply:
 
 
 def give_feedback(ctx: Ctx, drill: Drill, raw: str) -> Reply:
+    if len(raw) > ANSWER_LIMIT:
+        # Only a forged or future platform input gets here; still, the text is handed back.
+        raise too_long(
+            f"Your answer is {len(raw):,} characters long; the limit is {ANSWER_LIMIT:,}",
+            raw,
+            "Shorten it: the feedback works best on 200-350 words.",
+        )
     answer = clean(raw, what="answer", limit=ANSWER_LIMIT, multiline=True)
     if not answer:
         raise UserError("That answer is empty. Write a few sentences, then send it.")
