@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -10,8 +11,8 @@ from sqlalchemy import select
 from adapters.memory import MemoryWorkspace
 from bot import commands
 from bot.content import LETTER_KINDS, get_content
-from bot.db.pipeline_models import Interview
-from bot.features.letters import business_day, render_letter
+from bot.db.pipeline_models import Interview, Offer
+from bot.features.letters import WEEKEND, business_day, proposed_deadline, render_letter
 from bot.types import Ephemeral
 from tests.conftest import snapshot
 
@@ -190,3 +191,25 @@ def test_offer_letters_need_an_offer(ws: MemoryWorkspace, kind: str) -> None:
     assert "hasn't made you an offer" in d.text
     [d] = ws.command("bob", f"/letter {kind}")
     assert "no open offer" in d.text
+
+
+def test_confirm_fills_the_offer_from_the_pipeline(ws: MemoryWorkspace) -> None:
+    say(ws, '/pipeline add Acme "ML Engineer" stage onsite')
+    say(ws, "/pipeline offer Acme deadline 2026-12-09 17:00 base €120,000 equity 0.1% over 4 years")
+    [d] = ws.command("bob", "/letter confirm acme")
+    assert "- Base salary: 120,000 EUR" in d.text
+    assert "- Equity and vesting: 0.1% over 4 years" in d.text
+    assert "- Bonus:\n" in d.text  # not given: left for the member to fill in
+
+
+def test_a_weekend_deadline_letter_asks_for_the_next_business_day(ws: MemoryWorkspace) -> None:
+    say(ws, "/settings tz Australia/Sydney")
+    say(ws, '/pipeline add Acme "ML Engineer" stage onsite')
+    say(ws, "/pipeline offer Acme deadline 2026-12-19 12:00")  # Sat in Sydney, Sat in UTC
+    # Sat 19 Dec moves to Mon 21 Dec, the next business day, not a week later.
+    [d] = ws.command("bob", "/letter extension acme")
+    assert "move the deadline to Mon 21 Dec 2026" not in d.text  # the generic letter: a week on
+    with ws.app.sessions() as s:
+        offer = s.scalars(select(Offer)).one()
+        day = proposed_deadline(offer, [], ws.clock.now(), ZoneInfo("Australia/Sydney"), WEEKEND)
+    assert day == date(2026, 12, 21)
