@@ -73,8 +73,9 @@ class Console:
         if r.title:
             self.say(r.title, "bold")
         self.say(r.text)
-        for f in r.fields:
-            self.say(f"  {f.name}: {f.value}")
+        if r.lead is None:  # else the text already says what the fields do (Reply.lead)
+            for f in r.fields:
+                self.say(f"  {f.name}: {f.value}")
         if r.footer:
             self.say(r.footer, "dim")
         for file in (r.image, *r.files):

@@ -116,6 +116,17 @@ class Reply:
     image: Attachment | None = None
     files: tuple[Attachment, ...] = ()
     form: Form | None = None  # opens a modal instead of posting, where the platform can
+    # One rule for cards whose text repeats their fields: `text` stays whole for readers that
+    # show text alone (Slack's notification, the console); a card that shows the fields (Slack
+    # blocks, a Discord embed) shows `lead` above them instead of `text`, so nothing appears
+    # twice. None means the text says what the fields do not (a letter and its "When"), and
+    # cards show both.
+    lead: str | None = None
+
+    @property
+    def card_text(self) -> str:
+        """What a card shows next to the fields: `lead` when set, else `text`."""
+        return self.text if self.lead is None else self.lead
 
     def __post_init__(self) -> None:
         if not self.text:

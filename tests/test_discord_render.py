@@ -202,3 +202,24 @@ def test_organizer_commands_hidden_by_default() -> None:
         leaves = cmd.subcommands or (cmd,)
         expected = str(1 << 5) if cmd.admin or all(c.admin for c in leaves) else None
         assert by_name[cmd.name]["default_member_permissions"] == expected
+
+
+def test_a_card_whose_text_repeats_its_fields_shows_them_once() -> None:
+    """Reply.lead (issue 12, defect 12): the embed's description is the lead, not the text
+    that repeats the fields."""
+    reply = Reply(
+        "Moved Acme to onsite.\nStage: onsite",
+        title="Acme",
+        fields=(Field("Stage", "onsite"),),
+        lead="Moved Acme to onsite.",
+    )
+    assert to_embed(reply).to_dict() == {
+        "type": "rich",
+        "title": "Acme",
+        "description": "Moved Acme to onsite.",
+        "color": 0x5865F2,
+        "fields": [{"name": "Stage", "value": "onsite", "inline": True}],
+        "flags": 0,
+    }
+    bare = to_embed(Reply("Stage: onsite", fields=(Field("Stage", "onsite"),), lead=""))
+    assert "description" not in bare.to_dict()

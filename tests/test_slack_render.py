@@ -158,3 +158,38 @@ def test_form_becomes_a_modal_and_values_come_back() -> None:
 def test_unescape_undoes_slacks_escaping() -> None:
     assert render.unescape("AT&amp;T &lt;3 &gt;") == "AT&T <3 >"
     assert render.unescape(render.escape("a & <b>")) == "a & <b>"
+
+
+def test_a_card_whose_text_repeats_its_fields_shows_them_once() -> None:
+    """Reply.lead (issue 12, defect 12): the notification keeps the whole text; the blocks show
+    the lead and the fields, never a section repeating them."""
+    reply = Reply(
+        "Moved Acme & Co to onsite.\nStage: onsite\nRole: <ML>",
+        title="Acme & Co",
+        fields=(Field("Stage", "onsite"), Field("Role", "<ML>")),
+        lead="Moved Acme & Co to onsite.",
+    )
+    assert render.message(reply) == {
+        "text": "Acme &amp; Co: Moved Acme &amp; Co to onsite.\nStage: onsite\nRole: &lt;ML&gt;",
+        "blocks": [
+            {
+                "type": "header",
+                "text": {"type": "plain_text", "text": "Acme &amp; Co", "emoji": True},
+            },
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": "Moved Acme &amp; Co to onsite."},
+            },
+            {
+                "type": "section",
+                "fields": [
+                    {"type": "mrkdwn", "text": "*Stage*\nonsite"},
+                    {"type": "mrkdwn", "text": "*Role*\n&lt;ML&gt;"},
+                ],
+            },
+        ],
+    }
+    # An empty lead: the fields are the whole card.
+    bare = Reply("a\nStage: onsite", fields=(Field("Stage", "onsite"),), lead="")
+    assert [b["type"] for b in render.blocks(bare)] == ["section"]
+    assert "fields" in render.blocks(bare)[0]

@@ -82,7 +82,7 @@ def _file_name(name: str) -> str:
 def to_embed(reply: Reply) -> discord.Embed:
     embed = discord.Embed(
         title=_clip(reply.title, TITLE_MAX) if reply.title else None,
-        description=_clip(reply.text, DESCRIPTION_MAX),
+        description=_clip(reply.card_text, DESCRIPTION_MAX) or None,
         colour=color_of(reply.color),
     )
     for f in reply.fields[:FIELDS_MAX]:

@@ -122,7 +122,7 @@ def blocks(reply: Reply) -> list[Block]:
     out: list[Block] = []
     if reply.title:
         out.append({"type": "header", "text": plain(reply.title, HEADER_LIMIT)})
-    for part in _chunks(escape(reply.text), SECTION_LIMIT):
+    for part in _chunks(escape(reply.card_text), SECTION_LIMIT):
         out.append({"type": "section", "text": mrkdwn(part)})
     inline = [f for f in reply.fields if f.inline]
     for start in range(0, len(inline), FIELDS_PER_SECTION):

@@ -132,6 +132,7 @@ def offer_compare(ctx: Ctx) -> Reply:
         marker = " (leads)" if top is s else ""
         fields.append(Field(f"{s.company}{marker}", "\n".join(parts), inline=True))
         lines.append(f"{s.company}{marker}: " + "; ".join(parts))
+    per_offer = len(lines)
     lines.append(why)
     for early, late in far_apart(offers):
         assert early.deadline and late.deadline
@@ -147,6 +148,7 @@ def offer_compare(ctx: Ctx) -> Reply:
         "\n".join(lines),
         title=f"Your offers: {len(offers)}",
         fields=tuple(fields),
+        lead="\n".join(lines[per_offer:]),  # the offers themselves are the fields
         footer=f"Only you can see this. Weights: {w} (change with /offer weights).",
     )
 

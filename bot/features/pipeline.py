@@ -218,7 +218,13 @@ def show_app(ctx: Ctx, app: Application, note: str | None = None) -> Reply:
     )
     fields.append(Field("Stage history", history or "none", inline=False))
     text = "\n".join(lines + [f"{f.name}: {f.value}" for f in fields])
-    return Reply(text, title=app.company, fields=tuple(fields), footer="Only you can see this.")
+    return Reply(
+        text,
+        title=app.company,
+        fields=tuple(fields),
+        footer="Only you can see this.",
+        lead="\n".join(lines),
+    )
 
 
 def money(amount: int | None, currency: str | None) -> str:
@@ -337,6 +343,7 @@ def pipeline_list(ctx: Ctx) -> Reply:
         title=f"Your pipeline: {plural(len(apps), 'application')}",
         fields=tuple(fields),
         footer="Only you can see this. /pipeline show <company> for details.",
+        lead="",  # the fields are the groups
     )
 
 
