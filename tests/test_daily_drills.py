@@ -93,11 +93,12 @@ def test_joining_after_drill_time_waits_for_the_next_one_and_is_told(
 def test_moving_the_drill_time_past_now_starts_tomorrow(ws: MemoryWorkspace) -> None:
     ws.clock.set(datetime(2026, 11, 23, 6, 0, tzinfo=UTC))
     ws.command("bob", f"/settings tz {BERLIN}")
+    ws.command("bob", "/settings drill-time 22:00")
+    ws.command("bob", "/settings days tue,wed")
     only_jobs(ws, "daily-drill")
-    ws.advance(datetime(2026, 11, 24, 19, 0, tzinfo=UTC))  # Tue 20:00 in Berlin
-    # 18:00 has passed today, and today's 09:00 drill already came: nothing tonight.
+    ws.advance(datetime(2026, 11, 24, 19, 0, tzinfo=UTC))  # Tue 20:00 in Berlin, no drill yet
+    # 18:00 has passed today: the first drill at the new time is tomorrow's, not one now.
     ws.command("bob", "/settings drill-time 18:00")
-    ws.command("bob", "/settings days everyday")
     assert not _drill_dms(ws.advance(timedelta(hours=3)), "bob")
     out = _drill_dms(ws.advance(datetime(2026, 11, 26, 0, 0, tzinfo=UTC)), "bob")
     assert [d.at for d in out] == [datetime(2026, 11, 25, 17, 0, tzinfo=UTC)]  # 18:00 Berlin
