@@ -103,7 +103,9 @@ def _parse_start(text: str) -> datetime:
     try:
         when = datetime.fromisoformat(text)
     except ValueError:
-        typer.echo(f"--start {text!r} is not an ISO 8601 instant (e.g. 2027-03-08T07:00).", err=True)
+        typer.echo(
+            f"--start {text!r} is not an ISO 8601 instant (e.g. 2027-03-08T07:00).", err=True
+        )
         raise typer.Exit(2) from None
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 

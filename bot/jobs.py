@@ -8,7 +8,7 @@ import gc
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -30,6 +30,10 @@ class JobEnv:
 
 
 JobFn = Callable[[datetime, Session, JobEnv], list[Scheduled]]
+# The earliest instant after `after` at which the job could produce something, given what is
+# stored now (None: nothing until the stored state changes). It may be early, never late:
+# running a job for nothing costs a tick, skipping one loses a message.
+WakeFn = Callable[[datetime, Session, JobEnv], datetime | None]
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,14 @@ class Job:
     name: str
     fn: JobFn
     every: timedelta
+    wake: WakeFn | None = None
+
+    def next_tick(self, after: datetime) -> datetime:
+        """The first tick instant strictly after `after`, aligned to `every` since EPOCH."""
+        return EPOCH + ((after - EPOCH) // self.every + 1) * self.every
+
+    def tick_at_or_after(self, when: datetime) -> datetime:
+        return self.next_tick(when - timedelta(microseconds=1))
 
     def ticks(self, after: datetime, until: datetime) -> list[datetime]:
         """Tick instants in (after, until], aligned to multiples of `every` since EPOCH."""
@@ -51,6 +63,7 @@ class Job:
 
 
 _JOBS: dict[str, Job] = {}
+_WAKES: dict[str, WakeFn] = {}
 
 
 def job(name: str, every: timedelta = timedelta(minutes=5)) -> Callable[[JobFn], JobFn]:
@@ -61,8 +74,19 @@ def job(name: str, every: timedelta = timedelta(minutes=5)) -> Callable[[JobFn],
     return register
 
 
+def wakes(name: str) -> Callable[[WakeFn], WakeFn]:
+    """Declares when job `name` next needs to run, beside the job: a simulated clock can then
+    jump from one instant that matters to the next instead of ticking every interval."""
+
+    def register(fn: WakeFn) -> WakeFn:
+        _WAKES[name] = fn
+        return fn
+
+    return register
+
+
 def registered_jobs() -> list[Job]:
-    return list(_JOBS.values())
+    return [replace(j, wake=_WAKES.get(j.name, j.wake)) for j in _JOBS.values()]
 
 
 @contextmanager
@@ -114,6 +138,16 @@ class JobRunner:
             finally:
                 session.close()
         return queued
+
+    def next_wake(self, j: Job, after: datetime) -> datetime:
+        """The tick at which job `j`, last run at `after`, next needs to run."""
+        if j.wake is None:
+            return j.next_tick(after)
+        with self.sessions() as session:
+            when = j.wake(after, session, self.env)
+        if when is None:
+            return datetime.max.replace(tzinfo=UTC)
+        return max(j.tick_at_or_after(when), j.next_tick(after))
 
     def schedule(self, start: datetime, end: datetime) -> list[tuple[datetime, list[Job]]]:
         """Every tick in (start, end] with the jobs due at it, in time order."""

@@ -6,7 +6,7 @@ what the daily drill DM needs; `/drill` calls it for one member."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -308,6 +308,47 @@ def streak_skips(
             )
         )
     return frozenset(days)
+
+
+@dataclass(frozen=True)
+class StreakOf:
+    """What deciding one member's live streak needs, read in bulk by the cohort's views."""
+
+    member_id: int
+    streak: int
+    last: date | None
+    today: date  # in the member's own zone
+    drill_days: str
+    paused: bool
+    paused_until: date | None
+
+
+def alive_streaks(
+    session: Session, cohort_id: int | None, members: Sequence[StreakOf]
+) -> dict[int, int]:
+    """`streak_alive` for a whole cohort: one query for its off days, whatever its size."""
+    lasts = [m.last for m in members if m.last is not None]
+    off: frozenset[date] = frozenset()
+    if cohort_id is not None and lasts:
+        off = frozenset(
+            session.scalars(
+                select(CohortOffday.day).where(
+                    CohortOffday.cohort_id == cohort_id,
+                    CohortOffday.day > min(lasts),
+                    CohortOffday.day < max(m.today for m in members),
+                )
+            )
+        )
+    return {
+        m.member_id: streak_alive(
+            m.streak,
+            m.last,
+            m.today,
+            m.drill_days,
+            off | pause_skips(m.paused, m.paused_until, m.last, m.today),
+        )
+        for m in members
+    }
 
 
 def bump_streak(

@@ -111,6 +111,28 @@ def test_default_monday_post_covers_the_week_that_ended(ws: MemoryWorkspace) -> 
     assert "bob:" not in nxt.text and "No drills in these seven days" in nxt.text
 
 
+def test_weekend_off_days_do_not_break_a_weekday_members_streak_on_the_board(
+    ws: MemoryWorkspace,
+) -> None:
+    """Issue 12, defect 6: streaks counted calendar days, so a weekday-only member's streak
+    read 0 on every Monday post."""
+    _cohort(ws)
+    for day in (25, 26, 27):  # Wednesday to Friday
+        ws.advance(datetime(2026, 11, day, 12, 0, tzinfo=UTC))
+        ws.command("bob", "/drill probability")
+        ws.command("bob", "/drill skip")
+        ws.command("bob", "/drill rate good")
+    only_jobs(ws, "leaderboard")
+    [post] = [
+        d
+        for d in ws.advance(datetime(2026, 11, 30, 12, 0, tzinfo=UTC))
+        if isinstance(d.outbound.target, Channel)
+    ]
+    assert "bob: 9 points, 3 drills, streak 3" in post.text
+    [members] = ws.command("alice", "/cohort members")
+    assert "bob: 0 drills this week, streak 3" in members.text
+
+
 def test_plan_posts_when_each_stage_begins(ws: MemoryWorkspace) -> None:
     _cohort(ws, start="2026-11-24")
     only_jobs(ws, "plan-posts")

@@ -19,7 +19,7 @@ from bot.errors import UserError
 from bot.features.settings import parse_hhmm, resolve_zone
 from bot.jobs import JobEnv, registered_jobs
 from bot.outbox import Scheduled, queued_keys
-from bot.practice import current_streak
+from bot.practice import StreakOf, alive_streaks
 from bot.router import Ctx, command
 from bot.text import plural
 from bot.types import Channel, Field, Outbound, Reply
@@ -108,7 +108,16 @@ def cohort_members(ctx: Ctx) -> Reply:
     today = c.local_now(ctx.now).date()
     start = week_start(today)
     members = ctx.session.execute(
-        select(Member.id, Member.display_name, Member.last_active_at, MemberSettings.public)
+        select(
+            Member.id,
+            Member.display_name,
+            Member.last_active_at,
+            MemberSettings.public,
+            MemberSettings.timezone,
+            MemberSettings.drill_days,
+            MemberSettings.paused,
+            MemberSettings.paused_until,
+        )
         .join(MemberSettings, MemberSettings.member_id == Member.id)
         .where(Member.cohort_id == cohort.id)
         .order_by(Member.display_name)
@@ -132,9 +141,25 @@ def cohort_members(ctx: Ctx) -> Reply:
 
     public_ids = [m.id for m in members if m.public]
     pipe = pipeline_counts(ctx.session, public_ids)
+    streaks = alive_streaks(
+        ctx.session,
+        c.id,
+        [
+            StreakOf(
+                m.id,
+                st.streak if (st := states.get(m.id)) else 0,
+                st.last_active_date if st else None,
+                ctx.now.astimezone(ZoneInfo(m.timezone)).date(),
+                m.drill_days,
+                m.paused,
+                m.paused_until,
+            )
+            for m in members
+        ],
+    )
     lines = []
     for m in members:
-        streak = current_streak(states.get(m.id), today)
+        streak = streaks[m.id]
         seen = m.last_active_at.astimezone(c.tz)
         line = (
             f"{m.display_name}: {plural(week.get(m.id, 0), 'drill')} this week, "

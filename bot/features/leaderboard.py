@@ -18,8 +18,9 @@ from bot.db.bulk import rows_among
 from bot.db.drill_models import PracticeState, Review
 from bot.db.models import Member, MemberSettings
 from bot.db.pipeline_models import Application, Interview, Offer
-from bot.jobs import JobEnv, job
+from bot.jobs import JobEnv, job, wakes
 from bot.outbox import Scheduled, make_key, queued_keys
+from bot.practice import StreakOf, alive_streaks
 from bot.router import Ctx, command
 from bot.text import plural
 from bot.types import Attachment, Field, Outbound, Reply
@@ -82,7 +83,15 @@ def build(session: Session, c: CohortInfo, now: datetime, period: Period | None 
     period = period or week_so_far(today)
     start, today = period.first, period.last
     members = session.execute(
-        select(Member.id, Member.display_name, MemberSettings.public, MemberSettings.timezone)
+        select(
+            Member.id,
+            Member.display_name,
+            MemberSettings.public,
+            MemberSettings.timezone,
+            MemberSettings.drill_days,
+            MemberSettings.paused,
+            MemberSettings.paused_until,
+        )
         .join(MemberSettings, MemberSettings.member_id == Member.id)
         .where(Member.cohort_id == c.id)
     ).all()
@@ -109,13 +118,26 @@ def build(session: Session, c: CohortInfo, now: datetime, period: Period | None 
     }
     public = [m.id for m in members if m.public]
     pipe = pipeline_counts(session, public)
+    # A streak counts each member's own drill days, in their own zone, as of the post.
+    streaks = alive_streaks(
+        session,
+        c.id,
+        [
+            StreakOf(
+                m.id,
+                *states.get(m.id, (0, None)),
+                now.astimezone(ZoneInfo(m.timezone)).date(),
+                m.drill_days,
+                m.paused,
+                m.paused_until,
+            )
+            for m in members
+        ],
+    )
     rows: list[Row] = []
     for m in members:
         n, pts = week.get(m.id, (0, 0))
-        streak, last = states.get(m.id, (0, None))
-        local_today = now.astimezone(ZoneInfo(m.timezone)).date()
-        alive = streak if last is not None and last >= local_today - timedelta(days=1) else 0
-        rows.append(Row(m.display_name, pts, n, alive, pipe.get(m.id)))
+        rows.append(Row(m.display_name, pts, n, streaks[m.id], pipe.get(m.id)))
     rows.sort(key=lambda r: (-r.points, -r.drills, -r.streak, r.name.lower()))
     per_day_rows = dict(
         session.execute(
@@ -206,6 +228,24 @@ def leaderboard_posts(now: datetime, session: Session, env: JobEnv) -> list[Sche
             )
         )
     return out
+
+
+@wakes("leaderboard")
+def next_post(after: datetime, session: Session, env: JobEnv) -> datetime | None:
+    """The first weekly post instant after `after`, over every cohort with a channel."""
+    instants = []
+    for c in all_cohorts(session):
+        if c.channel is None:
+            continue
+        monday = week_start(c.local_now(after).date())
+        for week in (0, 7, 14):
+            at = local_at(
+                monday + timedelta(days=c.leaderboard_weekday + week), c.leaderboard_time, c.tz
+            )
+            if at > after:
+                instants.append(at)
+                break
+    return min(instants, default=None)
 
 
 @command("leaderboard")

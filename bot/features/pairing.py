@@ -27,7 +27,7 @@ from bot.db.bulk import rows_among
 from bot.db.models import Member, MemberSettings
 from bot.db.schedule_models import MockOptIn, MockPair
 from bot.errors import UserError
-from bot.jobs import JobEnv, job
+from bot.jobs import JobEnv, job, wakes
 from bot.outbox import Scheduled
 from bot.router import Ctx, command
 from bot.types import DM, Outbound, Reply, User
@@ -224,6 +224,19 @@ def weekly_pairing(now: datetime, session: Session, env: JobEnv) -> list[Schedul
             continue  # paired (and the DMs queued in the same transaction) already
         out.extend(pair_week(session, c, week, now, env.content, write=not env.dry_run))
     return out
+
+
+@wakes("mock-pairing")
+def next_pairing(after: datetime, session: Session, env: JobEnv) -> datetime | None:
+    instants = []
+    for c in all_cohorts(session):
+        monday = week_start(c.local_now(after).date())
+        for week in (0, 7, 14):
+            at = local_at(monday + timedelta(days=PAIR_DAY + week), PAIR_TIME, c.tz)
+            if at > after:
+                instants.append(at)
+                break
+    return min(instants, default=None)
 
 
 def _cohort(ctx: Ctx) -> CohortInfo:
