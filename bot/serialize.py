@@ -74,6 +74,7 @@ def reply_to_dict(r: Reply) -> dict[str, Any]:
         "footer": r.footer,
         "image": _file(r.image) if r.image else None,
         "files": [_file(f) for f in r.files],
+        "lead": r.lead,
     }
 
 
@@ -90,6 +91,7 @@ def outbound_from_dict(d: dict[str, Any]) -> Outbound:
         buttons=tuple(Button(a, v, lbl, s) for a, v, lbl, s in r.get("buttons", [])),
         color=r.get("color"),
         footer=r.get("footer"),
+        lead=r.get("lead"),
         image=_file_from(r["image"]) if r.get("image") else None,
         files=tuple(_file_from(f) for f in r.get("files", [])),
     )

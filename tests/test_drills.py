@@ -205,11 +205,11 @@ def test_streak_survives_dst_and_breaks_after_a_missed_day(ws: MemoryWorkspace) 
         text = _do_one(ws, "bob")
     assert "Streak: 5 days" in text
     [s] = ws.command("bob", "/drill stats")
-    assert "streak 5 days" in s.text
+    assert "Streak: 5 days" in s.text
     # Skip Nov 3 (local); on Nov 4 local the streak starts again.
     ws.clock.set(datetime(2026, 11, 4, 23, 30, tzinfo=UTC) + timedelta(hours=8))
     [s] = ws.command("bob", "/drill stats")
-    assert "streak 0 days" in s.text
+    assert "Streak: 0 days" in s.text
     assert {f.name: f.value for f in s.reply.fields}["Streak"] == "0 days (best 5)"
     assert "Streak: 1 day" in _do_one(ws, "bob")
 

@@ -418,13 +418,13 @@ def drill_stats(ctx: Ctx) -> Reply:
                 inline=False,
             )
         )
-    text = (
-        f"{plural(total, 'drill')} done, {sum(this_week.values())} this week; streak "
-        f"{plural(streak, 'day')}; {due_now} due now."
-    )
+    # Read alone (the console, a notification), the text says all the fields say, once.
+    lead = f"{plural(total, 'drill')} done."
+    text = lead + "\n" + "\n".join(f"{f.name}: {f.value}" for f in fields)
     return Reply(
         text,
         title="Your practice",
         fields=tuple(fields),
+        lead=lead,  # a card shows the fields, which say the rest of the text
         buttons=(Button("drill.next", "", "Next drill", "primary"),),
     )

@@ -147,6 +147,7 @@ def show(ctx: Ctx, note: str | None = None) -> Reply:
         text,
         title="Your settings",
         fields=fields,
+        lead=note or "",  # a card shows the fields; the summary is for notifications
         footer="Only you can see this. Change any of it with /settings <what> <value>.",
     )
 
