@@ -294,7 +294,7 @@ def drop_pending(session: Session, ids: list[int], why: str) -> int:
         .values(status="dropped", last_error=why[:200])
         .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def weights_of(session: Session, member_id: int) -> OfferWeights:

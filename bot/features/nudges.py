@@ -229,6 +229,7 @@ def _rules(ctx: Ctx, stale_days: int, done: set[tuple[str, str]]) -> Iterator[Nu
         )
 
     offers = [o for o in open_offers(s, mid) if live(o.application)]
+    timed = [o for o in offers if o.deadline and o.deadline > now]
     for offer in offers:
         app = offer.application
         received = offer.received_at
@@ -291,7 +292,6 @@ def _rules(ctx: Ctx, stale_days: int, done: set[tuple[str, str]]) -> Iterator[Nu
                 dl_local.date(),
             )
         # 3. Ask for more time: a weekend deadline, an exploding offer, deadlines far apart.
-        timed = [o for o in offers if o.deadline and o.deadline > now]
         extension = _extension(ctx, offer, timed)
         if extension is not None:
             yield extension
@@ -515,24 +515,23 @@ def nudges(now: datetime, session: Session, env: JobEnv) -> list[Scheduled]:
         ]
         for n in wanted:
             back = held.get((n.kind, n.subject))
-            if back is not None and back > now:
-                continue  # snoozed: it comes back when the snooze ends, rebuilt then
-            if back is not None:
-                # The snooze is over: the nudge comes back once, made for now, if its rule
-                # still calls for it (the process is open, nothing later supersedes it).
-                if _superseded(n, wanted, now):
-                    continue
-                at_local = sensible(now, ctx.tz).astimezone(ctx.tz).date()
-                n = replace(
-                    n,
-                    subject=f"{n.subject}-{SNOOZED}",
-                    local_date=at_local,
-                    useful_until=max(n.useful_until, back + timedelta(days=1)),
-                )
-            elif not n.fire_at <= now < n.useful_until:
+            if back is None:
+                if n.fire_at <= now < n.useful_until:
+                    key = make_key(f"m{member.id}", n.kind, n.subject, n.local_date)
+                    due.append((member, user, ctx, n, key))
                 continue
-            key = make_key(f"m{member.id}", n.kind, n.subject, n.local_date)
-            due.append((member, user, ctx, n, key))
+            # Snoozed: it comes back when the snooze ends, once, made for then, and only if
+            # its rule still calls for it (process open, no later reminder superseding it).
+            if back > now or _superseded(n, wanted, now):
+                continue
+            again = replace(
+                n,
+                subject=f"{n.subject}-{SNOOZED}",
+                local_date=sensible(now, ctx.tz).astimezone(ctx.tz).date(),
+                useful_until=max(n.useful_until, back + timedelta(days=1)),
+            )
+            key = make_key(f"m{member.id}", again.kind, again.subject, again.local_date)
+            due.append((member, user, ctx, again, key))
     # Snoozes that ended are settled now: brought back above, or no longer called for.
     ended = [(m, k, sub) for m, held in snoozed.items() for (k, sub), t in held.items() if t <= now]
     if ended:
