@@ -151,10 +151,9 @@ class MemoryWorkspace:
         # Members may have changed anything since the last advance: every job runs at its
         # next ordinary tick once; after that it sleeps until the wake-up it declares.
         due = {j.name: (j, j.next_tick(start)) for j in runner.jobs}
-        recorded: list[Delivery] = []
+        recorded = self.flush()
+        pending = self._next_pending()
         while True:
-            with self.app.sessions() as session:
-                pending = next_due(session)
             t = min(at for _, at in due.values())
             if pending is not None and self.clock.now() < pending < t:
                 t = pending
@@ -166,10 +165,17 @@ class MemoryWorkspace:
                 runner.run_at(t, ran)
                 for j in ran:
                     due[j.name] = (j, runner.next_wake(j, t))
-            recorded.extend(self.flush())
+                pending = self._next_pending()
+            if pending is not None and pending <= t:
+                recorded.extend(self.flush())
+                pending = self._next_pending()
         self.clock.set(end)
         recorded.extend(self.flush())
         return recorded
+
+    def _next_pending(self) -> datetime | None:
+        with self.app.sessions() as session:
+            return next_due(session)
 
     def flush(self) -> list[Delivery]:
         """Send everything in the outbox that is due now, through this workspace."""

@@ -18,7 +18,7 @@ from bot.db.drill_models import PracticeState
 from bot.db.models import Member, MemberSettings, Workspace
 from bot.db.schedule_models import OutboxMessage
 from bot.features.drills import drill_reply
-from bot.jobs import JobEnv, job
+from bot.jobs import JobEnv, job, wakes
 from bot.outbox import Scheduled
 from bot.practice import Want, next_picks
 from bot.types import DM, Outbound, Reply, User
@@ -209,4 +209,26 @@ def last_daily_drill(session: Session, member_id: int, since: datetime) -> str |
     )
 
 
-__all__ = ["daily_drills", "last_daily_drill"]
+@wakes("daily-drill")
+def next_drill_time(after: datetime, session: Session, env: JobEnv) -> datetime | None:
+    """The first local drill instant after `after`, over every member: a handful of distinct
+    (zone, time, days) triples, whatever the number of members."""
+    instants: list[datetime] = []
+    for zone, hhmm, days in session.execute(
+        select(MemberSettings.timezone, MemberSettings.drill_time, MemberSettings.drill_days)
+        .join(Member, Member.id == MemberSettings.member_id)
+        .where(Member.undeliverable.is_(False))
+        .distinct()
+    ):
+        tz = ZoneInfo(zone)
+        first = after.astimezone(tz).date()
+        keys = days.split(",")
+        for k in range(8):
+            day = first + timedelta(days=k)
+            if DAY_KEYS[day.weekday()] in keys and (at := local_at(day, hhmm, tz)) > after:
+                instants.append(at)
+                break
+    return min(instants, default=None)
+
+
+__all__ = ["daily_drills", "last_daily_drill", "next_drill_time"]

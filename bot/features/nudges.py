@@ -22,12 +22,12 @@ from sqlalchemy.orm import Session
 from bot.cohorts import NUDGE_WINDOW
 from bot.dates import fmt_date, fmt_when
 from bot.db.bulk import among, rows_among
-from bot.db.models import Member, Workspace
+from bot.db.models import Member, MemberSettings, Workspace
 from bot.db.pipeline_models import Application, Interview, Offer
 from bot.db.schedule_models import NudgeState, NudgeStop, OutboxMessage
 from bot.errors import UserError
 from bot.features.letters import WEEKEND, letter_reply, proposed_deadline
-from bot.jobs import JobEnv, job
+from bot.jobs import JobEnv, job, wakes
 from bot.outbox import Scheduled, make_key, queued_keys
 from bot.pipeline_queries import (
     ACTIVE_STAGES,
@@ -685,3 +685,30 @@ def decline_sent(ctx: Ctx, value: str) -> Reply:
     elif app.stage == "offer":
         move_stage(app, "declined", ctx.now)
     return Reply(f"Closed {app.company} ({app.stage}). One less thing to track.")
+
+
+@wakes("nudges")
+def next_nudge(after: datetime, session: Session, env: JobEnv) -> datetime | None:
+    """The first instant after `after` at which a rule above could fire: every time a rule
+    counts from (offers received, deadlines, the morning of a deadline in the member's zone,
+    interviews, stage changes, staleness, snoozes ending). Early is harmless, late is not."""
+    day, stale = timedelta(days=1), timedelta(days=env.settings.stale_days)
+    instants: list[datetime] = []
+    for received, deadline, zone in session.execute(
+        select(Offer.received_at, Offer.deadline, MemberSettings.timezone).join(
+            MemberSettings, MemberSettings.member_id == Offer.member_id
+        )
+    ):
+        instants += [received, received + 2 * day]
+        if deadline is not None:
+            tz = ZoneInfo(zone)
+            morning = datetime.combine(deadline.astimezone(tz).date(), time(8, 0), tzinfo=tz)
+            instants += [deadline - 3 * day, deadline - day, morning, deadline]
+    for at, booked in session.execute(select(Interview.at, Interview.created_at)):
+        instants += [at + INTERVIEW_LENGTH, at + stale, booked + stale]
+    for (changed,) in session.execute(select(Application.stage_changed_at)):
+        instants += [changed, changed + 2 * day, changed + stale]
+    instants += session.scalars(
+        select(NudgeState.snoozed_until).where(NudgeState.snoozed_until.is_not(None))
+    )
+    return min((t for t in instants if t > after), default=None)

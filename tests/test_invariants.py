@@ -1,0 +1,107 @@
+"""The rules a cohort expects, checked after generated cohorts live through eight weeks.
+
+CI runs COHORTBOT_SIM_EXAMPLES cohorts (100 by default) with a fixed seed; a longer hunt is
+one variable away: COHORTBOT_SIM_EXAMPLES=2000 COHORTBOT_SIM_RANDOM=1 pytest
+tests/test_invariants.py. A failure prints the smallest plan that breaks a rule."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.simulation import COMPANIES, ZONES, Company, Person, Plan, live, violations
+
+EXAMPLES = int(os.environ.get("COHORTBOT_SIM_EXAMPLES", "100"))
+RANDOM = bool(os.environ.get("COHORTBOT_SIM_RANDOM"))
+WEEKS = 8
+# Memory-backed when the machine has it: a simulated week is thousands of small commits.
+SCRATCH = "/dev/shm" if os.path.isdir("/dev/shm") else None
+# Eight weeks from here cross the US (14 Mar), EU (28 Mar) and Australian (4 Apr) changes.
+STARTS = (
+    datetime(2027, 3, 1, 6, 0, tzinfo=UTC),
+    datetime(2026, 10, 12, 6, 0, tzinfo=UTC),  # the autumn changes, the other way
+)
+
+
+@st.composite
+def companies(draw: st.DrawFn) -> tuple[Company, ...]:
+    names = draw(st.lists(st.sampled_from(COMPANIES), max_size=4, unique=True))
+    out = []
+    for name in names:
+        added = draw(st.integers(0, 30))
+        offer = draw(st.one_of(st.none(), st.integers(1, 14)))
+        out.append(
+            Company(
+                name=name,
+                added_day=added,
+                interview_day=draw(st.one_of(st.none(), st.integers(1, 10))),
+                offer_day=offer,
+                # Under 72 hours is an exploding offer; others land on any weekday.
+                deadline_hours=draw(st.sampled_from([30, 60, 100, 130, 160, 200, 300])),
+                base=draw(st.integers(60, 190)) * 1000 + 123,
+                outcome=draw(
+                    st.sampled_from(["accept", "decline", "open"])
+                    if offer is not None
+                    else st.sampled_from(["reject", "open"])
+                ),
+                outcome_day=draw(st.integers(1, 6)),
+            )
+        )
+    return tuple(out)
+
+
+@st.composite
+def people(draw: st.DrawFn) -> tuple[Person, ...]:
+    n = draw(st.integers(2, 4))
+    out = []
+    for i in range(n):
+        out.append(
+            Person(
+                name=f"m{i}",
+                zone=draw(st.sampled_from(ZONES)),
+                drill_time=draw(st.sampled_from(["07:00", "08:30", "12:15", "18:45", "21:30"])),
+                days=draw(st.sampled_from(["weekdays", "everyday", "mon,wed,fri"])),
+                answer_every=draw(st.sampled_from([0, 0, 1, 2, 5])),
+                pause=draw(st.one_of(st.none(), st.tuples(st.integers(3, 40), st.integers(2, 9)))),
+                mock=draw(st.booleans()),
+                public=draw(st.booleans()),
+                leaves_on=draw(st.one_of(st.none(), st.none(), st.integers(5, 50))),
+                companies=draw(companies()),
+            )
+        )
+    return tuple(out)
+
+
+plans = st.builds(
+    Plan,
+    cohort_zone=st.sampled_from(ZONES),
+    start=st.sampled_from(STARTS),
+    weeks=st.just(WEEKS),
+    people=people(),
+)
+
+
+@pytest.mark.simulation
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=not RANDOM,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(plan=plans)
+def test_generated_cohorts_keep_every_rule_over_eight_weeks(
+    plan: Plan, sqlite_template: Path
+) -> None:
+    with tempfile.TemporaryDirectory(dir=SCRATCH) as tmp:
+        lived = live(plan, sqlite_template, Path(tmp))
+        try:
+            assert violations(lived) == []
+        finally:
+            lived.ws.app.engine.dispose()
