@@ -91,16 +91,21 @@ class Lived:
     scheduled: list[Delivery] = field(default_factory=list)
     left_at: dict[str, datetime] = field(default_factory=dict)
     closed_at: dict[tuple[str, str], datetime] = field(default_factory=dict)
-    accepted_at: dict[str, datetime] = field(default_factory=dict)
+    accepted_at: dict[tuple[str, str], datetime] = field(default_factory=dict)
     touched: dict[tuple[str, str], datetime] = field(default_factory=dict)
 
     def settled_by_acceptance(self, name: str, company: str) -> datetime | None:
-        """When the member's acceptance of another offer settled this process, if it did:
-        a process the member touches after accepting is open again."""
-        accepted = self.accepted_at.get(name)
-        if accepted is None or self.touched.get((name, company), accepted) > accepted:
-            return None
-        return accepted
+        """When accepting another offer settled this process, if it did: the first
+        acceptance after the member last touched it (touching it later opens it again)."""
+        since = self.touched.get((name, company))
+        return min(
+            (
+                at
+                for (who, other), at in self.accepted_at.items()
+                if who == name and other != company and (since is None or at >= since)
+            ),
+            default=None,
+        )
 
 
 def _at(day: date, hhmm: str, zone: str) -> datetime:
@@ -213,7 +218,7 @@ def _run(lived: Lived, plan: Plan) -> None:
         elif line.startswith("/pipeline move"):
             company, stage = line.split()[2], line.split()[3]
             if stage == "accepted":
-                lived.accepted_at[name] = clock.now()
+                lived.accepted_at[(name, company)] = clock.now()
             else:
                 lived.closed_at[(name, company)] = clock.now()
         if line.startswith("/pipeline"):
@@ -316,6 +321,10 @@ def violations(lived: Lived) -> list[str]:
         for (who, company), closed in lived.closed_at.items():
             if who == name and d.at > closed and company in text:
                 bad.append(f"{name} heard about closed {company} at {d.at}: {d.reply.title}")
+        for (who, company), accepted in lived.accepted_at.items():
+            pushed = kinds - {"accepted", "review"}
+            if who == name and d.at > accepted and company in text and pushed:
+                bad.append(f"{name} was nudged ({kinds}) about accepted {company}")
         if kinds - {"accepted", "review"}:
             others = [
                 c.name
@@ -353,6 +362,7 @@ def violations(lived: Lived) -> list[str]:
                 x
                 for x in (
                     lived.closed_at.get((name, company)),
+                    lived.accepted_at.get((name, company)),
                     lived.settled_by_acceptance(name, company),
                 )
                 if x is not None
@@ -360,14 +370,16 @@ def violations(lived: Lived) -> list[str]:
             default=None,
         )
         mid = next(m for m, v in names.items() if v[0] == name)
-        for label, before in (("3d", timedelta(days=3)), ("1d", timedelta(days=1))):
+        # About three days ahead, and again in the last day (a day ahead, or on the morning
+        # of the deadline when the day-ahead one would land on that morning anyway).
+        for labels, before in ((("3d",), timedelta(days=3)), (("1d", "day"), timedelta(days=1))):
             fire = deadline - before
             if deadline - got <= before or fire >= plan.end:
                 continue
             if closed is not None and closed <= fire + timedelta(hours=14):
                 continue
-            if (mid, f"o{oid}-{label}") not in reminded:
-                bad.append(f"{name}'s offer from {company} got no {label} deadline reminder")
+            if not any((mid, f"o{oid}-{label}") in reminded for label in labels):
+                bad.append(f"{name}'s offer from {company} got no {labels[0]} deadline reminder")
 
     # 7. Every leaderboard post that covers drills shows them.
     done: dict[date, set[str]] = defaultdict(set)

@@ -76,9 +76,7 @@ def test_console_meta_commands(tmp_path: Path) -> None:
         ":as carol --admin\n:clock\n:clock +2h\n:clock 2000-01-01T00:00\n:bogus\nhello\n"
     )
     # Monday noon: two more hours cross no drill time, so the clock moves in silence.
-    proc = run_console(
-        script, tmp_path, "console", "--user", "dave", "--start", "2026-11-23T12:00"
-    )
+    proc = run_console(script, tmp_path, "console", "--user", "dave", "--start", "2026-11-23T12:00")
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "[DM to dave]" in out

@@ -271,8 +271,13 @@ def _rules(ctx: Ctx, stale_days: int, done: set[tuple[str, str]]) -> Iterator[Nu
         dl = offer.deadline
         dl_local = dl.astimezone(tz)
         # 2. Deadline reminders: about 3 days, 1 day, and the morning of.
+        morning = datetime.combine(dl_local.date(), time(8, 0), tzinfo=tz)
+        has_morning = received < morning < dl
         for label, before in (("3d", timedelta(days=3)), ("1d", timedelta(days=1))):
-            if dl - received > before:
+            # An evening deadline's "1 day" reminder, moved out of the night, lands on the
+            # deadline's own morning: the morning-of reminder says it, once.
+            same_day = sensible(dl - before, tz).astimezone(tz).date() >= dl_local.date()
+            if dl - received > before and not (has_morning and same_day):
                 yield Nudge(
                     "deadline",
                     f"o{offer.id}-{label}",
@@ -281,8 +286,7 @@ def _rules(ctx: Ctx, stale_days: int, done: set[tuple[str, str]]) -> Iterator[Nu
                     partial(_deadline_reply, app, offer, label, tz),
                     dl_local.date(),
                 )
-        morning = datetime.combine(dl_local.date(), time(8, 0), tzinfo=tz)
-        if morning < dl and morning > received:
+        if has_morning:
             yield Nudge(
                 "deadline",
                 f"o{offer.id}-day",
