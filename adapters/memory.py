@@ -10,6 +10,7 @@ from pathlib import Path
 from adapters.base import Undeliverable, describe_target
 from bot.app import App
 from bot.clock import ManualClock
+from bot.jobs import Job
 from bot.outbox import Dispatcher, next_due
 from bot.types import (
     DM,
@@ -73,6 +74,7 @@ class MemoryWorkspace:
     # and the outbox's next due message) instead of ticking every job's interval: what long
     # simulations use; a test proves both send the same messages.
     jump: bool = False
+    _last_run: dict[str, datetime] = field(default_factory=dict)
 
     def user(self, name: str, admin: bool = False) -> User:
         existing = self.users.get(name)
@@ -148,9 +150,14 @@ class MemoryWorkspace:
 
     def _jump(self, start: datetime, end: datetime) -> list[Delivery]:
         runner = self.app.jobs
-        # Members may have changed anything since the last advance: every job runs at its
-        # next ordinary tick once; after that it sleeps until the wake-up it declares.
-        due = {j.name: (j, j.next_tick(start)) for j in runner.jobs}
+        # A job that never ran runs at its next tick. One that did sleeps until the wake-up
+        # it declares after its last run, asked again now: members may have changed what it
+        # would do since; a wake-up already past means at the next tick.
+        due: dict[str, tuple[Job, datetime]] = {}
+        for j in runner.jobs:
+            last = self._last_run.get(j.name)
+            at = j.next_tick(start) if last is None else runner.next_wake(j, last)
+            due[j.name] = (j, max(at, j.next_tick(start)))
         recorded = self.flush()
         pending = self._next_pending()
         while True:
@@ -164,6 +171,7 @@ class MemoryWorkspace:
             if ran:
                 runner.run_at(t, ran)
                 for j in ran:
+                    self._last_run[j.name] = t
                     due[j.name] = (j, runner.next_wake(j, t))
                 pending = self._next_pending()
             if pending is not None and pending <= t:

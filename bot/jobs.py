@@ -34,6 +34,7 @@ JobFn = Callable[[datetime, Session, JobEnv], list[Scheduled]]
 # stored now (None: nothing until the stored state changes). It may be early, never late:
 # running a job for nothing costs a tick, skipping one loses a message.
 WakeFn = Callable[[datetime, Session, JobEnv], datetime | None]
+SOON = timedelta(microseconds=1)  # a wake-up at `after + SOON` means: at the next tick
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ BUSY = Plan(
             "07:00",
             "everyday",
             answer_every=2,
-            pause=None,
+            pause=(1, 1),
             mock=True,
             public=True,
             leaves_on=None,

@@ -18,7 +18,7 @@ from bot.db.bulk import rows_among
 from bot.db.drill_models import PracticeState, Review
 from bot.db.models import Member, MemberSettings
 from bot.db.pipeline_models import Application, Interview, Offer
-from bot.jobs import JobEnv, job, wakes
+from bot.jobs import SOON, JobEnv, job, wakes
 from bot.outbox import Scheduled, make_key, queued_keys
 from bot.practice import StreakOf, alive_streaks
 from bot.router import Ctx, command
@@ -232,16 +232,21 @@ def leaderboard_posts(now: datetime, session: Session, env: JobEnv) -> list[Sche
 
 @wakes("leaderboard")
 def next_post(after: datetime, session: Session, env: JobEnv) -> datetime | None:
-    """The first weekly post instant after `after`, over every cohort with a channel."""
+    """The first weekly post instant after `after` over every cohort with a channel, or at
+    once for a post whose window is open and that is not queued yet (a cohort set up late
+    on its posting day)."""
     instants = []
     for c in all_cohorts(session):
         if c.channel is None:
             continue
         monday = week_start(c.local_now(after).date())
-        for week in (0, 7, 14):
-            at = local_at(
-                monday + timedelta(days=c.leaderboard_weekday + week), c.leaderboard_time, c.tz
-            )
+        for week in (-7, 0, 7, 14):
+            day = monday + timedelta(days=c.leaderboard_weekday + week)
+            at = local_at(day, c.leaderboard_time, c.tz)
+            key = make_key(f"c{c.id}", "leaderboard", "weekly", day)
+            if at <= after < at + STILL_USEFUL and not queued_keys(session, [key]):
+                instants.append(after + SOON)
+                break
             if at > after:
                 instants.append(at)
                 break

@@ -27,7 +27,7 @@ from bot.db.bulk import rows_among
 from bot.db.models import Member, MemberSettings
 from bot.db.schedule_models import MockOptIn, MockPair
 from bot.errors import UserError
-from bot.jobs import JobEnv, job, wakes
+from bot.jobs import SOON, JobEnv, job, wakes
 from bot.outbox import Scheduled
 from bot.router import Ctx, command
 from bot.types import DM, Outbound, Reply, User
@@ -228,15 +228,37 @@ def weekly_pairing(now: datetime, session: Session, env: JobEnv) -> list[Schedul
 
 @wakes("mock-pairing")
 def next_pairing(after: datetime, session: Session, env: JobEnv) -> datetime | None:
+    """Next Monday's pairing, or at once while this week's window is open, nobody is paired
+    yet and two members have joined (the second one joined after the pairing time)."""
     instants = []
     for c in all_cohorts(session):
         monday = week_start(c.local_now(after).date())
         for week in (0, 7, 14):
             at = local_at(monday + timedelta(days=PAIR_DAY + week), PAIR_TIME, c.tz)
+            if at <= after < at + STILL_USEFUL and _unpaired(session, c.id, monday):
+                instants.append(after + SOON)
+                break
             if at > after:
                 instants.append(at)
                 break
     return min(instants, default=None)
+
+
+def _unpaired(session: Session, cohort_id: int, week: date) -> bool:
+    paired = session.scalar(
+        select(MockPair.id)
+        .where(MockPair.cohort_id == cohort_id, MockPair.week_start == week)
+        .limit(1)
+    )
+    if paired is not None:
+        return False
+    volunteers = session.scalars(
+        select(MockOptIn.member_id)
+        .join(Member, Member.id == MockOptIn.member_id)
+        .where(Member.cohort_id == cohort_id)
+        .limit(2)
+    ).all()
+    return len(volunteers) >= 2
 
 
 def _cohort(ctx: Ctx) -> CohortInfo:

@@ -12,7 +12,7 @@ from bot.cohorts import PLAN_POST_TIME, all_cohorts, info_of, local_at, require_
 from bot.content import Content, PlanStage
 from bot.dates import fmt_date
 from bot.errors import UserError
-from bot.jobs import JobEnv, job, wakes
+from bot.jobs import SOON, JobEnv, job, wakes
 from bot.outbox import Scheduled, make_key, queued_keys
 from bot.router import Ctx, command
 from bot.types import Outbound, Reply
@@ -81,13 +81,20 @@ def plan_posts(now: datetime, session: Session, env: JobEnv) -> list[Scheduled]:
 
 @wakes("plan-posts")
 def next_stage_post(after: datetime, session: Session, env: JobEnv) -> datetime | None:
-    instants = [
-        at
-        for c in all_cohorts(session)
-        if c.start_date is not None and c.channel is not None
-        for s in dated_plan(env.content, c.start_date)
-        if (at := local_at(s.start, PLAN_POST_TIME, c.tz)) > after
-    ]
+    """The next stage's post, or at once for one whose window is open and that is not queued
+    yet (a cohort set up, or its start date moved, after the post's time)."""
+    instants = []
+    for c in all_cohorts(session):
+        if c.start_date is None or c.channel is None:
+            continue
+        for s in dated_plan(env.content, c.start_date):
+            at = local_at(s.start, PLAN_POST_TIME, c.tz)
+            if at > after:
+                instants.append(at)
+            elif after < at + STILL_USEFUL and not queued_keys(
+                session, [make_key(f"c{c.id}", "plan", s.stage.id, s.start)]
+            ):
+                instants.append(after + SOON)
     return min(instants, default=None)
 
 
