@@ -78,6 +78,7 @@ class Plan:
     weeks: int
     people: tuple[Person, ...]
     days: int = 0  # a shorter run than whole weeks, for the jump-versus-tick comparison
+    offdays: tuple[int, ...] = ()  # the cohort's days off, as days after the start
 
     @property
     def end(self) -> datetime:
@@ -185,6 +186,9 @@ def live(plan: Plan, template: Path, tmp: Path, *, jump: bool = True) -> Lived:
     ws = MemoryWorkspace(app, clock, jump=jump)
     ws.user("coach", admin=True)
     ws.command("coach", f"/cohort setup {plan.cohort_zone} {plan.start.date().isoformat()}")
+    for off in plan.offdays:
+        day = plan.start.date() + timedelta(days=off)
+        ws.command("coach", f"/cohort offday add {day.isoformat()}")
     lived = Lived(plan, ws)
     # Drawing a chart costs most of a second and has tests of its own (test_cohort, the
     # Slack and Discord uploads); a simulated week needs only that a post carries one.
@@ -308,6 +312,18 @@ def violations(lived: Lived) -> list[str]:
             run = run + 1 if a == b else 1
             if run > 3:
                 bad.append(f"{names[mid][0]} was sent {b} {run} scheduled days running ({day})")
+
+    # 3b. No daily drill on a cohort off day, or on a day the member paused.
+    offdays = {plan.start.date() + timedelta(days=k) for k in plan.offdays}
+    for mid, rows in drills.items():
+        p = people.get(names[mid][0])
+        for day, _subject in rows:
+            if day in offdays:
+                bad.append(f"{names[mid][0]} got a daily drill on the off day {day}")
+            if p and p.pause:
+                first = plan.start.date() + timedelta(days=p.pause[0] + 1)
+                if first <= day < first + timedelta(days=p.pause[1] - 1):
+                    bad.append(f"{p.name} got a daily drill on {day}, while paused")
 
     # 4. Nothing about a closed process after it closed; after an acceptance, the other
     #    processes hear of nothing but their decline letter.

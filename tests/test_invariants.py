@@ -67,7 +67,7 @@ def people(draw: st.DrawFn) -> tuple[Person, ...]:
                 zone=draw(st.sampled_from(ZONES)),
                 drill_time=draw(st.sampled_from(["07:00", "08:30", "12:15", "18:45", "21:30"])),
                 days=draw(st.sampled_from(["weekdays", "everyday", "mon,wed,fri"])),
-                answer_every=draw(st.sampled_from([0, 0, 1, 2, 5])),
+                answer_every=draw(st.sampled_from([0, 1, 2, 3, 7])),
                 pause=draw(st.one_of(st.none(), st.tuples(st.integers(3, 40), st.integers(2, 9)))),
                 mock=draw(st.booleans()),
                 public=draw(st.booleans()),
@@ -84,6 +84,7 @@ plans = st.builds(
     start=st.sampled_from(STARTS),
     weeks=st.just(WEEKS),
     people=people(),
+    offdays=st.lists(st.integers(1, 50), max_size=3, unique=True).map(tuple),
 )
 
 
