@@ -86,6 +86,24 @@ def test_queued_nudges_about_a_process_are_dropped_when_it_closes(ws: MemoryWork
     assert [(d.reply.title or "").rsplit(" to ", 1)[-1] for d in letters] == ["Initech"]
 
 
+def test_queued_nudges_about_a_removed_application_are_dropped(ws: MemoryWorkspace) -> None:
+    _setup(ws)
+    _night(ws)
+    for company in ("Acme", "Globex", "Initech"):
+        ws.command("bob", f"/pipeline add {company} stage applied")
+    ws.command("bob", "/pipeline offer Acme deadline 2026-12-11 17:00")
+    ws.advance(timedelta(minutes=15))
+    assert len(_pending(ws, "alternatives")) == 2
+    [confirm] = ws.command("bob", "/pipeline remove Globex")
+    [yes] = [b for b in confirm.reply.buttons if b.action == "pipeline.remove"]
+    ws.press("bob", yes)
+    out = dms_to(ws.advance(timedelta(hours=12)), "bob")
+    assert all("Globex" not in d.text for d in out)
+    assert [
+        (d.reply.title or "").rsplit(" to ", 1)[-1] for d in out if _kind(d) == "alternatives"
+    ] == ["Initech"]
+
+
 def test_accepting_drops_what_was_queued_about_the_others(ws: MemoryWorkspace) -> None:
     _setup(ws)
     _night(ws)

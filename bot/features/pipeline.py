@@ -24,6 +24,7 @@ from bot.pipeline_queries import (
     STAGE_ALIASES,
     STAGES,
     applications,
+    cancel_queued,
     company_key,
     find_company,
     move_stage,
@@ -491,7 +492,8 @@ def _drop_thank_you(ctx: Ctx, iv: Interview) -> None:
         delete(OutboxMessage).where(
             OutboxMessage.member_id == ctx.member.id,
             OutboxMessage.kind == "thank-you",
-            OutboxMessage.subject == f"i{iv.id}",
+            # A snoozed copy is queued under the same subject with a suffix.
+            OutboxMessage.subject.in_((f"i{iv.id}", f"i{iv.id}-z")),
             OutboxMessage.status == "pending",
         )
     )
@@ -799,6 +801,7 @@ def _confirm_remove(ctx: Ctx, app: Application, args: dict[str, str]) -> Reply:
 def remove_confirmed(ctx: Ctx, value: str) -> Reply:
     app = own(ctx, value)
     name = app.company
+    cancel_queued(ctx.session, app)  # nothing queued about it may go out after it is gone
     ctx.session.delete(app)
     return Reply(f"Deleted {name} and its history from your pipeline.")
 
