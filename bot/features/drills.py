@@ -6,11 +6,17 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
-from bot.content import TRACKS, Drill
+from bot.content import TRACKS, Drill, Framework
 from bot.db.drill_models import Card, PracticeState, Review
 from bot.errors import UserError
 from bot.features.settings import member_tracks
-from bot.feedback import checklist_coverage, grade_number, length_note, structure_check
+from bot.feedback import (
+    checklist_coverage,
+    grade_number,
+    length_note,
+    structure_check,
+    suggestion,
+)
 from bot.practice import (
     POINTS_REVEALED,
     POINTS_WRITTEN,
@@ -175,15 +181,8 @@ def give_feedback(ctx: Ctx, drill: Drill, raw: str) -> Reply:
         lines.append(f"Worked answer: {drill.worked}")
     else:
         fw = ctx.content.frameworks.get(drill.framework or "")
-        if drill.track == "behavioral" and fw is not None:
-            parts = structure_check(answer, fw)
-            have = [p for p in parts if p.present]
-            lines.append(f"STAR++ check: {len(have)} of {len(parts)} parts present.")
-            if have:
-                lines.append("Present: " + ", ".join(p.name for p in have) + ".")
-            for p in parts:
-                if not p.present:
-                    lines.append(f"Missing {p.name}: {p.tip}")
+        if fw is not None:
+            lines.extend(_structure_lines(answer, fw))
         if drill.checklist:
             cover = checklist_coverage(answer, drill.checklist)
             got = sum(c.covered for c in cover)
@@ -194,7 +193,7 @@ def give_feedback(ctx: Ctx, drill: Drill, raw: str) -> Reply:
             lines.append("Principles at stake: " + "; ".join(drill.principles) + ".")
         if drill.model_answer:
             fields.append(Field("A model answer", drill.model_answer, inline=False))
-        if drill.track != "probability" and (note := length_note(answer)):
+        if note := length_note(answer, drill.track):
             lines.append(note)
     state.correct = correct
     lines.append("How did it go? Your rating schedules the next review.")
@@ -207,6 +206,25 @@ def give_feedback(ctx: Ctx, drill: Drill, raw: str) -> Reply:
         buttons=_rating_buttons(drill.id),
         footer="Only you can see your answer and this feedback.",
     )
+
+
+def _structure_lines(answer: str, fw: Framework) -> list[str]:
+    """One line per part of the framework, found or missing, then one suggestion: a member
+    who gets six tips at once acts on none of them."""
+    parts = structure_check(answer, fw)
+    have = sum(p.present for p in parts)
+    lines = [f"{fw.name} check: {have} of {len(parts)} parts present."]
+    for p in parts:
+        if p.present:
+            lines.append(f'  Found {p.name}: "{p.evidence}"')
+        elif p.note:
+            lines.append(f"  Missing {p.name}: {p.note}. {p.tip}")
+        else:
+            lines.append(f"  Missing {p.name}: {p.tip}")
+    if (pick := suggestion(fw, parts)) is not None:
+        weakest, text = pick
+        lines.append(f"Work on {weakest.name} first: {text}")
+    return lines
 
 
 def _hint_reply(drill: Drill, n: int) -> Reply:
