@@ -119,7 +119,9 @@ def _clip(text: str, limit: int = 90) -> str:
 _PAST_SETTING = (
     r"\b(?:\d+|a|one|two|three|four|five|six|a few|several|a couple of)\s+(?:years?|months?|weeks?)"
     r"\s+ago\b|\bin (?:19|20)\d\d\b|\blast (?:year|spring|summer|autumn|fall|winter|quarter|month)"
-    r"\b|\b(?:when|while) i (?:was|worked|joined|led|ran|moved|started)\b|\bat my (?:last|previous|"
+    r"\b|\bat a time when\b|\bmy (?:previous|former|old|last|first) (?:manager|boss|lead|"
+    r"employer|company|team|job)\b|\b(?:when|while) i (?:was|worked|joined|led|ran|moved|"
+    r"started)\b|\bat my (?:last|previous|"
     r"old|first|former|current)\b|\bin my (?:last|previous|old|first|former|second) (?:job|role|"
     r"team|company|position|year)\b|\bback (?:then|in|when)\b|\bearly in my\b|\bduring my\b|"
     r"\bat the time\b|\bi (?:was|had been) (?:one of|a |an |the |part of|working|leading|on |in "
@@ -127,6 +129,10 @@ _PAST_SETTING = (
     r"\b(?:our|the|my) (?:team|product|company|startup|service|platform|app|client|customer|"
     r"project|launch|migration|release|system|manager|lead|org|group|lab)\b[^.]{0,60}\b(?:was|"
     r"were|had|needed|ran|used)\b"
+)
+_SCENE = (
+    r"\b(?:we|it|they|there|he|she|the \w+|our \w+|my \w+|\w+s)\b[^.]{0,50}\b(?:was|were|had|"
+    r"took|kept|ran|used)\b"
 )
 _TASK = (
     r"\bmy (?:task|job|role|goal|responsibility|brief|mission|assignment|remit|part|piece)\b|"
@@ -137,20 +143,22 @@ _TASK = (
     r"(?:to|on) me\b|\b(?:the|our|my) (?:goal|aim|target|objective|deadline|mandate|brief|ask)"
     r" (?:was|became|were)\b|\bwe (?:had|needed|were asked) to\b|\basked me to\b|\bput me in "
     r"charge\b|\bgave me\b|\bmy part was\b|\bhad to\b|\bneeded to\b|\bwas on me\b|\bso that we "
-    r"could\b|\bhad (?:two|three|four|\d+) (?:days|weeks|months)\b|\bby (?:monday|tuesday|"
-    r"wednesday|thursday|friday|the end of)\b"
+    r"could\b|\bhad (?:two|three|four|\d+) (?:days|weeks|months)\b"
 )
 # Past-tense verbs that report a state of mind or a state, not something the speaker did.
 _NOT_ACTIONS = frozenset(
     """was were had felt thought knew learned learnt realised realized wanted needed liked loved
     hated hoped believed understood noticed seemed remembered wondered worried expected enjoyed
-    became assumed guessed feared suspected missed failed lacked owned used""".split()
+    became assumed guessed feared suspected missed failed lacked owned used lived stayed
+    happened""".split()
 )
 _IRREGULAR_ACTIONS = frozenset(
     """wrote built ran set sat met spoke began drew sent led brought took made put found chose
     gave told taught rewrote rebuilt split cut paid sought fought held kept left read dug shut
-    stood won bought hired fired rang flew drove""".split()
+    stood won bought hired fired rang flew drove went did""".split()
 )
+_PLACE_VERBS = frozenset({"joined", "worked", "started", "moved", "went"})
+_PLACE_NEXT = frozenset({"the", "a", "an", "my", "our", "as", "at", "for", "in", "on", "there"})
 _ADVERBS = frozenset(
     """then first also finally quickly immediately just personally eventually next instead still
     even actually simply therefore so later soon again myself carefully""".split()
@@ -161,8 +169,8 @@ _RESULT_MARK = (
     r"\bno longer\b|\bnever again\b|\bwithin (?:a|one|two|three|four|six|\d+) (?:days?|weeks?|"
     r"months?)\b|\bon time\b|\bahead of\b|\b(?:shipped|launched|released|delivered|dropped|fell|"
     r"rose|grew|cut|reduced|saved|increased|decreased|improved|halved|doubled|tripled|won|lost|"
-    r"closed|hit|beat|missed|finished|completed|stopped|avoided|prevented|recovered|retained|"
-    r"adopted|approved|promoted|signed|resolved|shrank|sped|passed|landed|renewed|kept|went "
+    r"closed|beat|missed|finished|completed|stopped|avoided|prevented|recovered|retained|"
+    r"adopted|approved|promoted|signed|resolved|shrank|sped|passed|landed|renewed|went "
     r"(?:from|live|down|up)|came (?:in|down)|got (?:promoted|approved|the)|made it)\b"
 )
 _QUANT = (
@@ -180,7 +188,8 @@ _LEARNING = (
     r"understand)\b|\bi should have\b|\bi would (?:do|have done)\b[^.]*\bdifferently\b|"
     r"\bwhat i took\b|\bthe (?:main|big|real|biggest) (?:thing|point|insight)\b|\bmy mistake "
     r"was\b|\bi was wrong\b|\bi underestimated\b|\bi had assumed\b|\bthe insight\b|"
-    r"\bi(?:'d| would) (?:now|never|not)\b|\bwhat i (?:learned|learnt|understood|realised|"
+    r"\bi(?:'d| would) (?:now|never|not)\b|\bdifferently\b|"
+    r"\bwhat i (?:learned|learnt|understood|realised|"
     r"realized)\b|\bthe way i see it now\b|\bit (?:turns|turned) out that\b"
 )
 _EVOLUTION = (
@@ -192,7 +201,7 @@ _EVOLUTION = (
     r"quarter) later\b|\bi make (?:a point|sure|it a habit)\b|\bgoing forward\b|\bfrom that "
     r"(?:point|day)\b|\bsince that\b|\bhabit\b|\bi (?:always|never|still|routinely|usually) "
     r"(?!was|were|had)\w+|\b(?:later|afterwards),? (?:when|on|i)\b[^.]*\bi\b|\bwhen [^.]{3,60} "
-    r"again\b"
+    r"again\b|\bwhenever i\b|\bnow, \b"
 )
 
 
@@ -207,7 +216,7 @@ def _is_action_verb(w: str) -> bool:
 def _actions(s: _Sent) -> list[str]:
     """First-person past-tense actions in a sentence: "I wrote", "I then called", and the verbs
     chained after them ("..., ran a spike and rolled it out")."""
-    toks = words(s.low)
+    toks = re.findall(r"[a-z0-9']+|,", s.low)
     found: list[str] = []
     in_clause = False
     for i, w in enumerate(toks):
@@ -216,12 +225,16 @@ def _actions(s: _Sent) -> list[str]:
             while j < len(toks) and (toks[j] in _ADVERBS or toks[j].endswith("ly")) and j - i < 3:
                 j += 1
             in_clause = j < len(toks) and _is_action_verb(toks[j])
+            # "When I joined the company", "I worked at a bank": where, not what was done.
+            after = toks[j + 1] if j + 1 < len(toks) else ""
+            if in_clause and toks[j] in _PLACE_VERBS and after in _PLACE_NEXT:
+                in_clause = False
             if in_clause:
                 found.append(toks[j])
             continue
-        if w in ("we", "they", "he", "she", "it", "you", "was", "were"):
+        if w in ("we", "they", "he", "she", "was", "were"):
             in_clause = False
-        elif in_clause and w in ("and", "then") and i + 1 < len(toks):
+        elif in_clause and w in ("and", "then", ",") and i + 1 < len(toks):
             nxt = toks[i + 1]
             if _is_action_verb(nxt):
                 found.append(nxt)
@@ -262,7 +275,11 @@ def _star(sents: list[_Sent]) -> dict[str, _Found]:
     sit: list[tuple[float, _Sent]] = []
     for s in sents[: max(3, n // 2)]:
         setting = bool(_rx(_PAST_SETTING).search(s.low))
-        early_past = s.index <= 1 and bool(re.search(r"\b(?:was|were|had|ran|used)\b", s.low))
+        # An opening sentence about someone or something else in the past sets the scene;
+        # "I was asked to ..." is the task, not the scene.
+        early_past = (
+            s.index <= 1 and not _rx(_TASK).search(s.low) and bool(_rx(_SCENE).search(s.low))
+        )
         if setting or early_past:
             sit.append(((1.0 if setting else 0.7) * min(s.specifics / 3, 2.0), s))
     out["situation"] = _best(sit)
@@ -282,16 +299,21 @@ def _star(sents: list[_Sent]) -> dict[str, _Found]:
 
     res: list[tuple[float, _Sent]] = []
     for s in sents:
-        if s.index < min(first_action, n - 1) or not _rx(_RESULT_MARK).search(s.low):
+        # The opening sets the scene ("the site went down"); an outcome comes after something
+        # was done about it.
+        too_early = s.index < min(first_action, n - 1) or (s.index == 0 and n > 1)
+        if too_early or not _rx(_RESULT_MARK).search(s.low):
             continue
         quant = bool(_rx(_QUANT).search(s.low))
         res.append(((1.0 if quant else 0.5) * min(s.specifics / 2, 2.0), s))
     out["result"] = _best(res)
 
+    # A reflection comes after the story; "I realised the cache was stale" before the first
+    # action is part of the situation.
     learn = [
         (min(_after_cue(s, _LEARNING) / 2, 2.0), s)
         for s in sents
-        if s.index > first_action - (1 if first_action < n else n) and _rx(_LEARNING).search(s.low)
+        if (first_action == n or s.index >= first_action) and _rx(_LEARNING).search(s.low)
     ]
     out["learning"] = _best(learn)
 
@@ -317,7 +339,8 @@ _SYSTEM_DESIGN: _Rules = {
         r"(?:second|minute|day)\b|\bper (?:second|day)\b|\bread[- ]heavy\b|\bwrite[- ]heavy\b|"
         r"\bread[-/ ]to[-/ ]write\b|\bratio\b|\bsla\b|\bp9\d\b|\bfunctional\b|\bestimat\w*|"
         r"\bback[- ]of[- ]the[- ]envelope\b|\bi'?d (?:ask|confirm|check) (?:whether|if|what|how)",
-        r"\?",
+        r"\?|\d|\bout of scope\b|\bonly\b|\bmillions?\b|\bthousands?\b|\bbillions?\b|"
+        r"\bask\w*|\bconfirm\w*|\bwhether\b",
     ),
     "sketch": (
         r"\bhigh[- ]level\b|\bdiagram\b|\bcomponents?\b|\bendpoints?\b|\b(?:post|get|put|delete) "
@@ -355,7 +378,8 @@ _CODING: _Rules = {
         r"\bduplicates?\b|\bsorted\b|\bunicode\b|\boverflow\b|\bexpected output\b|"
         r"\brestat\w*|\bjust to confirm\b|\bbounds?\b|\bwhat should (?:it|the function|we) "
         r"return\b|\bfor example\b|\bexample\b",
-        r"\?|\bask\w*|\bconfirm\w*|\bcheck (?:whether|if)\b",
+        r"\?|\bask\w*|\bconfirm\w*|\bcheck (?:whether|if)\b|\bassum\w*|\bclarif\w*|"
+        r"\brestat\w*",
     ),
     "plan": (
         r"\bbrute[- ]force\b|\bnaive\w*|\bapproach\b|\bplan\b|\bthe idea\b|\bidea is\b|"
@@ -419,14 +443,17 @@ _NEGOTIATION: _Rules = {
     ),
     "give-reasons": (
         r"\bbecause\b|\bsince\b|\bas (?:i|we|my|our|it|the)\b|\bgiven\b|\bso that\b|\bthe reason"
-        r"\b|\bdue to\b|\bin order to\b|\bto make sure\b|\bmy (?:partner|family|wife|husband|kids|"
+        r"\b|, so (?:i|we)(?: would|'d)? (?:need|ask)\b|\bdue to\b|\bin order to\b|"
+        r"\bto make sure\b|"
+        r"\bmy (?:partner|family|wife|husband|kids|"
         r"visa|lease|notice)\b|\brelocat\w*|\bnotice period\b|\bso i can\b|\bwhich (?:means|would"
         r" let|would help|is why)\b|\bthat way\b|\bit means\b|\bit (?:would|will) (?:let|help|"
         r"allow|give)\b|\bmeans (?:we|i)\b|\bbased on\b|\bfor (?:that|this) reason\b",
     ),
     "keep-door-open": (
         r"\b(?:some|a (?:few|couple of)|more) (?:time|days)\b|\bthink (?:it )?(?:over|through)\b|"
-        r"\breview\w*|\bin writing\b|\bdiscuss\w*|\btalk (?:it )?(?:through|over)\b|\bget back "
+        r"\breview\w*|\bin writing\b|\bdiscuss (?:it |this |the offer )?with\b|"
+        r"\btalk (?:it )?(?:through|over)\b|\bget back "
         r"to you\b|\bconfident\b|\bwork (?:something|this|it) out\b|\bfind (?:a way|something|a "
         r"package|a solution)\b|\bnot (?:ready|able) to (?:decide|commit)\b|\bbefore i (?:decide|"
         r"commit)\b|\bstill (?:very )?(?:interested|excited|keen)\b|\blook(?:ing)? forward\b|"
@@ -438,7 +465,8 @@ _NEGOTIATION: _Rules = {
     "ask": (
         r"\bcould you\b|\bwould you\b|\bcan you\b|\bis there (?:any )?(?:flexibility|room|way|"
         r"chance)\b|\bwould it be possible\b|\bi(?:'d| would) (?:like to )?(?:ask|propose|"
-        r"suggest|request|like)\b|\bplease\b|\bmay i\b|\bcould we\b|\bcan we\b|\bi(?:'m| am) "
+        r"suggest|request)\b|\bi need you to\b|\bplease\b|\bmay i\b|\bcould we\b|\bcan we\b|"
+        r"\bi(?:'m| am) "
         r"asking\b|\bif you (?:can|could)\b|\bwhat would it take\b|\blet me know\b|\bsend "
         r"(?:me|over)\b|\bwould (?:\w+ )?work for you\b|\bi (?:will|'ll) sign\b|\bhow (?:is|are|"
         r"does|do|much|long)\b[^?]*\?|\bwhat (?:is|are)\b[^?]*\?|\bdoes (?:that|this)\b[^?]*\?",
@@ -513,7 +541,7 @@ def _by_rules(sents: list[_Sent], framework_id: str, rules: _Rules) -> dict[str,
             # A second pattern, when given, is what turns a mention into the step being done:
             # a component plus a flow, a technique plus its reason, a question plus a topic.
             extra = len(pats) > 1 and any(_rx(p).search(s.low) for p in pats[1:])
-            score = min(s.specifics / need, 2.0) * (1.0 if extra or len(pats) == 1 else 0.6)
+            score = min(s.specifics / need, 2.0) * (1.0 if extra or len(pats) == 1 else 0.45)
             cands.append((score, s))
         out[key] = _best(cands, 1.0)
     if framework_id == "negotiation":
