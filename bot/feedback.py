@@ -12,7 +12,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from bot.content import Drill, Framework, FrameworkStep, parse_number
+from bot import numbers
+from bot.content import Drill, Framework, FrameworkStep
 
 _STOP = frozenset(
     """about above after again against also among answer because been before being between both
@@ -67,6 +68,10 @@ class Grade:
     correct: bool
     given: float | None
     expected: float
+    # What was read as the final answer ("671/1296") and the precision the prompt asks for
+    # ("3 significant figures"), so feedback can say what was judged and against what.
+    read: str | None = None
+    wanted: str = ""
 
 
 def words(text: str) -> list[str]:
@@ -900,30 +905,10 @@ def length_note(answer: str, track: str = "behavioral") -> str | None:
 
 
 def grade_number(answer: str, drill: Drill) -> Grade:
-    """Exact-answer grading: fractions, decimals and percentages, within the drill's tolerance.
-
-    A rounded decimal such as 0.1667 or 16.7% for 1/6 passes; a different number does not."""
+    """Judge the member's final value (not the first number in the reply) within the precision
+    the drill's prompt states; see bot.numbers for what is read and how."""
     assert drill.answer is not None
-    expected = parse_number(drill.answer)
-    assert expected is not None
-    given = _first_number(answer)
-    if given is None:
-        return Grade(False, None, expected)
-    tol = max(drill.tolerance * abs(expected), 1e-9)
-    # Accept what rounding the exact value to 3 significant digits would give, too.
-    rounded_ok = abs(given - expected) <= 0.5 * 10 ** (_magnitude(expected) - 2)
-    return Grade(abs(given - expected) <= tol or rounded_ok, given, expected)
-
-
-def _magnitude(x: float) -> int:
-    import math
-
-    return math.floor(math.log10(abs(x))) if x else 0
-
-
-def _first_number(text: str) -> float | None:
-    whole = parse_number(text)
-    if whole is not None:
-        return whole
-    m = re.search(r"-?\d+(?:\.\d+)?\s*/\s*\d+(?:\.\d+)?|-?\d*\.?\d+(?:e-?\d+)?\s*%?", text, re.I)
-    return parse_number(m.group(0)) if m else None
+    verdict = numbers.grade(answer, drill.answer, drill.prompt)
+    return Grade(
+        verdict.correct, verdict.given, verdict.expected, verdict.read, verdict.wanted.describe()
+    )
