@@ -18,6 +18,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from bot.numbers import drill_problems
+
 TRACKS: dict[str, str] = {
     "behavioral": "Behavioural and culture fit",
     "system-design": "System design",
@@ -138,6 +140,8 @@ class Drill(_Strict):
     hints: list[str] = Field(min_length=1)
     model_answer: str | None = None
     answer: str | None = None
+    # No longer read: the prompt states the precision the grader accepts (bot.numbers). Kept
+    # so that organizer files written for the old grader still load.
     tolerance: float = Field(default=0.005, ge=0, le=0.5)
     worked: str | None = None
     principles: list[str] = Field(default_factory=list)
@@ -160,6 +164,9 @@ class Drill(_Strict):
                 raise ValueError(f"answer {self.answer!r} is not a number, fraction or percent")
             if not self.worked:
                 raise ValueError("a probability drill needs a 'worked' solution")
+            # The grader reads its precision from the prompt and must accept the worked value.
+            if problems := drill_problems(self.answer, self.prompt, self.worked):
+                raise ValueError("; ".join(problems))
         else:
             if len(self.checklist) < 2:
                 raise ValueError("needs a 'checklist' of at least two points")

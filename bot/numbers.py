@@ -146,11 +146,18 @@ _MARKER = re.compile(
 )
 _STRONG = re.compile(r"\b(?:final\s+)?answer\b(?:\s+is|\s*:|\s*=)?")
 _APPROX = re.compile(r"≈|~|\babout\b|\bapprox|\broughly\b|\baround\b|\(")
-# What may stand between two forms of one answer: "671/1296, about 0.518", "= 0.5177 (52%)".
+# What may stand between two forms of one answer: "671/1296, about 0.518", "= 0.5177 (52%)",
+# "1067.1, so n = 1068" (a one-letter name, but not the words "a" and "i").
 _JOIN = re.compile(
-    r"^(?:\s|=|≈|~|,|;|:|\(|\bor\b|\bi\.e\.|\bwhich\s+is\b|\bthat\s+is\b|\bso\b|\babout\b"
+    r"^(?:\s|=|≈|~|,|;|:|\(|<|>|\b[b-hj-z]\b|\bor\b|\bi\.e\.|\bwhich\s+is\b|\bthat\s+is\b"
+    r"|\bso\b|\babout\b"
     r"|\bapprox(?:imately|\.)?|\broughly\b|\baround\b|\bequals?\b|\bwhich\s+is\s+about\b)*$"
 )
+
+
+def _joined(gap: str) -> bool:
+    """Whether two values are forms of one statement; a long gap never is."""
+    return len(gap) <= 60 and _JOIN.match(gap) is not None
 
 
 def normalise(text: str) -> str:
@@ -465,9 +472,7 @@ def final_value(text: str) -> Reading | None:
     # Bounded: a real chain has a handful of links, and a hostile one must not cost more.
     steps = 0
     while (
-        steps < MAX_CHAIN
-        and i + 1 < len(spans)
-        and _JOIN.match(s[spans[i].end : spans[i + 1].start])
+        steps < MAX_CHAIN and i + 1 < len(spans) and _joined(s[spans[i].end : spans[i + 1].start])
     ):
         i, steps = i + 1, steps + 1
     here = _read(spans[i])
@@ -476,7 +481,7 @@ def final_value(text: str) -> Reading | None:
         if here is None or i == 0:
             break
         gap = s[spans[i - 1].end : spans[i].start]
-        if not (_JOIN.match(gap) and _APPROX.search(gap)):
+        if not (_joined(gap) and _APPROX.search(gap)):
             break
         before = _read(spans[i - 1])
         if before is None or abs(here.value - before.value) > here.half_unit * 1.0001 + 1e-12:
@@ -528,11 +533,17 @@ def drill_problems(answer: str, prompt: str, worked: str | None) -> list[str]:
             "fraction or a decimal to 3 significant figures.')"
         )
         return problems
-    near = [
-        v
-        for v in find_values(worked or "", expressions=False)
-        if abs(v.value - expected) <= 0.02 * abs(expected) + 1e-12
-    ]
+    # A value in the middle of a chain ("= 1067.1, so n = 1068") is working, not an answer;
+    # a value that ends its statement is one a member could copy, so it must pass.
+    s = normalise(worked or "")
+    spans = _spans(s)
+    near: list[Reading] = []
+    for k, sp in enumerate(spans):
+        if k + 1 < len(spans) and _joined(s[sp.end : spans[k + 1].start]):
+            continue
+        got = _read(sp, expressions=False)
+        if got is not None and abs(got.value - expected) <= 0.02 * abs(expected) + 1e-12:
+            near.append(got)
     if worked and not near:
         problems.append(f"the worked solution never reaches the answer {answer}")
     for v in near:
