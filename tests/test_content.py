@@ -427,3 +427,38 @@ def test_duplicate_prompt_names_file_and_line(tmp_path: Path, content: Content) 
         str(extra / "drills" / "ours.yaml"),
         line_of(bank, "- id: org-hackathon-pivot"),
     )
+
+
+# --- checklists recognise their own model answers (issue 13) -------------------------------------
+
+
+def test_every_model_answer_meets_its_own_checklist(content: Content) -> None:
+    from bot.feedback import checklist_coverage
+
+    low: dict[str, float] = {}
+    for drill in content.drills.values():
+        if drill.model_answer and drill.checklist:
+            cover = checklist_coverage(drill.model_answer, drill.checklist)
+            share = sum(c.covered for c in cover) / len(cover)
+            if share < 0.8:
+                low[drill.id] = round(share, 2)
+    assert not low, low
+
+
+def test_pasted_model_answer_scores_fully(content: Content) -> None:
+    from bot.feedback import checklist_coverage
+
+    drill = content.drills["neg-phone-or-email"]
+    assert drill.model_answer is not None
+    assert all(c.covered for c in checklist_coverage(drill.model_answer, drill.checklist))
+
+
+def test_number_required_model_answer_quotes_the_top_as_a_starting_point(content: Content) -> None:
+    answer = content.drills["neg-number-required-form"].model_answer or ""
+    assert "placeholder" not in answer and "starting point" in answer
+
+
+def test_alternatives_letter_says_what_is_true_to_every_company(content: Content) -> None:
+    body = content.letters["alternatives"].body
+    assert "most like to join" not in body
+    assert "{offer_company}" in body and "{offer_deadline}" in body and "interested" in body
