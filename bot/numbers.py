@@ -519,6 +519,22 @@ def grade(reply: str, answer: str, prompt: str) -> Verdict:
     return Verdict(ok, found.value, expected, found.text.strip(), precision)
 
 
+def worked_values(worked: str, expected: float) -> list[Reading]:
+    """The figures a worked solution gives for its answer (within 2% of it), read without the
+    parser. A value in the middle of a chain ("= 1067.1, so n = 1068") is working, not an
+    answer; a value that ends its statement is one a member could copy, so it must pass."""
+    s = normalise(worked)
+    spans = _spans(s)
+    near: list[Reading] = []
+    for k, sp in enumerate(spans):
+        if k + 1 < len(spans) and _joined(s[sp.end : spans[k + 1].start]):
+            continue
+        got = _read(sp, expressions=False)
+        if got is not None and abs(got.value - expected) <= 0.02 * abs(expected) + 1e-12:
+            near.append(got)
+    return near
+
+
 def drill_problems(answer: str, prompt: str, worked: str | None) -> list[str]:
     """Why a numeric drill is not fit to grade: its prompt states no precision, or a value its
     own worked solution gives for the answer fails the drill's grader. Uses no parser."""
@@ -533,17 +549,7 @@ def drill_problems(answer: str, prompt: str, worked: str | None) -> list[str]:
             "fraction or a decimal to 3 significant figures.')"
         )
         return problems
-    # A value in the middle of a chain ("= 1067.1, so n = 1068") is working, not an answer;
-    # a value that ends its statement is one a member could copy, so it must pass.
-    s = normalise(worked or "")
-    spans = _spans(s)
-    near: list[Reading] = []
-    for k, sp in enumerate(spans):
-        if k + 1 < len(spans) and _joined(s[sp.end : spans[k + 1].start]):
-            continue
-        got = _read(sp, expressions=False)
-        if got is not None and abs(got.value - expected) <= 0.02 * abs(expected) + 1e-12:
-            near.append(got)
+    near = worked_values(worked or "", expected)
     if worked and not near:
         problems.append(f"the worked solution never reaches the answer {answer}")
     for v in near:
