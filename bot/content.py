@@ -139,6 +139,9 @@ class Drill(_Strict):
     checklist: list[str] = Field(default_factory=list)
     hints: list[str] = Field(min_length=1)
     model_answer: str | None = None
+    # A first-person story a member could have told: shown after the model answer on "Skip to
+    # answer", because a worked example teaches the shape of a story better than a checklist.
+    example_answer: str | None = Field(default=None, min_length=80, max_length=4000)
     answer: str | None = None
     # No longer read: the prompt states the precision the grader accepts (bot.numbers). Kept
     # so that organizer files written for the old grader still load.
@@ -170,6 +173,8 @@ class Drill(_Strict):
         else:
             if len(self.checklist) < 2:
                 raise ValueError("needs a 'checklist' of at least two points")
+        if self.example_answer and self.model_answer and self.example_answer == self.model_answer:
+            raise ValueError("'example_answer' repeats 'model_answer'; give a different example")
         if t in ("ml-fundamentals", "negotiation") and not self.model_answer:
             raise ValueError(f"a {t} drill needs a 'model_answer'")
         if t == "negotiation" and not self.principles:
@@ -400,6 +405,7 @@ def _cross_check(content: Content, problems: list[Problem]) -> None:
             problems.append(
                 Problem(file, line, f"{drill.id}: unknown framework {drill.framework!r}")
             )
+    _check_own_checklists(content, problems)
     seen_prompts: dict[str, str] = {}
     for drill in content.drills.values():
         norm = re.sub(r"\W+", " ", drill.prompt.lower()).strip()
@@ -407,6 +413,38 @@ def _cross_check(content: Content, problems: list[Problem]) -> None:
             file, line = where(drill)
             problems.append(Problem(file, line, f"{drill.id}: same prompt as {seen_prompts[norm]}"))
         seen_prompts[norm] = drill.id
+
+
+# A stored answer that misses a fifth of its own checklist teaches members the checklist is
+# noise, and grades their paraphrases of it as wrong; the same bar as the content tests.
+OWN_CHECKLIST_SHARE = 0.8
+
+
+def _check_own_checklists(content: Content, problems: list[Problem]) -> None:
+    """Refuse a drill whose model answer or example answer misses its own checklist."""
+    # bot.feedback imports this module, so it can only be imported once both are loaded.
+    from bot.feedback import checklist_coverage
+
+    for drill in content.drills.values():
+        if not drill.checklist:
+            continue
+        stored = (("model answer", drill.model_answer), ("example answer", drill.example_answer))
+        for label, text in stored:
+            if not text:
+                continue
+            cover = checklist_coverage(text, drill.checklist)
+            got = sum(c.covered for c in cover)
+            if got / len(cover) < OWN_CHECKLIST_SHARE:
+                file, line = content.origin.get(f"drills:{drill.id}", ("content", 0))
+                missed = "; ".join(c.item for c in cover if not c.covered)
+                problems.append(
+                    Problem(
+                        file,
+                        line,
+                        f"{drill.id}: the {label} covers {got} of {len(cover)} points of its "
+                        f"own checklist (needs {OWN_CHECKLIST_SHARE:.0%}); missed: {missed}",
+                    )
+                )
 
 
 def builtin_content_dir() -> Path:

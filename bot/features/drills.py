@@ -291,6 +291,9 @@ def _reveal(ctx: Ctx, drill: Drill) -> Reply:
         lines.append("Principles at stake: " + "; ".join(drill.principles) + ".")
     if drill.model_answer:
         lines.append(f"A model answer: {drill.model_answer}")
+    if drill.example_answer:
+        # Labelled as one example, so members copy its shape rather than its story.
+        lines.append(f"An example answer: {drill.example_answer}")
     if drill.checklist:
         lines.append("A strong answer covers:\n" + "\n".join(f"- {c}" for c in drill.checklist))
     lines.append(
