@@ -47,10 +47,11 @@ def test_issue_script(tmp_path: Path) -> None:
     assert "/settings:" in "\n".join(msgs[0])
     assert msgs[1][0] == "[only alice sees this, in #cohort]"
     assert "Time zone set to Europe/Berlin" in "\n".join(msgs[1])
-    assert "Time zone: Europe/Berlin" in "\n".join(msgs[2])
+    assert "Time zone Europe/Berlin;" in "\n".join(msgs[2])
     bob = [m for m in msgs if m[0] == "[only bob sees this, in #cohort]"]
     assert len(bob) == 1
-    assert "Time zone: UTC (default)" in "\n".join(bob[0])
+    assert "Time zone UTC (default);" in "\n".join(bob[0])
+    assert "  Time zone:" not in proc.stdout  # each fact once: the text says what fields do
     assert "\x1b[" not in proc.stdout  # no colour codes when piped
     assert "Traceback" not in proc.stderr
 

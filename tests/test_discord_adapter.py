@@ -206,7 +206,9 @@ def test_dm_commands_use_the_home_server(bot: Bot) -> None:
     bot.send(slash(BOB, "settings", "tz", {"zone": "Asia/Tokyo"}))
     cb = _callback(bot.send(slash(BOB, "settings", "show", guild_id=None, channel_id=dm)))
     assert not cb.ephemeral  # a DM is already private
-    assert "Asia/Tokyo" in _text(cb)
+    [card] = cb.message["embeds"]
+    assert card["title"] == "Your settings" and "description" not in card  # said once
+    assert {"name": "Time zone", "value": "Asia/Tokyo", "inline": True} in card["fields"]
 
 
 # -- deliveries without an interaction (scheduled messages) ------------------------------------

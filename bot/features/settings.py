@@ -18,7 +18,7 @@ from bot.db.ownership import delete_member, export_member
 from bot.db.schedule_models import OutboxMessage
 from bot.errors import NotAllowed, UserError
 from bot.router import Ctx, action, command
-from bot.text import clip
+from bot.text import as_id, clip
 from bot.types import Attachment, Button, Field, Reply
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -138,7 +138,8 @@ def show(ctx: Ctx, note: str | None = None) -> Reply:
         Field("On the leaderboard", "pipeline counts shown" if s.public else "drills only"),
     )
     summary = (
-        f"Time zone {s.timezone}; daily drill at {s.drill_time} on {_days_label(s.drill_days)} "
+        f"Time zone {s.timezone}{'' if s.timezone_set else ' (default)'}; daily drill at "
+        f"{s.drill_time} on {_days_label(s.drill_days)} "
         f"({status}); tracks: {tracks}; pipeline counts on the leaderboard: "
         f"{'on' if s.public else 'off'}."
     )
@@ -314,7 +315,8 @@ def _own(ctx: Ctx, value: str) -> str:
     """The stamp in a forget-me button, once the button is known to be this member's."""
     mid, _, stamp = value.partition(":")
     if mid != str(ctx.member.id):
-        if mid.isdigit() and ctx.session.get(Member, int(mid)) is None:
+        owner = as_id(mid)  # a forged id may be any length: never hand it to the database raw
+        if owner is not None and ctx.session.get(Member, owner) is None:
             # The button's owner is gone: pressed again after "Yes, delete everything",
             # which made this a fresh first contact. A refusal rolls that profile back.
             raise UserError(ALREADY_DELETED)
