@@ -462,3 +462,55 @@ def test_alternatives_letter_says_what_is_true_to_every_company(content: Content
     body = content.letters["alternatives"].body
     assert "most like to join" not in body
     assert "{offer_company}" in body and "{offer_deadline}" in body and "interested" in body
+
+
+# --- validation refuses stored answers that miss their own checklist (issue 13) ------------------
+
+OFF_CHECKLIST_BANK = """\
+track: behavioral
+drills:
+  - id: org-off-checklist
+    prompt: Tell me about a time you rescued a launch that was about to miss its date.
+    framework: star
+    checklist:
+      - Names the launch date and what slipping it would have cost customers
+      - Shows which scope was cut and which was kept, with the reason
+      - Reports the date the launch actually shipped and how it was received
+    hints:
+      - Spend most of the time on the choices you made about scope.
+    example_answer: >-
+      I once spent a summer volunteering at a wildlife sanctuary, feeding the owls and repairing
+      fences with a small crew of retired carpenters, which I enjoyed very much indeed.
+"""
+
+
+def test_validate_refuses_an_example_answer_off_its_own_checklist(tmp_path: Path) -> None:
+    extra = organizer_dir(tmp_path, OFF_CHECKLIST_BANK)
+    problem = only_problem([BUILTIN, extra])
+    assert problem.message.startswith("org-off-checklist: the example answer covers 0 of 3")
+    assert (problem.file, problem.line) == (
+        str(extra / "drills" / "ours.yaml"),
+        line_of(OFF_CHECKLIST_BANK, "- id: org-off-checklist"),
+    )
+
+    proc = cohortbot("content", "validate", str(BUILTIN), str(extra), cwd=tmp_path)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert proc.stdout.splitlines() == [str(problem)]
+    assert "OK:" not in proc.stdout
+
+
+def test_validate_refuses_a_model_answer_off_its_own_checklist(tmp_path: Path) -> None:
+    bank = (
+        OFF_CHECKLIST_BANK.replace("track: behavioral", "track: ml-fundamentals")
+        .replace("    framework: star\n", "")
+        .replace("example_answer", "model_answer")
+    )
+    extra = organizer_dir(tmp_path, bank)
+    problem = only_problem([BUILTIN, extra])
+    assert "org-off-checklist: the model answer covers 0 of 3" in problem.message
+    assert "Names the launch date" in problem.message  # says what to add, not just a score
+
+
+def test_shipped_example_answers_pass_validation(content: Content) -> None:
+    # Loading the shipped banks ran the same check; here, that it had something to check.
+    assert sum(bool(d.example_answer) for d in content.drills_in("behavioral")) >= 40
