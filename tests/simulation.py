@@ -93,17 +93,20 @@ class Lived:
     left_at: dict[str, datetime] = field(default_factory=dict)
     closed_at: dict[tuple[str, str], datetime] = field(default_factory=dict)
     accepted_at: dict[tuple[str, str], datetime] = field(default_factory=dict)
-    touched: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    touched: dict[tuple[str, str], list[datetime]] = field(default_factory=dict)
 
-    def settled_by_acceptance(self, name: str, company: str) -> datetime | None:
-        """When accepting another offer settled this process, if it did: the first
+    def settled_by_acceptance(self, name: str, company: str, at: datetime) -> datetime | None:
+        """Whether, as of `at`, accepting another offer had settled this process: the first
         acceptance after the member last touched it (touching it later opens it again)."""
-        since = self.touched.get((name, company))
+        last = max((t for t in self.touched.get((name, company), []) if t <= at), default=None)
         return min(
             (
-                at
-                for (who, other), at in self.accepted_at.items()
-                if who == name and other != company and (since is None or at >= since)
+                when
+                for (who, other), when in self.accepted_at.items()
+                if who == name
+                and other != company
+                and (last is None or when >= last)
+                and when <= at
             ),
             default=None,
         )
@@ -226,7 +229,7 @@ def _run(lived: Lived, plan: Plan) -> None:
             else:
                 lived.closed_at[(name, company)] = clock.now()
         if line.startswith("/pipeline"):
-            lived.touched[(name, line.split()[2])] = clock.now()
+            lived.touched.setdefault((name, line.split()[2]), []).append(clock.now())
         # The decline letters after an acceptance: the member sends them and closes each.
         for d in out:
             for b in d.reply.buttons:
@@ -345,9 +348,7 @@ def violations(lived: Lived) -> list[str]:
             others = [
                 c.name
                 for c in people[name].companies
-                if c.name in text
-                and (settled := lived.settled_by_acceptance(name, c.name)) is not None
-                and d.at > settled
+                if c.name in text and lived.settled_by_acceptance(name, c.name, d.at) is not None
             ]
             if others:
                 bad.append(f"{name} was nudged ({kinds}) about {others} after accepting")
@@ -373,18 +374,7 @@ def violations(lived: Lived) -> list[str]:
             continue
         got = _at(plan.start.date() + timedelta(days=c.added_day + c.offer_day), "12:00", p.zone)
         deadline = got + timedelta(hours=c.deadline_hours)
-        closed = min(
-            [
-                x
-                for x in (
-                    lived.closed_at.get((name, company)),
-                    lived.accepted_at.get((name, company)),
-                    lived.settled_by_acceptance(name, company),
-                )
-                if x is not None
-            ],
-            default=None,
-        )
+        ended = [lived.closed_at.get((name, company)), lived.accepted_at.get((name, company))]
         mid = next(m for m, v in names.items() if v[0] == name)
         # About three days ahead, and again in the last day (a day ahead, or on the morning
         # of the deadline when the day-ahead one would land on that morning anyway).
@@ -392,7 +382,11 @@ def violations(lived: Lived) -> list[str]:
             fire = deadline - before
             if deadline - got <= before or fire >= plan.end:
                 continue
-            if closed is not None and closed <= fire + timedelta(hours=14):
+            # Closed (or settled by accepting another offer) before it fell due, allowing for
+            # the move into waking hours: no reminder is owed.
+            due = fire + timedelta(hours=14)
+            closed = [x for x in ended if x is not None and x <= due]
+            if closed or lived.settled_by_acceptance(name, company, due) is not None:
                 continue
             if not any((mid, f"o{oid}-{label}") in reminded for label in labels):
                 bad.append(f"{name}'s offer from {company} got no {labels[0]} deadline reminder")
