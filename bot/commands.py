@@ -22,6 +22,9 @@ class Option:
     choices: tuple[str, ...] = ()
     keyword: bool = False  # given as `name value...` after the positional options
     autocomplete: str | None = None  # "zone", "company": adapters that can, suggest values
+    # Typed where the first positional option goes but fitting none of its choices, a word is
+    # this option's value: `/drill prob-two-aces` names a drill where a track could go.
+    takes_unmatched: bool = False
     # Free text (an answer, a note) is kept as typed: a lone quote in it is an apostrophe or
     # a quotation, not the start of a group, so it is never refused as unclosed.
     free: bool = False
@@ -149,8 +152,16 @@ DRILL_COMMANDS: tuple[Command, ...] = (
                         choices=_TRACK_IDS,
                         required=False,
                     ),
+                    _o(
+                        "drill",
+                        "this drill, by its id (the one a workshop names, or one to retry)",
+                        keyword=True,
+                        required=False,
+                        autocomplete="drill",
+                        takes_unmatched=True,
+                    ),
                 ),
-                examples=("/drill", "/drill behavioral"),
+                examples=("/drill", "/drill behavioral", "/drill prob-two-aces"),
             ),
             Command(
                 "answer",
@@ -603,7 +614,12 @@ def _bind(leaf: Command, path: str, args: str, toks: list[Token]) -> dict[str, s
             values[opt.name] = _span(opt, path, args, toks[i:end])
             i = end
         else:
-            values[opt.name] = _span(opt, path, args, toks[i : i + 1])
+            value = _span(opt, path, args, toks[i : i + 1])
+            catch = next((k for k in keywords.values() if k.takes_unmatched), None)
+            if catch is not None and opt.type == "choice" and not _fits(opt, value):
+                values[catch.name] = value
+            else:
+                values[opt.name] = value
             i += 1
     while i < len(toks):
         if not is_keyword(toks[i]):
@@ -617,6 +633,10 @@ def _bind(leaf: Command, path: str, args: str, toks: list[Token]) -> dict[str, s
         values[name] = _span(keywords[name], path, args, toks[i + 1 : end])
         i = end
     return check_options(leaf, path, values)
+
+
+def _fits(opt: Option, value: str) -> bool:
+    return TRACK_SPELLINGS.get(value.lower(), value.lower()) in opt.choices
 
 
 def check_options(leaf: Command, path: str, values: dict[str, str]) -> dict[str, str]:

@@ -86,3 +86,17 @@ def test_in_dms_the_home_server_is_used(bot: Bot) -> None:
     _add(bot, BOB, "Acme")
     assert _suggest(bot, BOB, "ac", guild_id=None, channel_id=9001) == ["Acme"]
     assert _suggest(bot, CAROL, "ac", guild_id=None, channel_id=9002) == []
+
+
+def test_drill_option_suggests_drill_ids_by_id_and_prompt(bot: Bot) -> None:
+    """`/drill next drill:` (issue 13: practise a drill by id) suggests ids as they are typed,
+    matching the id's start or words of the prompt."""
+    found = _suggest(bot, BOB, "prob-two", "drill", "next", "drill")
+    assert found[:2] == ["prob-two-aces", "prob-two-cards-same-suit"]  # ids that start so
+    by_words = _suggest(bot, BOB, "aces", "drill", "next", "drill")
+    assert "prob-two-aces" in by_words
+    assert _suggest(bot, BOB, "zzz-no-such", "drill", "next", "drill") == []
+    assert len(_suggest(bot, BOB, "", "drill", "next", "drill")) == 25  # Discord's most
+    # Served by id: the drill named is the one in front of the member.
+    cb = callback_of(bot.send(slash(BOB, "drill", "next", {"drill": "prob-two-aces"})))
+    assert "prob-two-aces" in str(cb.json)

@@ -22,7 +22,7 @@ from discord import app_commands
 from sqlalchemy import select
 
 from adapters.base import DeliveryError, RateLimited, Undeliverable, UnsupportedTarget
-from adapters.discord.complete import company_completer
+from adapters.discord.complete import company_completer, drill_completer
 from adapters.discord.render import (
     ActionButton,
     FormModal,
@@ -101,6 +101,7 @@ class DiscordAdapter:
         self.completers: dict[str, Completer] = {
             "zone": _zone_completer,
             "company": company_completer(app.sessions),
+            "drill": drill_completer(app.content),
         }
         populate(self.client.tree, self.on_command, self.completers)
         self.loop: asyncio.AbstractEventLoop | None = None

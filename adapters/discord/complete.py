@@ -1,4 +1,4 @@
-"""Autocomplete for `autocomplete="company"` options: the member's own companies.
+"""Autocomplete: `company` options list the member's own companies; `drill` options, drill ids.
 
 Autocomplete fires on every keystroke, so it only reads: an unknown user (or server) gets no
 suggestions and no rows, unlike a command, which creates the member on first contact. The
@@ -15,8 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.discord.tree import Completer
+from bot.content import Content
 from bot.db.models import Member, Workspace
 from bot.db.pipeline_models import Application
+from bot.features.drills import drill_ids_like
 from bot.pipeline_queries import ACTIVE_STAGES, company_key
 
 PLATFORM = "discord"
@@ -63,5 +65,15 @@ def company_completer(sessions: sessionmaker[Session]) -> Completer:
         return await asyncio.to_thread(
             company_names, sessions, interaction.guild_id, str(interaction.user.id), current
         )
+
+    return complete
+
+
+def drill_completer(content: Content) -> Completer:
+    """Drill ids for `/drill next drill:`, matched on the id and the prompt's words: content
+    is in memory, so this answers well inside Discord's autocomplete window."""
+
+    async def complete(_interaction: discord.Interaction[Any], current: str) -> list[str]:
+        return drill_ids_like(content, current)
 
     return complete

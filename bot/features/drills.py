@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
-from bot.content import TRACKS, Drill, Framework
+from bot.content import TRACKS, Content, Drill, Framework
 from bot.db.drill_models import Card, PracticeState, Review
 from bot.errors import UserError
 from bot.features.settings import member_tracks
@@ -30,7 +30,7 @@ from bot.practice import (
     streak_skips,
 )
 from bot.router import Ctx, action, command, form, too_long
-from bot.text import clean, plural
+from bot.text import clean, clip, plural
 from bot.types import ANSWER_LIMIT as PLATFORM_ANSWER_LIMIT
 from bot.types import Button, Field, Form, FormField, Reply
 
@@ -97,7 +97,11 @@ def serve_next(ctx: Ctx, track: str | None = None) -> Reply:
     pick = picks.get(ctx.member.id)
     if pick is None:
         raise UserError("No drill is available for those tracks right now. Try another track.")
-    drill = pick.drill
+    return _put_in_front(ctx, state, pick.drill, pick.due)
+
+
+def _put_in_front(ctx: Ctx, state: PracticeState, drill: Drill, due: bool) -> Reply:
+    """Make `drill` the one in front of the member: answers, hints and ratings go to it."""
     if state.current_drill_id and state.current_drill_id != drill.id:
         state.last_drill_id = state.current_drill_id
     state.current_drill_id = drill.id
@@ -105,12 +109,47 @@ def serve_next(ctx: Ctx, track: str | None = None) -> Reply:
     state.pending_answer = None
     state.revealed = False
     state.correct = None
-    return drill_reply(drill, due=pick.due)
+    return drill_reply(drill, due=due)
 
 
 @command("drill next")
 def drill_next(ctx: Ctx) -> Reply:
+    wanted = ctx.arg("drill")
+    if wanted:
+        return serve_by_id(ctx, wanted)
     return serve_next(ctx, ctx.arg("track") or None)
+
+
+def serve_by_id(ctx: Ctx, wanted: str) -> Reply:
+    """A drill named by id: the workshop's drill of the day, or one to try again."""
+    drill = ctx.content.drills.get(wanted.strip().lower())
+    if drill is None:
+        close = drill_ids_like(ctx.content, wanted)[:3]
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        raise UserError(
+            f"There is no drill {clip(wanted, 60)!r}.{hint} Type /drill for your next one."
+        )
+    state = practice_state(ctx.session, ctx.member.id)
+    due = ctx.session.scalar(
+        select(Card.due_at).where(Card.member_id == ctx.member.id, Card.drill_id == drill.id)
+    )
+    return _put_in_front(ctx, state, drill, due is not None and due <= ctx.now)
+
+
+def drill_ids_like(content: Content, typed: str, limit: int = 25) -> list[str]:
+    """Drill ids for a search: ids starting with what was typed, then ids or prompts that
+    contain every word of it (autocomplete, and the suggestion after a typo)."""
+    low = typed.strip().lower()
+    words = low.replace("-", " ").split()
+    starts = [i for i in sorted(content.drills) if i.startswith(low)]
+    rest = [
+        d.id
+        for d in sorted(content.drills.values(), key=lambda d: d.id)
+        if d.id not in starts
+        and words
+        and all(w in f"{d.id.replace('-', ' ')} {d.prompt.lower()}" for w in words)
+    ]
+    return (starts + rest)[:limit]
 
 
 def answer_form(drill: Drill) -> Reply:
