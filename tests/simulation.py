@@ -106,7 +106,7 @@ class Lived:
                 if who == name
                 and other != company
                 and (last is None or when >= last)
-                and when <= at
+                and when < at  # a message at the very instant went out before the command
             ),
             default=None,
         )

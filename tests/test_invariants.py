@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from tests.simulation import COMPANIES, ZONES, Company, Person, Plan, live, violations
@@ -32,7 +32,7 @@ STARTS = (
 
 @st.composite
 def companies(draw: st.DrawFn) -> tuple[Company, ...]:
-    names = draw(st.lists(st.sampled_from(COMPANIES), max_size=4, unique=True))
+    names = draw(st.lists(st.sampled_from(COMPANIES), max_size=3, unique=True))
     out = []
     for name in names:
         added = draw(st.integers(0, 30))
@@ -59,7 +59,7 @@ def companies(draw: st.DrawFn) -> tuple[Company, ...]:
 
 @st.composite
 def people(draw: st.DrawFn) -> tuple[Person, ...]:
-    n = draw(st.integers(2, 4))
+    n = draw(st.integers(2, 3))
     out = []
     for i in range(n):
         out.append(
@@ -68,7 +68,7 @@ def people(draw: st.DrawFn) -> tuple[Person, ...]:
                 zone=draw(st.sampled_from(ZONES)),
                 drill_time=draw(st.sampled_from(["07:00", "08:30", "12:15", "18:45", "21:30"])),
                 days=draw(st.sampled_from(["weekdays", "everyday", "mon,wed,fri"])),
-                answer_every=draw(st.sampled_from([0, 1, 2, 3, 7])),
+                answer_every=draw(st.sampled_from([0, 2, 3, 7])),
                 pause=draw(st.one_of(st.none(), st.tuples(st.integers(3, 40), st.integers(2, 9)))),
                 mock=draw(st.booleans()),
                 public=draw(st.booleans()),
@@ -87,6 +87,44 @@ def plans(start: datetime) -> st.SearchStrategy[Plan]:
         weeks=st.just(WEEKS),
         people=people(),
         offdays=st.lists(st.integers(1, 50), max_size=3, unique=True).map(tuple),
+    )
+
+
+HOURS = (60, 100, 130, 160, 300)  # from offer to deadline: exploding to weeks away
+OUTCOMES = ("accept", "decline")
+
+
+def _whole_cohort(start: datetime) -> Plan:
+    """One cohort of five, a member in every zone, run every time beside the generated ones
+    (which stay small so that a hundred of them fit in a CI run): a trio in the pairing, one
+    member who answers every day, one who never does, one who pauses and one who leaves."""
+    return Plan(
+        cohort_zone="Europe/Berlin",
+        start=start,
+        weeks=WEEKS,
+        offdays=(3, 24),
+        people=tuple(
+            Person(
+                name=f"m{i}",
+                zone=zone,
+                drill_time=("07:00", "08:30", "12:15", "18:45", "21:30")[i],
+                days=("weekdays", "everyday", "mon,wed,fri", "weekdays", "everyday")[i],
+                answer_every=(1, 0, 2, 3, 7)[i],
+                pause=(10, 6) if i == 3 else None,
+                mock=True,
+                public=i % 2 == 0,
+                leaves_on=40 if i == 4 else None,
+                companies=(
+                    Company(
+                        COMPANIES[i], 2 + i, 3, 6, (60, 100, 130, 160, 300)[i], 90123, "open", 2
+                    ),
+                    Company(
+                        COMPANIES[i + 1], 4, 2, 8, 200, 110123, ("accept", "decline")[i % 2], 3
+                    ),
+                ),
+            )
+            for i, zone in enumerate(ZONES)
+        ),
     )
 
 
@@ -116,6 +154,7 @@ HYPOTHESIS = settings(
 @pytest.mark.simulation
 @HYPOTHESIS
 @given(plan=plans(STARTS[0]))
+@example(plan=_whole_cohort(STARTS[0]))
 def test_cohorts_keep_every_rule_through_the_spring_changes(
     plan: Plan, sqlite_template: Path
 ) -> None:
@@ -125,6 +164,7 @@ def test_cohorts_keep_every_rule_through_the_spring_changes(
 @pytest.mark.simulation
 @HYPOTHESIS
 @given(plan=plans(STARTS[1]))
+@example(plan=_whole_cohort(STARTS[1]))
 def test_cohorts_keep_every_rule_through_the_autumn_changes(
     plan: Plan, sqlite_template: Path
 ) -> None:
