@@ -7,10 +7,6 @@ from collections.abc import Sequence
 from datetime import date
 from functools import lru_cache
 
-# The object API, not pyplot: pyplot keeps global figure state, which threads handling
-# commands at once would share; a Figure of its own needs no display and no lock.
-from matplotlib.figure import Figure
-
 
 def leaderboard_chart(per_day: Sequence[tuple[date, int]], funnel: tuple[int, int, int]) -> bytes:
     """Drawing takes a good part of a second; the same figures give the same PNG, so a cohort
@@ -20,6 +16,11 @@ def leaderboard_chart(per_day: Sequence[tuple[date, int]], funnel: tuple[int, in
 
 @lru_cache(maxsize=128)
 def _draw(per_day: tuple[tuple[date, int], ...], funnel: tuple[int, int, int]) -> bytes:
+    # The object API, not pyplot: pyplot keeps global figure state, which threads handling
+    # commands at once would share; a Figure of its own needs no display and no lock.
+    # Imported here: matplotlib costs half a second, which the console should not pay to open.
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(8, 3), dpi=100)
     left, right = fig.subplots(1, 2)
     days = [f"{d:%a}\n{d.day}" for d, _ in per_day]
