@@ -95,6 +95,15 @@ class Lived:
     accepted_at: dict[tuple[str, str], datetime] = field(default_factory=dict)
     touched: dict[tuple[str, str], list[datetime]] = field(default_factory=dict)
 
+    def closed_as_of(self, name: str, company: str, at: datetime) -> datetime | None:
+        """When the process was closed, if it still was at `at`: declined, rejected,
+        withdrawn by "Sent and close", and not touched again since (which reopens it)."""
+        closed = self.closed_at.get((name, company))
+        if closed is None or closed >= at:
+            return None
+        touched = self.touched.get((name, company), [])
+        return None if any(closed < t < at for t in touched) else closed
+
     def settled_by_acceptance(self, name: str, company: str, at: datetime) -> datetime | None:
         """Whether, as of `at`, accepting another offer had settled this process: the first
         acceptance after the member last touched it (touching it later opens it again)."""
@@ -211,7 +220,7 @@ def _run(lived: Lived, plan: Plan) -> None:
         if name in lived.left_at or at >= end:
             continue
         if at > clock.now():
-            lived.scheduled += ws.advance(at)
+            _send_decline_letters(lived, ws.advance(at))
         out = ws.command(name, line, where=ws.dm(name))
         if line == "/settings forget-me":
             [yes] = [
@@ -230,12 +239,27 @@ def _run(lived: Lived, plan: Plan) -> None:
                 lived.closed_at[(name, company)] = clock.now()
         if line.startswith("/pipeline"):
             lived.touched.setdefault((name, line.split()[2]), []).append(clock.now())
-        # The decline letters after an acceptance: the member sends them and closes each.
-        for d in out:
-            for b in d.reply.buttons:
-                if b.action == "nudge.declined":
-                    ws.press(name, b, where=ws.dm(name))
-    lived.scheduled += ws.advance(end)
+    _send_decline_letters(lived, ws.advance(end))
+
+
+def _send_decline_letters(lived: Lived, delivered: list[Delivery]) -> None:
+    """Record what arrived; a member who gets a decline letter after accepting sends it and
+    presses "Sent and close", which closes that process: nothing more about it may come."""
+    lived.scheduled += delivered
+    people = {p.name: p for p in lived.plan.people}
+    for d in delivered:
+        t = d.outbound.target
+        if not isinstance(t, DM) or t.user.display_name in lived.left_at:
+            continue
+        name = t.user.display_name
+        for b in d.reply.buttons:
+            if b.action != "nudge.declined":
+                continue
+            lived.ws.press(name, b, where=lived.ws.dm(name))
+            title = d.reply.title or ""
+            for c in people[name].companies:
+                if title.endswith(c.name):
+                    lived.closed_at[(name, c.name)] = lived.ws.clock.now()
 
 
 def violations(lived: Lived) -> list[str]:
@@ -337,8 +361,8 @@ def violations(lived: Lived) -> list[str]:
         name = t.user.display_name
         text = f"{d.reply.title} {d.text}"
         kinds = {b.value.split(":")[0] for b in d.reply.buttons if b.action == "nudge.stop"}
-        for (who, company), closed in lived.closed_at.items():
-            if who == name and d.at > closed and company in text:
+        for who, company in lived.closed_at:
+            if who == name and company in text and lived.closed_as_of(name, company, d.at):
                 bad.append(f"{name} heard about closed {company} at {d.at}: {d.reply.title}")
         for (who, company), accepted in lived.accepted_at.items():
             pushed = kinds - {"accepted", "review"}
@@ -374,7 +398,7 @@ def violations(lived: Lived) -> list[str]:
             continue
         got = _at(plan.start.date() + timedelta(days=c.added_day + c.offer_day), "12:00", p.zone)
         deadline = got + timedelta(hours=c.deadline_hours)
-        ended = [lived.closed_at.get((name, company)), lived.accepted_at.get((name, company))]
+        accepted = lived.accepted_at.get((name, company))
         mid = next(m for m, v in names.items() if v[0] == name)
         # About three days ahead, and again in the last day (a day ahead, or on the morning
         # of the deadline when the day-ahead one would land on that morning anyway).
@@ -385,8 +409,11 @@ def violations(lived: Lived) -> list[str]:
             # Closed (or settled by accepting another offer) before it fell due, allowing for
             # the move into waking hours: no reminder is owed.
             due = fire + timedelta(hours=14)
-            closed = [x for x in ended if x is not None and x <= due]
-            if closed or lived.settled_by_acceptance(name, company, due) is not None:
+            if (
+                (accepted is not None and accepted <= due)
+                or lived.closed_as_of(name, company, due) is not None
+                or lived.settled_by_acceptance(name, company, due) is not None
+            ):
                 continue
             if not any((mid, f"o{oid}-{label}") in reminded for label in labels):
                 bad.append(f"{name}'s offer from {company} got no {labels[0]} deadline reminder")
