@@ -137,9 +137,9 @@ class MemoryWorkspace:
         end = start + to if isinstance(to, timedelta) else to
         if end < start:
             raise CommandError("the clock only moves forward")
-        recorded: list[Delivery] = []
         if self.jump:
             return self._jump(start, end)
+        recorded: list[Delivery] = []
         for t, jobs in self.app.jobs.schedule(start, end):
             self.clock.set(t)
             self.app.jobs.run_at(t, jobs)
