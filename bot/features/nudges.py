@@ -368,7 +368,7 @@ def _rules(ctx: Ctx, stale_days: int, done: set[tuple[str, str]]) -> Iterator[Nu
             )
     # One review, of the job taken: a member who marks two offers accepted is reviewing
     # one decision, the latest.
-    for app in ([chosen] if chosen is not None else []):
+    for app in [chosen] if chosen is not None else []:
         at = app.stage_changed_at
         review_at = at + timedelta(days=2)
         steps = next((p for p in ctx.content.plan if p.id == "review"), None)
