@@ -21,9 +21,10 @@ def test_a_drill_named_by_id_is_served_and_answered(ws: MemoryWorkspace) -> None
 
 def test_an_unknown_id_is_refused_with_suggestions(ws: MemoryWorkspace) -> None:
     [d] = ws.command("bob", "/drill prob-two-ace")
-    assert "There is no drill 'prob-two-ace'" in d.text and "prob-two-aces" in d.text
+    assert "'prob-two-ace' is neither a track nor a drill" in d.text
+    assert "Did you mean prob-two-aces" in d.text
     [d] = ws.command("bob", "/drill zzz")
-    assert "There is no drill 'zzz'" in d.text and "Did you mean" not in d.text
+    assert "'zzz' is neither a track nor a drill" in d.text and "Did you mean" not in d.text
 
 
 def test_the_drill_option_is_declared_for_every_platform() -> None:

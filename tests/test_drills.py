@@ -65,7 +65,7 @@ def test_british_spelling_of_a_track_is_understood(ws: MemoryWorkspace) -> None:
     [d] = ws.command("carol", "/settings tracks behavioural, probability")
     assert "behavioral" in d.text and "probability" in d.text
     [d] = ws.command("carol", "/drill behaviourist")
-    assert "track must be one of" in d.text
+    assert "is neither a track nor a drill" in d.text and "behavioral, " in d.text
 
 
 def test_star_feedback_differs_by_parts_present(ws: MemoryWorkspace) -> None:

@@ -127,7 +127,8 @@ def serve_by_id(ctx: Ctx, wanted: str) -> Reply:
         close = drill_ids_like(ctx.content, wanted)[:3]
         hint = f" Did you mean {', '.join(close)}?" if close else ""
         raise UserError(
-            f"There is no drill {clip(wanted, 60)!r}.{hint} Type /drill for your next one."
+            f"{clip(wanted, 60)!r} is neither a track nor a drill.{hint} A track is one of "
+            f"{', '.join(TRACKS)}; a drill is named by its id, as in /drill prob-two-aces."
         )
     state = practice_state(ctx.session, ctx.member.id)
     due = ctx.session.scalar(
