@@ -26,7 +26,7 @@ SCRATCH = "/dev/shm" if os.path.isdir("/dev/shm") else None
 # Eight weeks from here cross the US (14 Mar), EU (28 Mar) and Australian (4 Apr) changes.
 STARTS = (
     datetime(2027, 3, 1, 6, 0, tzinfo=UTC),
-    datetime(2026, 10, 12, 6, 0, tzinfo=UTC),  # the autumn changes, the other way
+    datetime(2026, 10, 12, 6, 0, tzinfo=UTC),  # Europe (25 Oct) and the US (1 Nov) fall back
 )
 
 
