@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from bot.cohorts import NUDGE_WINDOW
+from bot.cohorts import waking
 from bot.dates import fmt_date, fmt_when
 from bot.db.bulk import among, rows_among
 from bot.db.models import Member, MemberSettings, Workspace
@@ -82,15 +82,8 @@ class Nudge:
     local_date: date
 
 
-def sensible(at: datetime, tz: ZoneInfo) -> datetime:
-    """`at`, moved into the member's waking hours (09:00-20:00 local)."""
-    local = at.astimezone(tz)
-    start, end = NUDGE_WINDOW
-    if local.time() < start:
-        local = datetime.combine(local.date(), start, tzinfo=tz)
-    elif local.time() >= end:
-        local = datetime.combine(local.date() + timedelta(days=1), start, tzinfo=tz)
-    return local.astimezone(ZoneInfo("UTC"))
+# A nudge's sensible hour is the waking window every scheduled DM keeps (bot/cohorts.py).
+sensible = waking
 
 
 def nudge_buttons(kind: str, subject: str, extra: tuple[Button, ...] = ()) -> tuple[Button, ...]:
