@@ -1,25 +1,12 @@
-"""What every adapter does, whatever the platform."""
+"""What the console and memory workspaces share: how a target reads as a first line.
+
+The adapter contract itself (the protocol and the delivery errors) is the core's, in
+`bot/delivery.py`."""
 
 from __future__ import annotations
 
-from typing import Protocol
-
-from bot.types import DM, Channel, Ephemeral, InPlace, Outbound, Target
-
-
-class UnsupportedTarget(Exception):
-    """An adapter was asked to deliver somewhere it cannot: fail loudly, never silently."""
-
-
-class Adapter(Protocol):
-    platform: str
-
-    def deliver(self, outbound: Outbound) -> None:
-        """Send one message now (synchronously, blocking until the platform answered).
-
-        Raise RateLimited, Undeliverable or DeliveryError on failure: the outbox retries,
-        marks the member undeliverable, or gives up, and never loses the message."""
-        ...
+from bot.delivery import UnsupportedTarget
+from bot.types import DM, Channel, Ephemeral, InPlace, Target
 
 
 def describe_target(target: Target) -> str:
@@ -36,26 +23,3 @@ def describe_target(target: Target) -> str:
             where = f"#{c.name or c.id}" if c.kind == "channel" else "your DM"
             return f"[updated for {u.display_name}, in {where}]"
     raise UnsupportedTarget(f"unknown target {target!r}")
-
-
-class DeliveryError(Exception):
-    """A send failed. `retryable` failures go back to the outbox with backoff."""
-
-    def __init__(self, message: str, *, retryable: bool = True) -> None:
-        super().__init__(message)
-        self.retryable = retryable
-
-
-class RateLimited(DeliveryError):
-    """The platform said slow down; try again after `retry_after` seconds."""
-
-    def __init__(self, retry_after: float) -> None:
-        super().__init__(f"rate limited for {retry_after:.1f}s", retryable=True)
-        self.retry_after = retry_after
-
-
-class Undeliverable(DeliveryError):
-    """The member cannot receive DMs from the bot (closed DMs, left the workspace)."""
-
-    def __init__(self, message: str = "the member does not accept DMs from the bot") -> None:
-        super().__init__(message, retryable=False)

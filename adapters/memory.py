@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from adapters.base import Undeliverable, describe_target
+from adapters.base import describe_target
 from bot.app import App
 from bot.clock import ManualClock
+from bot.delivery import Undeliverable
 from bot.jobs import Job
 from bot.outbox import Dispatcher, next_due
 from bot.types import (

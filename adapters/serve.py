@@ -17,16 +17,16 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 
-from adapters.base import DeliveryError
 from bot import metrics
 from bot.app import App
 from bot.config import Settings
+from bot.delivery import DeliveryError
 from bot.outbox import Dispatcher
 from bot.types import Outbound
 
 if TYPE_CHECKING:
-    from adapters.base import Adapter
     from adapters.slack import SlackBot
+    from bot.delivery import Adapter
 
 log = logging.getLogger("cohortbot.serve")
 

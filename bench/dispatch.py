@@ -16,10 +16,10 @@ from typing import Any
 
 from sqlalchemy import delete, func, select
 
-from adapters.base import DeliveryError, RateLimited
 from bench.common import NOW, Database, Results, Row, bulk_insert
 from bot.config import load_settings
 from bot.db.schedule_models import OutboxMessage
+from bot.delivery import DeliveryError, RateLimited
 from bot.outbox import Dispatcher, Scheduled, enqueue
 from bot.types import DM, Outbound, Reply, User
 

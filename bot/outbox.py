@@ -20,11 +20,11 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.base import DeliveryError, RateLimited, Undeliverable
 from bot import metrics
 from bot.db.bulk import among, insert_new
 from bot.db.models import Member, Workspace
 from bot.db.schedule_models import OutboxMessage
+from bot.delivery import DeliveryError, RateLimited, Undeliverable
 from bot.serialize import outbound_from_dict, reply_to_dict, target_to_dict
 from bot.types import DM, Outbound
 

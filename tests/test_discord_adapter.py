@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from adapters.base import DeliveryError, Undeliverable, UnsupportedTarget
 from bot import commands
 from bot.app import App
 from bot.db.models import Member
+from bot.delivery import DeliveryError, Undeliverable, UnsupportedTarget
 from bot.router import SORRY
 from bot.types import (
     DM,

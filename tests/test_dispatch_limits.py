@@ -11,10 +11,10 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 
-from adapters.base import RateLimited
 from bot.app import App
 from bot.config import load_settings
 from bot.db.schedule_models import OutboxMessage
+from bot.delivery import RateLimited
 from bot.members import get_workspace
 from bot.outbox import Dispatcher, Scheduled, enqueue
 from bot.types import DM, Outbound, Reply, User

@@ -12,13 +12,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from adapters.base import DeliveryError, Undeliverable
 from adapters.memory import MemoryWorkspace
 from adapters.serve import Runtime
 from bot import metrics
 from bot.app import App
 from bot.clock import ManualClock
 from bot.db.models import Member
+from bot.delivery import DeliveryError, Undeliverable
 from bot.outbox import Dispatcher, Scheduled, enqueue
 from bot.types import DM, Outbound, Reply, User
 

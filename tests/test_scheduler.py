@@ -9,10 +9,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from adapters.base import DeliveryError, RateLimited
 from adapters.memory import MemoryWorkspace
 from bot.db.models import Member
 from bot.db.schedule_models import OutboxMessage
+from bot.delivery import DeliveryError, RateLimited
 from bot.jobs import Job
 from bot.outbox import Scheduled
 from tests.scheduling import dms_to, local, only_jobs

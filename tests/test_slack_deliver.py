@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from adapters.base import DeliveryError, RateLimited, Undeliverable, UnsupportedTarget
 from adapters.slack.deliver import SlackAdapter, make_client
+from bot.delivery import DeliveryError, RateLimited, Undeliverable, UnsupportedTarget
 from bot.types import (
     DM,
     Attachment,

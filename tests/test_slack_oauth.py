@@ -17,7 +17,6 @@ from cryptography.fernet import Fernet
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from adapters.base import DeliveryError, Undeliverable
 from adapters.slack import SlackBot
 from adapters.slack.oauth import TokenCipher
 from bot.app import App
@@ -25,6 +24,7 @@ from bot.config import SettingsError, load_settings
 from bot.db.models import Member, Workspace
 from bot.db.pipeline_models import Application
 from bot.db.slack_models import SlackInstallation, SlackOAuthState
+from bot.delivery import DeliveryError, Undeliverable
 from bot.types import DM, Channel, Conversation, Outbound, Reply, User
 from tests.conftest import snapshot
 from tests.slack_fake import FakeSlack, SlackRig, token_for

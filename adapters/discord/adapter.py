@@ -21,7 +21,6 @@ import discord
 from discord import app_commands
 from sqlalchemy import select
 
-from adapters.base import DeliveryError, RateLimited, Undeliverable, UnsupportedTarget
 from adapters.discord.complete import company_completer, drill_completer
 from adapters.discord.render import (
     ActionButton,
@@ -36,6 +35,7 @@ from adapters.discord.render import (
 from adapters.discord.tree import Completer, populate
 from bot.app import App
 from bot.db.models import Member, Workspace
+from bot.delivery import DeliveryError, RateLimited, Undeliverable, UnsupportedTarget
 from bot.features.settings import zone_choices
 from bot.types import (
     DM,

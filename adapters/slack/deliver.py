@@ -21,9 +21,9 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from slack_sdk.webhook import WebhookClient
 
-from adapters.base import DeliveryError, RateLimited, Undeliverable, UnsupportedTarget
 from adapters.slack import render
 from adapters.slack.oauth import NotInstalled
+from bot.delivery import DeliveryError, RateLimited, Undeliverable, UnsupportedTarget
 from bot.types import DM, Attachment, Channel, Ephemeral, InPlace, Outbound, Reply, Target, User
 
 log = logging.getLogger("cohortbot.slack")

@@ -10,25 +10,13 @@ from sqlalchemy import (
     Date,
     ForeignKey,
     Integer,
-    MetaData,
     String,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from bot.db.base import Base
 from bot.db.types import UTCDateTime
-
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
 
 
 class Workspace(Base):
@@ -109,9 +97,11 @@ class MemberSettings(Base):
     member: Mapped[Member] = relationship(back_populates="settings")
 
 
-# Feature tables live beside their features; importing them here puts every table in
-# Base.metadata, which Alembic, export and forget-me all read.
+# Each area's tables live in its own module, which imports only `bot.db.base`; importing them
+# here puts every table in Base.metadata, which Alembic, export and forget-me all read.
 from bot.db import drill_models as drill_models  # noqa: E402
 from bot.db import pipeline_models as pipeline_models  # noqa: E402
 from bot.db import schedule_models as schedule_models  # noqa: E402
 from bot.db import slack_models as slack_models  # noqa: E402
+
+__all__ = ["Base", "Cohort", "Member", "MemberSettings", "Workspace"]

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.db.models import Base
+from bot.db.base import Base
 from bot.db.types import UTCDateTime
 
 
