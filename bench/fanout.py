@@ -16,7 +16,7 @@ from bench.common import NOW, Database, Results, Row, median, ms, timed
 from bench.seed import Shape, seed
 from bot.app import App
 from bot.db.schedule_models import OutboxMessage
-from bot.features.daily import daily_drills
+from bot.features.drills.daily import daily_drills
 from bot.jobs import registered_jobs
 
 SHAPE = {"apps": 0, "reviews": 5, "cards": 3}  # what the fan-out reads: settings, cards, reviews

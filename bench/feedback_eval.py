@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 
 from bot.content import Content, get_content
-from bot.feedback import structure_check
+from bot.features.drills.feedback import structure_check
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 SPLITS: dict[str, Path] = {

@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from bot.content import Content, Drill, get_content
-from bot.feedback import grade_number
+from bot.features.drills.feedback import grade_number
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "numeric_answers.yaml"
 PARTS = ("tune", "held-out")

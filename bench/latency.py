@@ -9,10 +9,10 @@ from sqlalchemy import func, select, update
 
 from bench.common import NOW, Database, Results, Row, median, ms, percentile
 from bot.app import App
-from bot.chart import forget_charts
 from bot.cohorts import info_of
 from bot.db.models import Cohort, Member
-from bot.features.leaderboard import build
+from bot.features.cohort.chart import forget_charts
+from bot.features.cohort.leaderboard import build
 from bot.router import BUSY, SORRY
 from bot.types import Conversation, Invocation, User
 

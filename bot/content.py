@@ -422,8 +422,10 @@ OWN_CHECKLIST_SHARE = 0.8
 
 def _check_own_checklists(content: Content, problems: list[Problem]) -> None:
     """Refuse a drill whose model answer or example answer misses its own checklist."""
-    # bot.feedback imports this module, so it can only be imported once both are loaded.
-    from bot.feedback import checklist_coverage
+    # The one place the core borrows from a feature: the drills' own checklist matcher, so a
+    # content bank is refused by the same judge that grades members. Imported late because
+    # that module imports this one.
+    from bot.features.drills.feedback import checklist_coverage
 
     for drill in content.drills.values():
         if not drill.checklist:

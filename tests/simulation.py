@@ -28,7 +28,7 @@ from bot.db.models import Member, MemberSettings
 from bot.db.pipeline_models import Application, Offer
 from bot.db.schedule_models import OutboxMessage
 from bot.db.session import make_engine
-from bot.features import leaderboard
+from bot.features.cohort import leaderboard
 from bot.types import DM, Channel
 
 ZONES = (

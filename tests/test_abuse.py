@@ -524,7 +524,7 @@ def test_a_refused_answer_is_quoted_back_with_what_to_do(ws: MemoryWorkspace) ->
 
 
 def test_answer_limits_reach_the_platforms() -> None:
-    from bot.features.drills import answer_form
+    from bot.features.drills.handlers import answer_form
     from bot.types import ANSWER_LIMIT
 
     drill = next(iter(features_content().drills.values()))

@@ -433,7 +433,7 @@ def test_duplicate_prompt_names_file_and_line(tmp_path: Path, content: Content) 
 
 
 def test_every_model_answer_meets_its_own_checklist(content: Content) -> None:
-    from bot.feedback import checklist_coverage
+    from bot.features.drills.feedback import checklist_coverage
 
     low: dict[str, float] = {}
     for drill in content.drills.values():
@@ -446,7 +446,7 @@ def test_every_model_answer_meets_its_own_checklist(content: Content) -> None:
 
 
 def test_pasted_model_answer_scores_fully(content: Content) -> None:
-    from bot.feedback import checklist_coverage
+    from bot.features.drills.feedback import checklist_coverage
 
     drill = content.drills["neg-phone-or-email"]
     assert drill.model_answer is not None

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from adapters.memory import Delivery, MemoryWorkspace
 from bot.db.models import Member
 from bot.db.schedule_models import OutboxMessage
-from bot.practice import streak_alive
+from bot.features.drills.practice import streak_alive
 from tests.conftest import snapshot
 from tests.scheduling import dms_to, local, only_jobs
 

@@ -18,7 +18,7 @@ from bot.clock import ManualClock
 from bot.cohorts import local_at, week_start
 from bot.db.models import Cohort, Member
 from bot.db.schedule_models import OutboxMessage
-from bot.features.leaderboard import leaderboard_posts
+from bot.features.cohort.leaderboard import leaderboard_posts
 from bot.jobs import registered_jobs
 from bot.outbox import Dispatcher
 from bot.router import SORRY

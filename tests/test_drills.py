@@ -12,7 +12,7 @@ from bot import commands
 from bot.content import TRACKS
 from bot.db.drill_models import Card, Review
 from bot.db.models import Member
-from bot.practice import Want, next_drills
+from bot.features.drills.practice import Want, next_drills
 from tests.conftest import snapshot
 
 FULL_STAR = (

@@ -9,7 +9,7 @@ import pytest
 
 from adapters.memory import MemoryWorkspace
 from bot.content import Content, Drill, builtin_content_dir, load_content
-from bot.feedback import checklist_coverage, structure_check, words
+from bot.features.drills.feedback import checklist_coverage, structure_check, words
 
 # A story a member could tell in about two minutes: long enough to carry all six parts with
 # specifics, short enough to say before the interviewer's attention goes.

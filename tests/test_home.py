@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from adapters.memory import Delivery, MemoryWorkspace
-from bot.features.pipeline import ADD_FORM
+from bot.features.pipeline.handlers import ADD_FORM
 from bot.types import DM, Ephemeral
 from tests.conftest import snapshot
 

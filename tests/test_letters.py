@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import select
 
 from adapters.memory import MemoryWorkspace
-from bot import commands
 from bot.content import LETTER_KINDS, get_content
 from bot.db.pipeline_models import Interview, Offer
-from bot.features.letters import WEEKEND, business_day, proposed_deadline, render_letter
+from bot.features.pipeline import commands as pipeline_commands
+from bot.features.pipeline.letters import WEEKEND, business_day, proposed_deadline, render_letter
 from bot.types import Ephemeral
 from tests.conftest import snapshot
 
@@ -38,7 +38,7 @@ def five_companies(ws: MemoryWorkspace) -> None:
 
 
 def test_the_command_choices_match_the_content_kinds() -> None:
-    assert tuple(LETTER_KINDS) == commands.LETTER_KIND_CHOICES
+    assert tuple(LETTER_KINDS) == pipeline_commands.LETTER_KIND_CHOICES
 
 
 def test_alternatives_one_letter_per_other_active_company(ws: MemoryWorkspace) -> None:

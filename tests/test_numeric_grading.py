@@ -16,7 +16,7 @@ import pytest
 
 from bench.grading import PARTS, accuracy, judge, load_items
 from bot.content import Content, ContentError, builtin_content_dir, load_content
-from bot.feedback import grade_number
+from bot.features.drills.feedback import grade_number
 from bot.numbers import (
     MAX_EXPR,
     Precision,
@@ -160,9 +160,9 @@ def test_prompt_precision_phrases() -> None:
 def test_the_expression_parser_is_imported_only_when_needed() -> None:
     """Opening the console loads the content and the drill feature, never sympy."""
     code = (
-        "import sys, bot.app, bot.features.drills, bot.feedback\n"
+        "import sys, bot.app, bot.features.drills.handlers, bot.features.drills.feedback\n"
         "from bot.content import get_content\n"
-        "from bot.feedback import grade_number\n"
+        "from bot.features.drills.feedback import grade_number\n"
         "c = get_content()\n"
         "grade_number('1/6, about 0.167', c.drills['prob-two-dice-sum-seven'])\n"
         "assert 'sympy' not in sys.modules, 'sympy imported'\n"

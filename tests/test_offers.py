@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from adapters.memory import MemoryWorkspace
 from bot.db.pipeline_models import Offer
-from bot.features.pipeline import parse_amount
+from bot.features.pipeline.handlers import parse_amount
 from bot.types import Ephemeral
 from tests.conftest import snapshot
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from adapters.memory import Delivery, MemoryWorkspace
 from bot.db.pipeline_models import Application, Interview, Offer
 from bot.errors import UserError
-from bot.features.pipeline import parse_amount
+from bot.features.pipeline.handlers import parse_amount
 from tests.conftest import snapshot
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from bench.feedback_eval import SPLITS, evaluate, load, overall
 from bot.content import Content, get_content
-from bot.feedback import length_note, structure_check, suggestion
+from bot.features.drills.feedback import length_note, structure_check, suggestion
 
 CUE_ONLY = (
     "At my last job we had a problem. My task was to fix it. I decided to fix it. As a result it "

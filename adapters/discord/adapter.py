@@ -36,7 +36,7 @@ from adapters.discord.tree import Completer, populate
 from bot.app import App
 from bot.db.models import Member, Workspace
 from bot.delivery import DeliveryError, RateLimited, Undeliverable, UnsupportedTarget
-from bot.features.settings import zone_choices
+from bot.features.settings.handlers import zone_choices
 from bot.types import (
     DM,
     Channel,

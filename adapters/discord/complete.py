@@ -18,8 +18,8 @@ from adapters.discord.tree import Completer
 from bot.content import Content
 from bot.db.models import Member, Workspace
 from bot.db.pipeline_models import Application
-from bot.features.drills import drill_ids_like
-from bot.pipeline_queries import ACTIVE_STAGES, company_key
+from bot.features.drills.handlers import drill_ids_like
+from bot.features.pipeline.queries import ACTIVE_STAGES, company_key
 
 PLATFORM = "discord"
 

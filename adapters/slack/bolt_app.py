@@ -59,7 +59,7 @@ HOME_ACTION = "home.show|"
 NOT_INSTALLED = (
     "Cohortbot isn't installed in this workspace any more, so nothing was done. "
     "An admin can add it again from the bot's install page."
-)  # bot/features/home.py
+)  # bot/features/home/handlers.py
 USER_CACHE_SECONDS = 6 * 3600
 FAILED_LOOKUP_SECONDS = 300
 

@@ -17,10 +17,10 @@ from bot.dates import fmt_when
 from bot.db.drill_models import Card, PracticeState
 from bot.db.models import Member
 from bot.db.pipeline_models import Application
-from bot.features.pipeline import ADD_FORM
+from bot.features.drills.practice import current_streak, streak_skips
+from bot.features.pipeline.handlers import ADD_FORM
+from bot.features.pipeline.queries import ACTIVE_STAGES, STAGES, applications
 from bot.members import next_drill_at
-from bot.pipeline_queries import ACTIVE_STAGES, STAGES, applications
-from bot.practice import current_streak, streak_skips
 from bot.router import Ctx, action
 from bot.text import clip, plural
 from bot.types import Button, Field, Reply

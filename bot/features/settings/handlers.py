@@ -234,7 +234,7 @@ def settings_pause(ctx: Ctx) -> Reply:
 def _drop_queued_drills(ctx: Ctx, first: date, last: date | None) -> None:
     """A pause applies to daily drills already queued for the paused days, not only to those
     still to be queued."""
-    from bot.features.daily import KIND  # daily imports drills, which imports this module
+    from bot.features.drills.daily import KIND  # daily imports drills, which imports this module
 
     stmt = (
         update(OutboxMessage)

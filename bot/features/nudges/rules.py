@@ -26,10 +26,8 @@ from bot.db.models import Member, MemberSettings, Workspace
 from bot.db.pipeline_models import Application, Interview, Offer
 from bot.db.schedule_models import NudgeState, NudgeStop, OutboxMessage
 from bot.errors import UserError
-from bot.features.letters import WEEKEND, letter_reply, proposed_deadline
-from bot.jobs import JobEnv, job, wakes
-from bot.outbox import Scheduled, make_key, queued_keys
-from bot.pipeline_queries import (
+from bot.features.pipeline.letters import WEEKEND, letter_reply, proposed_deadline
+from bot.features.pipeline.queries import (
     ACTIVE_STAGES,
     IN_PROCESS_STAGES,
     NUDGE_KINDS,
@@ -41,6 +39,8 @@ from bot.pipeline_queries import (
     open_offers,
     owned_application,
 )
+from bot.jobs import JobEnv, job, wakes
+from bot.outbox import Scheduled, make_key, queued_keys
 from bot.router import Ctx, action
 from bot.text import as_id
 from bot.types import DM, Button, Conversation, Outbound, Reply, User

@@ -16,10 +16,10 @@ from bot.db.drill_models import PracticeState, Review
 from bot.db.models import Cohort, Member, MemberSettings
 from bot.db.schedule_models import CohortOffday
 from bot.errors import UserError
-from bot.features.settings import parse_hhmm, resolve_zone
+from bot.features.drills.practice import StreakOf, alive_streaks
+from bot.features.settings.handlers import parse_hhmm, resolve_zone
 from bot.jobs import JobEnv, registered_jobs
 from bot.outbox import Scheduled, queued_keys
-from bot.practice import StreakOf, alive_streaks
 from bot.router import Ctx, command
 from bot.text import plural
 from bot.types import Channel, Field, Outbound, Reply
@@ -137,7 +137,7 @@ def cohort_members(ctx: Ctx) -> Reply:
         s.member_id: s
         for (s,) in rows_among(ctx.session, select(PracticeState), PracticeState.member_id, ids)
     }
-    from bot.features.leaderboard import pipeline_counts
+    from bot.features.cohort.leaderboard import pipeline_counts
 
     public_ids = [m.id for m in members if m.public]
     pipe = pipeline_counts(ctx.session, public_ids)

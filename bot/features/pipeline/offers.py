@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from bot.dates import fmt_when
 from bot.db.pipeline_models import Application, Offer, OfferWeights
 from bot.errors import UserError
-from bot.features.pipeline import money, offer_summary, own, resolve, verb
-from bot.pipeline_queries import open_offers, weights_of
+from bot.features.pipeline.handlers import money, offer_summary, own, resolve, verb
+from bot.features.pipeline.queries import open_offers, weights_of
 from bot.router import Ctx, action, command, form
 from bot.text import plural
 from bot.types import Button, Field, Form, FormField, Reply

@@ -16,8 +16,8 @@ from bot.content import LETTER_PLACEHOLDERS, Content, Letter
 from bot.dates import fmt_date, fmt_when
 from bot.db.pipeline_models import Application, Offer
 from bot.errors import UserError
-from bot.features.pipeline import COMPANY_LIMIT, money, resolve, verb
-from bot.pipeline_queries import (
+from bot.features.pipeline.handlers import COMPANY_LIMIT, money, resolve, verb
+from bot.features.pipeline.queries import (
     find_company,
     in_process_applications,
     last_interview,

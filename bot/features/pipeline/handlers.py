@@ -20,7 +20,7 @@ from bot.dates import fmt_date, fmt_when, parse_date, parse_when
 from bot.db.pipeline_models import Application, Interview
 from bot.db.schedule_models import OutboxMessage
 from bot.errors import NotAllowed, UserError
-from bot.pipeline_queries import (
+from bot.features.pipeline.queries import (
     STAGE_ALIASES,
     STAGES,
     applications,

@@ -9,15 +9,14 @@ from sqlalchemy import func, select
 from bot.content import TRACKS, Content, Drill, Framework
 from bot.db.drill_models import Card, PracticeState, Review
 from bot.errors import UserError
-from bot.features.settings import member_tracks
-from bot.feedback import (
+from bot.features.drills.feedback import (
     checklist_coverage,
     grade_number,
     length_note,
     structure_check,
     suggestion,
 )
-from bot.practice import (
+from bot.features.drills.practice import (
     POINTS_REVEALED,
     POINTS_WRITTEN,
     RATING_LABELS,
@@ -29,6 +28,7 @@ from bot.practice import (
     review,
     streak_skips,
 )
+from bot.features.settings.handlers import member_tracks
 from bot.router import Ctx, action, command, form, too_long
 from bot.text import clean, clip, plural
 from bot.types import ANSWER_LIMIT as PLATFORM_ANSWER_LIMIT
@@ -76,7 +76,7 @@ def _current(ctx: Ctx) -> Drill:
     state = ctx.session.get(PracticeState, ctx.member.id)
     if state is not None and state.current_drill_id:
         return _drill(ctx, state.current_drill_id)
-    from bot.features.daily import last_daily_drill
+    from bot.features.drills.daily import last_daily_drill
 
     # The daily DM does not touch the practice state; answer the one that came today.
     daily = last_daily_drill(ctx.session, ctx.member.id, ctx.now - timedelta(hours=24))

@@ -17,10 +17,10 @@ from bot.db.bulk import rows_among
 from bot.db.drill_models import PracticeState
 from bot.db.models import Member, MemberSettings, Workspace
 from bot.db.schedule_models import OutboxMessage
-from bot.features.drills import drill_reply
+from bot.features.drills.handlers import drill_reply
+from bot.features.drills.practice import Want, next_picks
 from bot.jobs import JobEnv, job, wakes
 from bot.outbox import Scheduled
-from bot.practice import Want, next_picks
 from bot.types import DM, Outbound, Reply, User
 
 DAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

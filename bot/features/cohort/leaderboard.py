@@ -11,16 +11,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.chart import leaderboard_chart
 from bot.cohorts import CohortInfo, all_cohorts, info_of, local_at, require_cohort, week_start
 from bot.dates import fmt_date
 from bot.db.bulk import rows_among
 from bot.db.drill_models import PracticeState, Review
 from bot.db.models import Member, MemberSettings
 from bot.db.pipeline_models import Application, Interview, Offer
+from bot.features.cohort.chart import leaderboard_chart
+from bot.features.drills.practice import StreakOf, alive_streaks
 from bot.jobs import SOON, JobEnv, job, wakes
 from bot.outbox import Scheduled, make_key, queued_keys
-from bot.practice import StreakOf, alive_streaks
 from bot.router import Ctx, command
 from bot.text import plural
 from bot.types import Attachment, Field, Outbound, Reply

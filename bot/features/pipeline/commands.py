@@ -1,0 +1,185 @@
+"""The private pipeline: applications, interviews, offers and letters."""
+
+from __future__ import annotations
+
+from bot.commandspec import Command, option
+
+_COMPANY = option(
+    "company", "a company in your pipeline (a unique prefix will do)", autocomplete="company"
+)
+# Kept in step with bot.content.LETTER_KINDS (a test checks); this module loads no content.
+LETTER_KIND_CHOICES = (
+    "thank-you",
+    "alternatives",
+    "extension",
+    "exploding",
+    "confirm",
+    "follow-up",
+    "feedback",
+    "salary-expectations",
+    "where-else",
+    "decline",
+    "motivation",
+)
+_SCORE_HELP = "your score from 1 (poor) to 5 (great)"
+_WEIGHT_HELP = "how much it counts for you, 0 to 5"
+
+COMMANDS: tuple[Command, ...] = (
+    Command(
+        "pipeline",
+        "Your applications, privately: stages, interviews, offers, deadlines, notes, files",
+        default="list",
+        subcommands=(
+            Command(
+                "add",
+                "Add a company (with no company, a form opens)",
+                options=(
+                    option("company", "the company's name", required=False),
+                    option("role", "the role you applied for", type="text", required=False),
+                    option(
+                        "stage", "where it stands (default: applied)", required=False, keyword=True
+                    ),
+                    option("link", "the job posting's address", required=False, keyword=True),
+                ),
+                examples=('/pipeline add Acme "ML Engineer" stage screen',),
+            ),
+            Command("list", "Every application, grouped by stage, with the next date that matters"),
+            Command(
+                "show",
+                "Everything about one application, with its stage history",
+                options=(option("company", _COMPANY.help, type="text", autocomplete="company"),),
+            ),
+            Command(
+                "move",
+                "Move an application to a stage (backwards too; every move is kept)",
+                options=(_COMPANY, option("stage", "the new stage, e.g. screen, onsite, offer")),
+                examples=("/pipeline move acme onsite",),
+            ),
+            Command(
+                "interview",
+                "Record an interview: when, and optionally what kind",
+                options=(
+                    _COMPANY,
+                    option("when", "a date in plain words, e.g. next friday 2pm", type="text"),
+                    option("kind", "phone, technical, onsite, ...", required=False, keyword=True),
+                ),
+                examples=("/pipeline interview acme next tuesday 14:00 kind technical",),
+            ),
+            Command(
+                "reschedule",
+                "Move an interview to a new time, or correct one recorded wrongly",
+                options=(
+                    _COMPANY,
+                    option("when", "the new date and time, e.g. thursday 15:00", type="text"),
+                    option(
+                        "kind",
+                        "which interview, when there are several",
+                        required=False,
+                        keyword=True,
+                    ),
+                ),
+                details=(
+                    "With several interviews at the company, buttons ask which one. "
+                    "A date without a time keeps the interview's time of day."
+                ),
+                examples=("/pipeline reschedule acme thursday 15:00",),
+            ),
+            Command(
+                "cancel-interview",
+                "Remove an interview that was cancelled or recorded by mistake",
+                options=(
+                    _COMPANY,
+                    option(
+                        "kind",
+                        "which interview, when there are several",
+                        required=False,
+                        keyword=True,
+                    ),
+                ),
+                examples=("/pipeline cancel-interview acme",),
+            ),
+            Command(
+                "offer",
+                "Record an offer, with its deadline and numbers if you have them",
+                options=(
+                    _COMPANY,
+                    option(
+                        "deadline",
+                        "when they need your answer",
+                        type="text",
+                        required=False,
+                        keyword=True,
+                    ),
+                    option("base", "base salary per year, e.g. 120k", required=False, keyword=True),
+                    option("bonus", "yearly bonus, e.g. 15k", required=False, keyword=True),
+                    option(
+                        "equity",
+                        "equity as they described it",
+                        type="text",
+                        required=False,
+                        keyword=True,
+                    ),
+                    option("currency", "e.g. EUR, USD, GBP", required=False, keyword=True),
+                    option("start", "the start date", type="text", required=False, keyword=True),
+                ),
+                examples=("/pipeline offer acme deadline dec 4 5pm base 120k currency EUR",),
+            ),
+            Command(
+                "deadline",
+                "Set or change an offer's deadline",
+                options=(_COMPANY, option("when", "the deadline in plain words", type="text")),
+                examples=("/pipeline deadline acme friday 17:00",),
+            ),
+            Command(
+                "note",
+                "Keep a note on an application (replaces the previous one)",
+                options=(_COMPANY, option("text", "the note", type="text", free=True)),
+            ),
+            Command(
+                "remove", "Delete an application and its history (asks first)", options=(_COMPANY,)
+            ),
+            Command("export", "A CSV file of your pipeline with every stage move and date"),
+            Command("calendar", "An .ics calendar file of your interviews and offer deadlines"),
+        ),
+    ),
+    Command(
+        "letter",
+        "A letter for the moment, filled in from your pipeline, with when and how to send it",
+        options=(
+            option("kind", "which letter", type="choice", choices=LETTER_KIND_CHOICES),
+            option("company", _COMPANY.help, type="text", required=False, autocomplete="company"),
+        ),
+        examples=("/letter alternatives", "/letter thank-you acme"),
+    ),
+    Command(
+        "offer",
+        "Compare your offers side by side; rate them on what matters beyond pay",
+        default="compare",
+        subcommands=(
+            Command("compare", "Every offer side by side, with scores and deadlines"),
+            Command(
+                "rate",
+                "Score an offer 1-5 on career fit, culture, strategy and manager (a form opens)",
+                options=(
+                    _COMPANY,
+                    option("career", _SCORE_HELP, type="int", required=False, keyword=True),
+                    option("culture", _SCORE_HELP, type="int", required=False, keyword=True),
+                    option("strategy", _SCORE_HELP, type="int", required=False, keyword=True),
+                    option("manager", _SCORE_HELP, type="int", required=False, keyword=True),
+                ),
+                examples=("/offer rate acme career 4 culture 3 strategy 5 manager 4",),
+            ),
+            Command(
+                "weights",
+                "How much each factor counts for you (0-5; equal by default)",
+                options=(
+                    option("career", _WEIGHT_HELP, type="int", required=False, keyword=True),
+                    option("culture", _WEIGHT_HELP, type="int", required=False, keyword=True),
+                    option("strategy", _WEIGHT_HELP, type="int", required=False, keyword=True),
+                    option("manager", _WEIGHT_HELP, type="int", required=False, keyword=True),
+                ),
+                examples=("/offer weights career 3 manager 2",),
+            ),
+        ),
+    ),
+)
