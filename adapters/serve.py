@@ -1,18 +1,34 @@
 """`cohortbot serve`: the long-running process.
 
-One HTTP server (stdlib, threaded) answers `POST /slack/events` through the Bolt app,
-`GET /healthz` and `GET /metrics`; Socket Mode replaces the Slack route when SLACK_APP_TOKEN is
-set. Discord runs in its own thread, and the scheduler gets one hook, `start_scheduler`, for the
-outbox tick."""
+One HTTP server (uvicorn, an ASGI app of our own) answers `POST /slack/events` through the
+Bolt app, the OAuth pages, `GET /healthz` and `GET /metrics`; Socket Mode replaces the Slack
+route when SLACK_APP_TOKEN is set. Discord runs in its own thread, and the scheduler gets one
+hook, `start_scheduler`, for the outbox tick.
+
+Why uvicorn and our own ASGI app rather than Bolt's `adapter.asgi`: that adapter calls the sync
+`App.dispatch` on the event loop, so one request waiting for its `ack()` would stall every
+other connection. Here the loop only parses HTTP (with a listen backlog, read deadlines, a body
+cap and a 400 for malformed requests) and each Slack request is dispatched on a thread of its
+own pool, which returns as soon as the listener acks; the slow work continues on Bolt's
+executor. Bolt stays the sync `App`.
+
+A platform connection that ends for good (a fatal Discord gateway close such as 4004, bad
+token; a revoked Socket Mode token) stops the process with one clear line and a non-zero
+exit, so that an orchestrator restarts it or shows why; `/healthz` says 503 while a configured
+connection is down or the database does not answer, within `HEALTH_SECONDS`."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import signal
+import socket
+import sys
 import threading
-from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
@@ -20,11 +36,14 @@ from sqlalchemy import text
 from bot import metrics
 from bot.app import App
 from bot.config import Settings
+from bot.db.session import deadline
 from bot.delivery import DeliveryError
 from bot.outbox import Dispatcher
 from bot.types import Outbound
 
 if TYPE_CHECKING:
+    import uvicorn
+
     from adapters.slack import SlackBot
     from bot.delivery import Adapter
 
@@ -32,6 +51,18 @@ log = logging.getLogger("cohortbot.serve")
 
 MAX_BODY = 1_000_000  # Slack's payloads are a few KB; anything near this is not Slack
 EVENTS_PATH = "/slack/events"
+BACKLOG = 1024  # connections the kernel queues while every worker is busy
+HEADER_SECONDS = 10.0  # a client gets this long to send its request line and headers
+BODY_SECONDS = 10.0  # ... and this long for the body
+KEEP_ALIVE_SECONDS = 5
+HTTP_THREADS = 64  # requests dispatched at once (each returns at its ack)
+HEALTH_SECONDS = 1.5  # /healthz answers within this, whatever the database does
+HEALTH_DB_SECONDS = 1.0  # the database probe's own deadline
+DOWN_GRACE_SECONDS = 15.0  # a reconnect shorter than this is not reported as an outage
+# Slack's answers to apps.connections.open that no reconnect can fix.
+_SOCKET_FATAL = frozenset(
+    {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "not_allowed_token_type"}
+)
 
 
 class Runtime:
@@ -55,8 +86,15 @@ class Runtime:
         self.slack = slack
         self.socket_mode: Any = None
         self.discord: Any = None
-        self.http: ThreadingHTTPServer | None = None
+        self.http: uvicorn.Server | None = None
+        self.fatal: str | None = None  # why the process must end, once something died
         self._threads: list[threading.Thread] = []
+        self._pool = ThreadPoolExecutor(max_workers=HTTP_THREADS, thread_name_prefix="http")
+        self._probe_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="health")
+        self._probe: Future[str] | None = None
+        self._probe_lock = threading.Lock()
+        self._down_since: dict[str, float] = {}
+        self._socket_error: str | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -68,17 +106,9 @@ class Runtime:
         if self.slack is not None:
             self.adapters["slack"] = self.slack.adapter
         use_socket = self.slack is not None and self.settings.slack_app_token is not None
-        self.http = ThreadingHTTPServer((self.host, self.port), _handler_for(self, not use_socket))
-        self.http.daemon_threads = True
-        self.port = self.http.server_address[1]
-        self._spawn("http", self.http.serve_forever)
+        self._start_http(slack_http=not use_socket)
         if use_socket and self.slack is not None and self.settings.slack_app_token:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-            self.socket_mode = SocketModeHandler(
-                self.slack.bolt, self.settings.slack_app_token.get_secret_value()
-            )
-            self.socket_mode.connect()
+            self._start_socket_mode(self.settings.slack_app_token.get_secret_value())
         if self.settings.has_discord:
             # Imported only when a Discord token is set: Slack-only deployments never load it.
             from adapters.discord.runner import start_discord
@@ -86,6 +116,8 @@ class Runtime:
             self.discord = start_discord(self.core, self.settings)
             self.adapters["discord"] = self.discord.adapter
         self._spawn("scheduler", lambda: start_scheduler(self.core, self.adapters, self.stop_event))
+        if self.socket_mode is not None or self.discord is not None:
+            self._spawn("watch", self._watch)
         log.info(
             "serving",
             extra={
@@ -95,29 +127,101 @@ class Runtime:
             },
         )
 
+    def _start_http(self, slack_http: bool) -> None:
+        import uvicorn
+
+        # Bound here, before the server thread starts: the port is known at once (tests ask
+        # for port 0) and connections arriving during start-up wait in the backlog.
+        sock = socket.create_server((self.host, self.port), backlog=BACKLOG)
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(
+            _Asgi(self, slack_http),
+            http=_http_protocol(),
+            loop="asyncio",
+            lifespan="off",
+            backlog=BACKLOG,
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
+            timeout_graceful_shutdown=5,
+            limit_concurrency=BACKLOG,
+            log_config=None,
+            access_log=False,
+            server_header=False,
+        )
+        server = uvicorn.Server(config)
+        self.http = server
+        self._spawn("http", lambda: server.run(sockets=[sock]))
+
+    def _start_socket_mode(self, app_token: str) -> None:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+        from slack_sdk.errors import SlackApiError
+
+        assert self.slack is not None
+        handler = SocketModeHandler(self.slack.bolt, app_token)
+        client = handler.client
+        issue = client.issue_new_wss_url
+
+        def issue_checked() -> str:
+            # The client retries a failed reconnect forever; a revoked or wrong token never
+            # succeeds, so that one is recorded for the watchdog to end the process.
+            try:
+                return issue()
+            except SlackApiError as exc:
+                error = str(exc.response.get("error") or "")
+                if error in _SOCKET_FATAL:
+                    self._socket_error = f"apps.connections.open answered {error}"
+                raise
+
+        client.issue_new_wss_url = issue_checked  # type: ignore[method-assign]
+        self.socket_mode = handler
+        try:
+            handler.connect()  # type: ignore[no-untyped-call]
+        except SlackApiError:
+            if self._socket_error is None:
+                raise
+            self.fail(f"Slack Socket Mode cannot connect: {self._socket_error} (SLACK_APP_TOKEN)")
+
     def _spawn(self, name: str, target: Callable[[], object]) -> None:
         def run() -> None:
             try:
                 target()
-            except Exception:
+            except Exception as exc:
                 log.exception("%s stopped with an error", name)
-                self.stop_event.set()
+                self.fail(f"{name} stopped: {type(exc).__name__}: {exc}")
 
         thread = threading.Thread(target=run, name=name, daemon=True)
         thread.start()
         self._threads.append(thread)
+
+    def fail(self, reason: str) -> None:
+        """Something the process cannot live without has died: stop, and say why."""
+        if self.fatal is None:
+            self.fatal = reason
+            log.error("fatal: %s", reason)
+        self.stop_event.set()
+
+    def _watch(self) -> None:
+        """Turns a platform connection that ended for good into the end of the process."""
+        while not self.stop_event.wait(0.25):
+            if self.discord is not None and self.discord.finished.is_set():
+                self.fail(f"Discord client stopped: {self.discord.describe_error()}")
+            if self._socket_error is not None:
+                self.fail(f"Slack Socket Mode cannot reconnect: {self._socket_error}")
 
     def stop(self) -> None:
         self.stop_event.set()
         if self.socket_mode is not None:
             self.socket_mode.close()
         if self.http is not None:
-            self.http.shutdown()
-            self.http.server_close()
+            self.http.should_exit = True
+        for thread in self._threads:
+            if thread.name == "http":
+                thread.join(10)
         if self.slack is not None:
             self.slack.close()
         if self.discord is not None:
             self.discord.stop()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._probe_pool.shutdown(wait=False, cancel_futures=True)
 
     def wait(self) -> None:
         """Block until SIGTERM/SIGINT or a component dies."""
@@ -130,19 +234,69 @@ class Runtime:
     # -- health ---------------------------------------------------------------------------
 
     def health(self) -> tuple[int, dict[str, Any]]:
-        try:
-            with self.core.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-            database = "ok"
-        except Exception as exc:
-            database = f"unreachable: {type(exc).__name__}"
-        status = 200 if database == "ok" else 503
-        return status, {
-            "ok": status == 200,
+        """200 when the database answers and every configured platform connection is up;
+        503 otherwise. Returns within about HEALTH_SECONDS whatever the database does."""
+        database = self._database(HEALTH_SECONDS)
+        slack = self._slack_state()
+        discord = self._discord_state()
+        down = [
+            name
+            for name, state, up in (
+                ("slack", slack, not slack.startswith("socket") or slack == "socket"),
+                ("discord", discord, discord in ("off", "connected")),
+            )
+            if not self._up_enough(name, up) or state.startswith("stopped")
+        ]
+        ok = database == "ok" and not down and self.fatal is None
+        return (200 if ok else 503), {
+            "ok": ok,
             "database": database,
-            "slack": "socket" if self.socket_mode else ("http" if self.slack else "off"),
-            "discord": self.settings.has_discord,
+            "slack": slack,
+            "discord": discord,
         }
+
+    def _database(self, timeout: float) -> str:
+        # One probe at a time: while the database hangs, every health check shares it instead
+        # of each parking another thread on the dead connection.
+        with self._probe_lock:
+            probe = self._probe
+            if probe is None or probe.done():
+                try:
+                    probe = self._probe_pool.submit(self._ping)
+                except RuntimeError:  # stopping
+                    return "unreachable: stopping"
+                self._probe = probe
+        try:
+            return probe.result(timeout)
+        except TimeoutError:
+            return f"unreachable: no answer in {timeout:g}s"
+        except Exception as exc:
+            return f"unreachable: {type(exc).__name__}"
+
+    def _ping(self) -> str:
+        with deadline(HEALTH_DB_SECONDS), self.core.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return "ok"
+
+    def _slack_state(self) -> str:
+        if self.socket_mode is not None:
+            if self._socket_error is not None:
+                return f"stopped: {self._socket_error}"
+            return "socket" if self.socket_mode.client.is_connected() else "socket: disconnected"
+        return "http" if self.slack else "off"
+
+    def _discord_state(self) -> str:
+        if self.discord is None:
+            return "off"
+        return str(self.discord.state())
+
+    def _up_enough(self, name: str, up: bool) -> bool:
+        """False once a connection has been down for longer than a reconnect takes."""
+        if up:
+            self._down_since.pop(name, None)
+            return True
+        since = self._down_since.setdefault(name, time.monotonic())
+        return time.monotonic() - since < DOWN_GRACE_SECONDS
 
 
 def start_scheduler(
@@ -153,45 +307,36 @@ def start_scheduler(
     tick_seconds: float = 60.0,
     dispatch_seconds: float = 5.0,
 ) -> None:
-    """APScheduler ticks: every job about once a minute, the outbox every few seconds.
+    """Two loops: the jobs, each when it declares it is next due (`JobRunner.run_due`, the same
+    schedule the console and the tests follow), asked again at least every `tick_seconds`
+    because members change what a job would do; and the outbox every few seconds.
 
-    The outbox, not APScheduler, is the source of truth: jobs are idempotent and look back
-    over what is still useful, so the first tick after a restart catches up on what was
-    missed, and several replicas can tick at once without sending anything twice."""
-    from apscheduler.schedulers.background import BackgroundScheduler
-
+    The outbox is the source of truth: jobs are idempotent and look back over what is still
+    useful, so the first run after a restart catches up on what was missed, and several
+    replicas can run them at once without sending anything twice."""
     dispatcher = Dispatcher(core.sessions, route(adapters), rate=core.settings.send_rates)
 
-    def tick() -> None:
-        core.jobs.run_at(core.clock.now())
+    def jobs() -> None:
+        while not stop.is_set():
+            now = core.clock.now()
+            try:
+                _, upcoming = core.jobs.run_due(now)
+                pause = (upcoming - core.clock.now()).total_seconds()
+            except Exception:
+                log.exception("scheduled jobs failed")  # the database may be away for a while
+                pause = tick_seconds
+            stop.wait(min(max(pause, 0.5), tick_seconds))
 
-    def dispatch() -> None:
+    worker = threading.Thread(target=jobs, name="cohortbot-jobs", daemon=True)
+    worker.start()
+    while not stop.is_set():
         try:
             dispatcher.drain(core.clock.now())
         except Exception:
-            # The database may be away for a while: the next tick tries again, nothing lost.
+            # The database may be away for a while: the next round tries again, nothing lost.
             log.exception("outbox dispatch failed")
-
-    scheduler = BackgroundScheduler(
-        timezone="UTC",
-        job_defaults={
-            "coalesce": True,
-            "max_instances": 1,
-            "misfire_grace_time": 30,
-        },
-    )
-    scheduler.add_job(tick, "interval", seconds=tick_seconds, id="jobs")
-    scheduler.add_job(dispatch, "interval", seconds=dispatch_seconds, id="outbox")
-    try:
-        tick()  # catch up at start-up on whatever is still worth sending
-    except Exception:
-        log.exception("first scheduler tick failed")
-    dispatch()
-    scheduler.start()
-    try:
-        stop.wait()
-    finally:
-        scheduler.shutdown(wait=True)
+        stop.wait(dispatch_seconds)
+    worker.join(timeout=30)
 
 
 def route(adapters: dict[str, Adapter]) -> Callable[[Outbound], None]:
@@ -209,82 +354,198 @@ def route(adapters: dict[str, Adapter]) -> Callable[[Outbound], None]:
     return send
 
 
-def _handler_for(runtime: Runtime, slack_http: bool) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "cohortbot"
-        protocol_version = "HTTP/1.1"
+class _Asgi:
+    """The routes of `serve`, as an ASGI app. Everything that may block (Bolt, the database)
+    runs on the runtime's thread pool; the event loop only moves bytes."""
 
-        def log_message(self, format: str, *args: Any) -> None:
-            # The request line may carry an OAuth ?code= or ?state=: log the path only.
-            log.debug("http %s %s", self.command, self.path.split("?", 1)[0])
+    def __init__(self, runtime: Runtime, slack_http: bool) -> None:
+        self.runtime = runtime
+        self.slack_http = slack_http
 
-        def _send(self, status: int, body: bytes, headers: dict[str, Any] | None = None) -> None:
-            self.send_response(status)
-            sent_type = False
-            for name, value in (headers or {}).items():
-                for v in value if isinstance(value, list | tuple) else [value]:
-                    if name.lower() == "content-length":
-                        continue
-                    sent_type = sent_type or name.lower() == "content-type"
-                    self.send_header(name, str(v))
-            if not sent_type:
-                self.send_header("Content-Type", "text/plain; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    async def __call__(
+        self,
+        scope: dict[str, Any],
+        receive: Callable[[], Awaitable[dict[str, Any]]],
+        send: Callable[[dict[str, Any]], Awaitable[None]],
+    ) -> None:
+        if scope["type"] != "http":
+            return
+        method, path = scope["method"], scope["path"]
+        query = scope.get("query_string", b"").decode("latin-1")
+        headers: dict[str, list[str]] = {}
+        for name, value in scope["headers"]:
+            headers.setdefault(name.decode("latin-1").lower(), []).append(value.decode("latin-1"))
+        try:
+            status, body, out_headers = await self._route(method, path, query, headers, receive)
+        except _Refused as exc:
+            status, body, out_headers = exc.status, exc.message.encode(), {}
+        await _respond(send, status, body, out_headers)
 
-        def _header_lists(self) -> dict[str, Any]:
-            headers: dict[str, Any] = {}
-            for name, value in self.headers.items():
-                headers.setdefault(name.lower(), []).append(value)
-            return headers
-
-        def do_GET(self) -> None:
-            path, _, query = self.path.partition("?")
+    async def _route(
+        self,
+        method: str,
+        path: str,
+        query: str,
+        headers: dict[str, list[str]],
+        receive: Callable[[], Awaitable[dict[str, Any]]],
+    ) -> tuple[int, bytes, dict[str, Any]]:
+        runtime = self.runtime
+        if method in ("GET", "HEAD"):
             if path == "/healthz":
-                status, body = runtime.health()
-                data = json.dumps(body).encode()
-                self._send(status, data, {"Content-Type": "application/json"})
-                return
+                status, health = await self._blocking(runtime.health)
+                return status, json.dumps(health).encode(), {"content-type": "application/json"}
             if path == "/metrics":
-                body = metrics.render(runtime.core.sessions, runtime.core.clock.now())
-                self._send(200, body.encode(), {"Content-Type": metrics.CONTENT_TYPE})
-                return
+                text_ = await self._blocking(self._metrics)
+                return 200, text_.encode(), {"content-type": metrics.CONTENT_TYPE}
             if runtime.slack is not None:  # the OAuth install pages, when installs are on
-                resp = runtime.slack.oauth_page(path, query, self._header_lists())
+                pages = runtime.slack.oauth_page
+                resp = await self._blocking(lambda: pages(path, query, headers))
                 if resp is not None:
-                    self._send(resp.status, str(resp.body).encode(), resp.headers)
-                    return
-            self._send(404, b"not found")
+                    return resp.status, str(resp.body).encode(), dict(resp.headers)
+            return 404, b"not found", {}
+        if method != "POST":
+            return 405, b"method not allowed", {"allow": "GET, POST"}
+        if path != EVENTS_PATH or not self.slack_http or runtime.slack is None:
+            return 404, b"not found", {}
+        dispatch = runtime.slack.dispatch
+        raw = (await _read_body(headers, receive)).decode("utf-8", errors="replace")
+        # Bolt takes each header as a list of values, as a server may repeat a header.
+        as_bolt: Any = headers
+        resp = await self._blocking(lambda: dispatch(raw, as_bolt, query))
+        body = resp.body if isinstance(resp.body, str) else json.dumps(resp.body)
+        return resp.status, body.encode(), dict(resp.headers)
 
-        def do_POST(self) -> None:
-            path, _, query = self.path.partition("?")
-            if path != EVENTS_PATH or not slack_http or runtime.slack is None:
-                self._send(404, b"not found")
-                return
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY:
-                self._send(413, b"too large")
-                return
-            raw = self.rfile.read(length).decode("utf-8", errors="replace")
-            resp = runtime.slack.dispatch(raw, self._header_lists(), query)
-            body = resp.body if isinstance(resp.body, str) else json.dumps(resp.body)
-            self._send(resp.status, body.encode(), resp.headers)
+    def _metrics(self) -> str:
+        core = self.runtime.core
+        with deadline(HEALTH_SECONDS):
+            return metrics.render(core.sessions, core.clock.now())
 
-    return Handler
+    async def _blocking(self, fn: Callable[[], Any]) -> Any:
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self.runtime._pool, fn)
+        except RuntimeError as exc:  # the pool is shut down: the process is stopping
+            raise _Refused(503, "stopping") from exc
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+async def _read_body(
+    headers: dict[str, list[str]], receive: Callable[[], Awaitable[dict[str, Any]]]
+) -> bytes:
+    """The request body, at most MAX_BODY bytes, within BODY_SECONDS."""
+    declared = (headers.get("content-length") or ["0"])[0]
+    if not declared.isdigit():  # h11 refuses most malformed lengths before we see them
+        raise _Refused(400, "bad Content-Length")
+    if int(declared) > MAX_BODY:
+        raise _Refused(413, "too large")
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async with asyncio.timeout(BODY_SECONDS):
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    raise _Refused(400, "client went away")
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > MAX_BODY:
+                    raise _Refused(413, "too large")
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    return b"".join(chunks)
+    except TimeoutError:
+        raise _Refused(408, "request body too slow") from None
+
+
+async def _respond(
+    send: Callable[[dict[str, Any]], Awaitable[None]],
+    status: int,
+    body: bytes,
+    headers: dict[str, Any],
+) -> None:
+    out: list[tuple[bytes, bytes]] = []
+    for name, value in headers.items():
+        if name.lower() == "content-length":
+            continue
+        for v in value if isinstance(value, list | tuple) else [value]:
+            out.append((name.lower().encode("latin-1"), str(v).encode("latin-1")))
+    if not any(name == b"content-type" for name, _ in out):
+        out.append((b"content-type", b"text/plain; charset=utf-8"))
+    out.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": out})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _http_protocol() -> type[asyncio.Protocol]:
+    """uvicorn's h11 protocol with a deadline for the request line and headers: uvicorn
+    itself waits forever for a client that connects and sends nothing, or a header a byte at a
+    time. The deadline is armed when a connection opens or a keep-alive cycle ends, and
+    disarmed once a request's headers are complete."""
+    import h11
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class Protocol(H11Protocol):
+        _header_timer: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm()
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            if self.conn.their_state is not h11.IDLE:
+                self._disarm()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if not self.transport.is_closing() and self.conn.their_state is h11.IDLE:
+                self._arm()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def _arm(self) -> None:
+            self._disarm()
+            self._header_timer = self.loop.call_later(HEADER_SECONDS, self._too_slow)
+
+        def _disarm(self) -> None:
+            if self._header_timer is not None:
+                self._header_timer.cancel()
+                self._header_timer = None
+
+        def _too_slow(self) -> None:
+            self._header_timer = None
+            if not self.transport.is_closing():
+                self.transport.close()
+
+    return Protocol
 
 
 def serve(settings: Settings, port: int | None = None, core: App | None = None) -> None:
-    """Run until SIGTERM or Ctrl-C."""
+    """Run until SIGTERM or Ctrl-C; exit 1 with a one-line reason when something it cannot
+    live without (a platform connection, the HTTP server) ends for good."""
     from bot.app import build_app
 
     core = core or build_app(settings)
     runtime = Runtime(core, settings, port=port)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: runtime.stop_event.set())
-    runtime.start()
-    print(f"cohortbot serving on {runtime.url} (GET /healthz)", flush=True)
+    try:
+        runtime.start()
+    except Exception as exc:
+        log.exception("start-up failed")
+        runtime.fail(f"could not start: {type(exc).__name__}: {exc}")
+    else:
+        print(f"cohortbot serving on {runtime.url} (GET /healthz)", flush=True)
     try:
         runtime.wait()
     finally:
         runtime.stop()
+    if runtime.fatal is not None:
+        print(f"cohortbot: stopped: {runtime.fatal}", file=sys.stderr, flush=True)
+        raise SystemExit(1)

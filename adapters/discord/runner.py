@@ -8,6 +8,8 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+import discord
+
 from adapters.discord.adapter import DiscordAdapter
 from bot.app import App
 from bot.config import Settings
@@ -24,7 +26,9 @@ class DiscordRunner:
         self.adapter = adapter
         self.loop = asyncio.new_event_loop()
         self.ready = threading.Event()
+        self.finished = threading.Event()  # the client's thread is over, however it ended
         self.error: BaseException | None = None
+        self._stopping = False
         self._thread: threading.Thread | None = None
         self._main: asyncio.Task[None] | None = None
 
@@ -50,6 +54,11 @@ class DiscordRunner:
             self.ready.set()
             self.loop.run_until_complete(self.loop.shutdown_asyncgens())
             self.loop.close()
+            if self.error is None and not self._stopping:
+                # connect() returned by itself: discord.py closed the client (a clean 1000 or
+                # a close it will not retry); that is an end too, not a quiet idle.
+                self.error = RuntimeError("the gateway connection ended")
+            self.finished.set()
 
     async def _main_task(self, token: str, connect: bool) -> None:
         client = self.adapter.client
@@ -75,9 +84,31 @@ class DiscordRunner:
     def feed(self, payload: dict[str, Any]) -> None:
         """Hand one raw INTERACTION_CREATE payload to discord.py, as the gateway does."""
         state = self.adapter.client._connection
-        self.loop.call_soon_threadsafe(state.parse_interaction_create, payload)
+        self.loop.call_soon_threadsafe(state.parse_interaction_create, payload)  # type: ignore[arg-type]
+
+    def state(self) -> str:
+        """The gateway connection as `/healthz` reports it."""
+        if self.finished.is_set():
+            return f"stopped: {self.describe_error()}"
+        ws = getattr(self.adapter.client, "ws", None)
+        if ws is not None and ws.open and self.adapter.client.is_ready():
+            return "connected"
+        return "connecting"
+
+    def describe_error(self) -> str:
+        """One line on why the client ended, naming fatal gateway close codes."""
+        exc = self.error
+        if exc is None:
+            return "stopped"
+        code = getattr(exc, "code", None)
+        if isinstance(exc, discord.PrivilegedIntentsRequired):
+            code = 4014
+        if code in _FATAL_CLOSES:
+            return f"gateway closed with {code} ({_FATAL_CLOSES[code]})"
+        return f"{type(exc).__name__}: {exc}"
 
     def stop(self, timeout: float = 10.0) -> None:
+        self._stopping = True
         main = self._main
         if main is not None and not self.loop.is_closed():
             self.loop.call_soon_threadsafe(main.cancel)
@@ -100,6 +131,17 @@ async def _drain(timeout: float = 5.0) -> None:
     if late:
         await asyncio.wait(late, timeout=1.0)
 
+
+# Gateway close codes discord.py does not reconnect after: no restart of ours fixes them
+# either without an operator, so they end the process (see adapters/serve.py).
+_FATAL_CLOSES = {
+    4004: "authentication failed: check DISCORD_TOKEN",
+    4010: "invalid shard",
+    4011: "sharding required",
+    4012: "invalid API version",
+    4013: "invalid intents",
+    4014: "disallowed intents: enable them in the developer portal or drop them",
+}
 
 _WORK_TASKS = ("CommandTree-", "discord-ui-", "discord.py: on_")
 

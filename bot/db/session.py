@@ -1,14 +1,112 @@
-"""Engines and sessions for SQLite (WAL, foreign keys on) and PostgreSQL."""
+"""Engines and sessions for SQLite (WAL, foreign keys on) and PostgreSQL.
+
+A database that stops answering must cost a bounded time, never a hang: a silent partition
+(no RST, no FIN) otherwise holds every thread that touches the database until the kernel
+gives up, minutes later. On PostgreSQL each connection therefore has a connect timeout, TCP
+keepalives and a TCP user timeout (the kernel's view), a server-side statement timeout (a
+runaway query), and a client-side deadline on every round trip (the only thing that helps when
+something between us and the server still acknowledges packets but nothing answers, such as a
+stuck proxy). The pool gives up on a checkout after `POOL_TIMEOUT` seconds.
+
+Interactive paths narrow the deadline with `deadline(seconds)`: a member's command should
+hear "try again in a moment" inside Slack's 3-second window, while a background job may
+legitimately run a long statement."""
 
 from __future__ import annotations
 
+import contextvars
+import math
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import psycopg
+from psycopg import errors as pg_errors
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+CONNECT_TIMEOUT = 3  # seconds; libpq's minimum that it honours is 2
+STATEMENT_TIMEOUT = 30.0  # server side: no statement of ours legitimately runs this long
+ROUND_TRIP_DEADLINE = STATEMENT_TIMEOUT + 5.0  # client side, the default outside deadline()
+POOL_TIMEOUT = 5.0  # seconds to wait for a pooled connection before giving up
+SQLITE_BUSY_MS = 5000  # a writer waits this long for another writer, then "database is locked"
+
+# libpq keepalives: an idle connection whose peer vanished is noticed in about 5 + 3*2 s, and
+# data left unacknowledged for 10 s fails the connection instead of retrying for 15 minutes.
+_PG_CONNECT_ARGS: dict[str, Any] = {
+    "connect_timeout": CONNECT_TIMEOUT,
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 10_000,
+}
+# A transaction left open by a replica that froze must not hold its row locks for long.
+_PG_OPTIONS = (
+    f"-c statement_timeout={int(STATEMENT_TIMEOUT * 1000)} "
+    "-c idle_in_transaction_session_timeout=60000"
+)
+
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "cohortbot_db_deadline", default=None
+)
+
+
+class NoAnswer(psycopg.OperationalError):
+    """The database did not answer in time; the connection was closed (its state is unknown)."""
+
+
+@contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """Every database round trip in this block (this thread or task, and threads it starts with
+    copied context) must finish within `seconds` from now in total; past that it fails with an
+    OperationalError, which the router turns into "try again in a moment". Nesting only ever
+    tightens the deadline."""
+    until = time.monotonic() + seconds
+    outer = _deadline.get()
+    token = _deadline.set(until if outer is None else min(outer, until))
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def _budget() -> float:
+    until = _deadline.get()
+    if until is None:
+        return ROUND_TRIP_DEADLINE
+    return max(until - time.monotonic(), 0.0)
+
+
+class _BoundedConnection(psycopg.Connection[Any]):
+    """psycopg's connection with a deadline on every wait for the server (queries, commits,
+    rollbacks, pings all go through `wait`)."""
+
+    def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
+        budget = _budget()
+        limit = budget if timeout is None else min(timeout, budget)
+        try:
+            return super().wait(gen, interval, limit)
+        except pg_errors._WaitTimeout:
+            if timeout is not None and timeout <= budget:
+                raise  # psycopg's own timeout (e.g. while cancelling): its caller handles it
+            # Mid-protocol, the connection's state is unknown: drop it so the pool never hands
+            # it out again (SQLAlchemy sees a closed connection and invalidates it).
+            self.pgconn.finish()
+            raise NoAnswer(f"the database did not answer within {limit:.1f}s") from None
+
+
+def _connect_bounded(_dialect: Any, _record: Any, cargs: Any, cparams: dict[str, Any]) -> Any:
+    budget = _budget()
+    if budget <= 0.05:
+        # The deadline went on a ping of a pooled connection that no longer answers: dialling
+        # again now would only overrun it (libpq waits at least 2 s for a connection).
+        raise NoAnswer("the database did not answer in time (no time left to reconnect)")
+    if budget < CONNECT_TIMEOUT:
+        cparams = {**cparams, "connect_timeout": max(2, math.ceil(budget))}
+    return _BoundedConnection.connect(*cargs, **cparams)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -17,7 +115,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     # With WAL, NORMAL keeps the database consistent after a crash and skips most fsyncs.
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=5000")
+    cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
     cur.close()
 
 
@@ -29,8 +127,15 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     if parsed.drivername == "postgresql":
         url = str(parsed.set(drivername="postgresql+psycopg").render_as_string(False))
+    connect_args = {**_PG_CONNECT_ARGS, **dict(kwargs.pop("connect_args", None) or {})}
+    # The caller's options (a search_path, say) come after ours, so theirs win on a clash.
+    connect_args["options"] = f"{_PG_OPTIONS} {connect_args.get('options', '')}".strip()
     kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    kwargs.setdefault("pool_timeout", POOL_TIMEOUT)
+    engine = create_engine(url, connect_args=connect_args, **kwargs)
+    if engine.dialect.driver == "psycopg":
+        event.listen(engine, "do_connect", _connect_bounded)
+    return engine
 
 
 def is_postgres(engine: Engine) -> bool:
