@@ -75,7 +75,6 @@ class MemoryWorkspace:
     # and the outbox's next due message) instead of ticking every job's interval: what long
     # simulations use; a test proves both send the same messages.
     jump: bool = False
-    _last_run: dict[str, datetime] = field(default_factory=dict)
 
     def user(self, name: str, admin: bool = False) -> User:
         existing = self.users.get(name)
@@ -156,7 +155,7 @@ class MemoryWorkspace:
         # would do since; a wake-up already past means at the next tick.
         due: dict[str, tuple[Job, datetime]] = {}
         for j in runner.jobs:
-            last = self._last_run.get(j.name)
+            last = runner.last_run.get(j.name)
             at = j.next_tick(start) if last is None else runner.next_wake(j, last)
             due[j.name] = (j, max(at, j.next_tick(start)))
         recorded = self.flush()
@@ -172,7 +171,7 @@ class MemoryWorkspace:
             if ran:
                 runner.run_at(t, ran)
                 for j in ran:
-                    self._last_run[j.name] = t
+                    runner.last_run[j.name] = t
                     due[j.name] = (j, runner.next_wake(j, t))
                 pending = self._next_pending()
             if pending is not None and pending <= t:
