@@ -1,7 +1,16 @@
 """A local fake of Slack's Web API (and of response_url and the file upload host): a real
 HTTP server on 127.0.0.1 that records every call whole, for assertions on payloads.
 
-It can answer slowly (`delay`) or with 429 + Retry-After (`rate_limit`), like Slack does."""
+It enforces what Slack documents (PLATFORM_LIMITS.md): a request acknowledged after 3 s is
+recorded as a failure (`late_acks`); a `response_url` takes 5 posts within 30 minutes and
+answers the next with 404 `used_url` (`expired_url` after 30 minutes); posts keep their
+`metadata`, which `conversations.history` returns with `include_all_metadata`.
+
+Faults, like Slack's own: slow answers (`delay`), 429 + Retry-After (`rate_limit`), Slack
+errors (`errors`), and one-shot `faults` per method, taken in order: "500", "503html" (an
+HTML 503 page from the load balancer), "429", "lost" (Slack accepts and records the message,
+then the connection drops before the answer) and "hang" (accepted, the answer comes after
+`hang_seconds`)."""
 
 from __future__ import annotations
 
@@ -9,6 +18,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import socket
 import threading
 import time
 import urllib.error
@@ -43,10 +53,19 @@ class Call:
 class FakeSlack:
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     delay: float = 0.0  # seconds before every answer
+    delays: dict[str, float] = field(default_factory=dict)  # method -> seconds, on top
     rate_limit: dict[str, int] = field(default_factory=dict)  # method -> 429s still to give
     retry_after: int = 1
     errors: dict[str, str] = field(default_factory=dict)  # method -> Slack error to answer
     calls: list[Call] = field(default_factory=list)
+    # method ("chat.postMessage", "respond", ...) -> faults still to give, first first
+    faults: dict[str, list[str]] = field(default_factory=dict)
+    hang_seconds: float = 5.0
+    response_url_uses: int = 5  # Slack's limit per response_url ...
+    response_url_ttl: float = 1800.0  # ... within 30 minutes
+    missing_scopes: set[str] = field(default_factory=set)  # e.g. {"im:history"}
+    history_per_minute: int | None = None  # 1 for apps outside the Marketplace
+    acks: list[Ack] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -55,6 +74,9 @@ class FakeSlack:
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._url_uses: dict[str, list[float]] = {}  # response_url -> when each use came
+        self._history: dict[str, list[dict[str, Any]]] = {}  # channel -> posted messages
+        self._history_calls: list[float] = []
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -104,6 +126,21 @@ class FakeSlack:
             time.sleep(0.02)
         raise AssertionError(f"timed out after {timeout}s waiting for {what}; calls: {self.calls}")
 
+    def late_acks(self) -> list[Ack]:
+        """Requests Slack would have shown the member as failed: acknowledged after 3 s."""
+        with self._lock:
+            return [a for a in self.acks if a.seconds > ACK_WINDOW]
+
+    def fault(self, method: str, *kinds: str) -> None:
+        """Queue one-shot faults for the next calls of `method`."""
+        with self._lock:
+            self.faults.setdefault(method, []).extend(kinds)
+
+    def _next_fault(self, method: str) -> str | None:
+        with self._lock:
+            queue = self.faults.get(method)
+            return queue.pop(0) if queue else None
+
     def wait_messages(self, n: int, timeout: float = 20.0) -> list[Call]:
         self.wait_for(lambda: len(self.messages()) >= n, timeout, f"{n} message(s)")
         return self.messages()
@@ -112,7 +149,7 @@ class FakeSlack:
 
     def answer(
         self, method: str, body: dict[str, Any], token: str = ""
-    ) -> tuple[int, dict[str, Any], dict]:
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
         with self._lock:
             left = self.rate_limit.get(method, 0)
             if left > 0:
@@ -126,6 +163,7 @@ class FakeSlack:
         if error:
             return 200, {"ok": False, "error": error}, {}
         n = next(self._ids)
+        out: dict[str, Any]
         ts = f"1700000000.{n:06d}"
         match method:
             case "auth.test":
@@ -157,6 +195,10 @@ class FakeSlack:
                 out = {"channel": {"id": "D" + str(body.get("users", "")).split(",")[0]}}
             case "chat.postMessage" | "chat.update":
                 out = {"channel": body.get("channel"), "ts": ts}
+                if method == "chat.postMessage":
+                    self._remember(body, ts)
+            case "conversations.history":
+                return self._history_answer(body)
             case "chat.postEphemeral":
                 out = {"message_ts": ts}
             case "views.open" | "views.publish":
@@ -170,6 +212,68 @@ class FakeSlack:
             case _:
                 return 200, {"ok": False, "error": "unknown_method"}, {}
         return 200, {"ok": True, **out}, {}
+
+    def _remember(self, body: dict[str, Any], ts: str) -> None:
+        meta = body.get("metadata")
+        if isinstance(meta, str):
+            meta = json.loads(meta) if meta else None
+        msg = {"type": "message", "ts": ts, "text": body.get("text", ""), "bot_id": "B1"}
+        if meta:
+            msg["metadata"] = meta
+        with self._lock:
+            self._history.setdefault(str(body.get("channel", "")), []).append(msg)
+
+    def _history_answer(self, body: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
+        channel = str(body.get("channel", ""))
+        needed = {"C": "channels:history", "G": "groups:history", "D": "im:history"}.get(
+            channel[:1], "channels:history"
+        )
+        if needed in self.missing_scopes:
+            return 200, {"ok": False, "error": "missing_scope", "needed": needed}, {}
+        now = time.monotonic()
+        with self._lock:
+            if self.history_per_minute is not None:
+                self._history_calls = [t for t in self._history_calls if t > now - 60]
+                if len(self._history_calls) >= self.history_per_minute:
+                    wait = int(61 - (now - self._history_calls[0]))
+                    return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(wait)}
+                self._history_calls.append(now)
+            kept = list(self._history.get(channel, []))
+        oldest = float(body.get("oldest") or 0)
+        limit = int(body.get("limit") or 100)
+        with_meta = str(body.get("include_all_metadata", "")).lower() in ("1", "true")
+        found = [dict(m) for m in reversed(kept) if float(m["ts"]) > oldest][:limit]
+        if not with_meta:
+            for m in found:
+                m.pop("metadata", None)
+        return 200, {"ok": True, "messages": found, "has_more": False}, {}
+
+    def posted(self, channel: str) -> list[dict[str, Any]]:
+        """What conversations.history would show for `channel`, oldest first."""
+        with self._lock:
+            return list(self._history.get(channel, []))
+
+    def use_response_url(self, url: str) -> str | None:
+        """Count one post to a response_url; the error Slack gives when it is used up."""
+        now = time.monotonic()
+        with self._lock:
+            uses = self._url_uses.setdefault(url, [])
+            if uses and now - uses[0] > self.response_url_ttl:
+                return "expired_url"
+            if len(uses) >= self.response_url_uses:
+                return "used_url"
+            uses.append(now)
+            return None
+
+
+ACK_WINDOW = 3.0  # seconds Slack waits for the HTTP answer to a command, click or event
+
+
+@dataclass
+class Ack:
+    kind: str  # "command", "click", "view", "event"
+    status: int
+    seconds: float
 
 
 def token_for(team: str) -> str:
@@ -214,18 +318,42 @@ def _handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
                 method, body = "upload", {"file_id": parts.path.rsplit("/", 1)[-1]}
             else:
                 method, body = "unknown", {}
-            if fake.delay:
-                time.sleep(fake.delay)
-            if method == "respond":
+            wait = fake.delay + fake.delays.get(method, 0.0)
+            if wait:
+                time.sleep(wait)
+            fault = fake._next_fault(method)
+            after: str | None = None  # what happens once the call is accepted
+            status: int
+            answer: dict[str, Any]
+            headers: dict[str, str]
+            if fault in ("lost", "hang"):
+                after, fault = fault, None
+            ctype_out = "application/json; charset=utf-8"
+            if fault == "500":
+                status, answer, headers = 500, {"ok": False}, {}
+                payload = b'{"ok":false,"error":"internal_error"}'
+            elif fault == "503html":
+                status, answer, headers = 503, {"ok": False}, {}
+                payload = b"<html><body><h1>503 Service Unavailable</h1></body></html>"
+                ctype_out = "text/html"
+            elif fault == "429":
+                status, answer = 429, {"ok": False, "error": "ratelimited"}
+                headers = {"Retry-After": str(fake.retry_after)}
+                payload = json.dumps(answer).encode()
+            elif method == "respond":
                 with fake._lock:
                     left = fake.rate_limit.get("respond", 0)
                     fake.rate_limit["respond"] = max(0, left - 1)
-                status, answer, headers = (
-                    (429, {"ok": False}, {"Retry-After": str(fake.retry_after)})
-                    if left
-                    else (200, {"ok": True}, {})
-                )
-                payload = b"ok" if status == 200 else b"rate_limited"
+                refused = None if left else fake.use_response_url(self.path)
+                if left:
+                    status, answer = 429, {"ok": False}
+                    headers = {"Retry-After": str(fake.retry_after)}
+                    payload = b"rate_limited"
+                elif refused:
+                    status, answer, headers, payload = 404, {"ok": False}, {}, refused.encode()
+                    ctype_out = "text/plain"
+                else:
+                    status, answer, headers, payload = 200, {"ok": True}, {}, b"ok"
             elif method == "upload":
                 status, answer, headers = 200, {"ok": True}, {}
                 payload = f"OK - {len(raw)}".encode()
@@ -238,10 +366,17 @@ def _handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
             call = Call(method, parts.path, dict(self.headers), body, raw, status, time.monotonic())
             with fake._lock:
                 fake.calls.append(call)
+            if after == "lost":
+                # Accepted, then the connection drops: the client never learns it worked.
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            if after == "hang":
+                time.sleep(fake.hang_seconds)
             self.send_response(status)
             for k, v in headers.items():
                 self.send_header(k, v)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Type", ctype_out)
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)
@@ -314,11 +449,12 @@ class SlackRig:
     runtime: Any  # adapters.serve.Runtime
     bot: Any  # adapters.slack.SlackBot
     team: str = TEAM  # the workspace this rig's requests come from
-    _triggers: itertools.count = field(default_factory=lambda: itertools.count(1))
+    _triggers: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _urls: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def as_team(self, team: str) -> SlackRig:
         """The same served app and fake, with requests from another workspace."""
-        return SlackRig(self.fake, self.runtime, self.bot, team)
+        return SlackRig(self.fake, self.runtime, self.bot, team, _urls=self._urls)
 
     @property
     def url(self) -> str:
@@ -361,11 +497,11 @@ class SlackRig:
                 "command": head,
                 "text": escaped,
                 "api_app_id": "A1",
-                "response_url": self.fake.response_url(self._where(f"{user}-{channel}")),
+                "response_url": self._response_url(f"{user}-{channel}"),
                 "trigger_id": trigger_id or self.trigger(),
             }
         )
-        return post(
+        ans = post(
             self.url,
             body,
             secret=secret,
@@ -373,6 +509,16 @@ class SlackRig:
             headers=headers,
             signature=signature,
         )
+        return self._acked("command", ans)
+
+    def _response_url(self, name: str) -> str:
+        # A fresh URL per request, as Slack gives; the query keeps `Call.path` readable.
+        return f"{self.fake.response_url(self._where(name))}?r={next(self._urls)}"
+
+    def _acked(self, kind: str, ans: Answer) -> Answer:
+        with self.fake._lock:
+            self.fake.acks.append(Ack(kind, ans.status, ans.seconds))
+        return ans
 
     def click(
         self,
@@ -392,7 +538,7 @@ class SlackRig:
         }
         payload["channel"] = {"id": channel, "name": "cohort"}
         if response_url:
-            payload["response_url"] = self.fake.response_url(self._where(f"click-{user}"))
+            payload["response_url"] = self._response_url(f"click-{user}")
         return self._post_payload(payload)
 
     def home_click(self, value: str, user: str = "U1") -> Answer:
@@ -424,7 +570,8 @@ class SlackRig:
     def _post_payload(self, payload: dict[str, Any]) -> Answer:
         from urllib.parse import urlencode
 
-        return post(self.url, urlencode({"payload": json.dumps(payload)}), secret=SECRET)
+        ans = post(self.url, urlencode({"payload": json.dumps(payload)}), secret=SECRET)
+        return self._acked(str(payload.get("type", "payload")), ans)
 
     def submit_view(self, view: dict[str, Any], values: dict[str, str], user: str = "U1") -> Answer:
         """A modal submitted with `values` typed into its fields."""
@@ -456,4 +603,5 @@ class SlackRig:
                 "event": event,
             }
         )
-        return post(self.url, body, secret=SECRET, content_type="application/json")
+        ans = post(self.url, body, secret=SECRET, content_type="application/json")
+        return self._acked("event", ans)

@@ -1,8 +1,10 @@
 """The slack-bolt app: slash commands, buttons, modals and App Home into the core.
 
-Every listener acknowledges first and does the rest after: Bolt (process_before_response
-off) answers Slack's HTTP request as soon as `ack()` runs and keeps the listener going on its
-executor, so a slow database or Web API never costs the 3-second window."""
+The ack never waits for work or for Slack: each listener is an empty ack, run on the HTTP
+request's own thread (process_before_response on), plus a lazy listener that Bolt starts on
+the worker pool. With process_before_response off, Bolt queues the listener, ack() included,
+on that same pool and polls for the ack for 3 s: with every worker busy on slow replies, later
+requests were never acknowledged and Slack showed the member an error (issue 15)."""
 
 from __future__ import annotations
 
@@ -11,10 +13,12 @@ import logging
 import re
 import threading
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from slack_bolt import App as BoltApp
@@ -26,7 +30,15 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import select
 
 from adapters.slack import render
-from adapters.slack.deliver import SlackAdapter, SlackHandle, make_client
+from adapters.slack.deliver import (
+    _TRANSIENT,
+    UNCERTAIN,
+    SlackAdapter,
+    SlackHandle,
+    ambiguous,
+    make_client,
+    outbox_key,
+)
 from adapters.slack.manifest import BOT_SCOPES
 from adapters.slack.oauth import (
     Installations,
@@ -38,12 +50,17 @@ from adapters.slack.oauth import (
 from bot.app import App
 from bot.config import Settings
 from bot.db.models import Cohort, Workspace
+from bot.db.schedule_models import OutboxMessage
+from bot.delivery import DeliveryError, RateLimited
+from bot.outbox import Scheduled, enqueue
 from bot.router import SORRY
+from bot.serialize import outbound_from_dict
 from bot.types import (
     DM,
     Channel,
     Conversation,
     Ephemeral,
+    InPlace,
     Invocation,
     Outbound,
     Reply,
@@ -62,6 +79,7 @@ NOT_INSTALLED = (
 )  # bot/features/home/handlers.py
 USER_CACHE_SECONDS = 6 * 3600
 FAILED_LOOKUP_SECONDS = 300
+UNCERTAIN_CACHE_SECONDS = 2.0  # uncertain rows wait 30 s or more before their next try
 
 
 class SeenRequests:
@@ -154,7 +172,9 @@ class SlackBot:
             channel_interval=channel_interval,
             clients=self.installations.client_for if self.installations else None,
             team_of_channel=self.team_of_channel,
+            uncertain_keys=self.uncertain_keys,
         )
+        self._uncertain: tuple[float, set[str]] = (0.0, set())
         self.seen = SeenRequests()
         self._users: dict[tuple[str, str], _Known] = {}
         self._users_lock = threading.Lock()
@@ -162,7 +182,7 @@ class SlackBot:
         self.bolt = BoltApp(
             client=self.client,
             signing_secret=secret,
-            process_before_response=False,
+            process_before_response=True,
             listener_executor=self.executor,
             raise_error_for_unhandled_request=False,
             **oauth,
@@ -188,14 +208,14 @@ class SlackBot:
     def _register(self) -> None:
         bolt = self.bolt
         bolt.middleware(self._drop_retries)
-        bolt.command(re.compile(r"^/.+"))(self._on_command)
-        bolt.action(re.compile(r".+"))(self._on_action)
-        bolt.view(render.FORM_CALLBACK)(self._on_view)
-        bolt.event("app_home_opened")(self._on_home)
-        bolt.event("app_uninstalled")(self._on_uninstalled)
-        bolt.event("tokens_revoked")(self._on_uninstalled)
+        bolt.command(re.compile(r"^/.+"))(ack=_ack, lazy=[self._on_command])
+        bolt.action(re.compile(r".+"))(ack=_ack, lazy=[self._on_action])
+        bolt.view(render.FORM_CALLBACK)(ack=_ack, lazy=[self._on_view])  # ack closes the modal
+        bolt.event("app_home_opened")(ack=_ack, lazy=[self._on_home])
+        bolt.event("app_uninstalled")(ack=_ack, lazy=[self._on_uninstalled])
+        bolt.event("tokens_revoked")(ack=_ack, lazy=[self._on_uninstalled])
 
-    def dispatch(self, body: str, headers: dict[str, str], query: str = "") -> BoltResponse:
+    def dispatch(self, body: str, headers: dict[str, Any], query: str = "") -> BoltResponse:
         return self.bolt.dispatch(BoltRequest(body=body, query=query, headers=headers))
 
     def oauth_page(self, path: str, query: str, headers: dict[str, Any]) -> BoltResponse | None:
@@ -234,10 +254,9 @@ class SlackBot:
         next()
         return None
 
-    # -- listeners (run on the executor after ack) ----------------------------------------
+    # -- lazy listeners (run on the executor after the ack) -------------------------------
 
-    def _on_command(self, ack: Callable[..., None], body: dict[str, Any]) -> None:
-        ack()
+    def _on_command(self, body: dict[str, Any]) -> None:
         handle = SlackHandle(
             team_id=body.get("team_id", ""),
             response_url=body.get("response_url"),
@@ -260,8 +279,7 @@ class SlackBot:
 
         self._answer(work, handle, conv, body.get("user_id", ""))
 
-    def _on_action(self, ack: Callable[..., None], body: dict[str, Any]) -> None:
-        ack()
+    def _on_action(self, body: dict[str, Any]) -> None:
         team = (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id", "")
         channel = body.get("channel") or {}
         container = body.get("container") or {}
@@ -283,10 +301,7 @@ class SlackBot:
 
         self._answer(work, handle, conv, user_id)
 
-    def _on_view(
-        self, ack: Callable[..., None], body: dict[str, Any], view: dict[str, Any]
-    ) -> None:
-        ack()  # closes the modal; the answer follows as a message
+    def _on_view(self, body: dict[str, Any], view: dict[str, Any]) -> None:
         team = (body.get("team") or {}).get("id") or body["user"].get("team_id", "")
         try:
             meta = json.loads(view.get("private_metadata") or "{}")
@@ -358,17 +373,111 @@ class SlackBot:
     def send_all(
         self, outbounds: list[Outbound], handle: SlackHandle | None, conv: Conversation
     ) -> None:
+        """Answer now; a reply Slack did not take goes to the outbox and arrives late, since
+        the change it confirms is already committed. Nothing here waits long or re-sends a
+        post that Slack may already have made."""
         for out in outbounds:
+            key = uuid.uuid4().hex  # tags a DM or channel post, for a later look-up
             try:
                 wants_modal = out.reply.form is not None and handle and handle.trigger_id
                 if wants_modal and self._open_form(out, handle, conv):  # type: ignore[arg-type]
                     continue
-                self.adapter.send(out, handle)
+                self.adapter.send(out, handle, key=key)
             except SlackApiError as exc:
-                log.warning("Slack refused a message: %s", exc.response.get("error"))
-                self._explain(exc, out, handle)
+                resp = exc.response
+                error = str(resp.get("error") or "") if resp is not None else ""
+                status = resp.status_code if resp is not None else 0
+                if status == 429 or error == "ratelimited":
+                    self.later(out, key, handle, delay=_retry_after_of(resp))
+                elif status >= 500 or error in _TRANSIENT:
+                    self.later(out, key, handle)  # an HTML 503 from the load balancer too
+                else:
+                    log.warning("Slack refused a message: %s", error)
+                    self._explain(exc, out, handle)
+            except RateLimited as exc:
+                self.later(out, key, handle, delay=exc.retry_after)
+            except DeliveryError as exc:
+                if exc.retryable:
+                    self.later(out, key, handle)
+                else:
+                    log.warning("Slack refused a reply: %s", exc)
+            except (SlackClientError, OSError) as exc:
+                if not ambiguous(exc):
+                    self.later(out, key, handle)
+                elif isinstance(out.target, DM | Channel):
+                    self.later(out, key, handle, uncertain=True)
+                else:
+                    # An ephemeral leaves no trace to look up: sending it again could show it
+                    # twice, so it is taken as arrived.
+                    log.warning("an ephemeral reply may not have arrived: %s", exc)
             except Exception:
                 log.exception("Slack delivery failed", extra={"target": type(out.target).__name__})
+
+    def later(
+        self,
+        out: Outbound,
+        key: str,
+        handle: SlackHandle | None,
+        *,
+        delay: float = 0.0,
+        uncertain: bool = False,
+    ) -> None:
+        """Hand a reply to the durable outbox (any replica sends it), under `key`, the key its
+        first try carried. An in-place update becomes a new ephemeral: its message is gone."""
+        target: Target = out.target
+        if isinstance(target, InPlace):
+            target = Ephemeral(target.user, target.conversation)
+        if isinstance(target, Ephemeral) and not target.conversation.id:
+            target = DM(target.user)
+        if isinstance(target, Channel):
+            cid = target.conversation.id
+            team = handle.team_id if handle else (self.team_of_channel(cid) or "")
+            who = f"c{cid}"
+        else:
+            team, who = target.user.workspace_id, target.user.user_id
+        meta = {**out.meta, "outbox_key": key, **({"uncertain": "1"} if uncertain else {})}
+        now = self.core.clock.now()
+        try:
+            with self.core.sessions.begin() as session:
+                workspace = session.scalar(
+                    select(Workspace.id).where(
+                        Workspace.platform == "slack", Workspace.external_id == team
+                    )
+                )
+                if workspace is None:
+                    log.error("a reply for an unknown workspace is lost", extra={"team": team})
+                    return
+                item = Scheduled(
+                    Outbound(target, out.reply, meta),
+                    workspace,
+                    kind="reply",
+                    subject=key,
+                    local_date=now.date(),
+                    due_at=now + timedelta(seconds=delay),
+                    target_key=f"slack:{team}:{who}",
+                )
+                enqueue(session, [item], now)
+            log.info("a reply goes to the outbox", extra={"key": key, "uncertain": uncertain})
+        except Exception:
+            log.exception("could not queue a failed reply", extra={"key": key})
+
+    def uncertain_keys(self) -> set[str]:
+        """Keys of queued posts whose last try may have reached Slack, from the outbox that
+        every replica shares; read at most every UNCERTAIN_CACHE_SECONDS."""
+        now = time.monotonic()
+        until, keys = self._uncertain
+        if now < until:
+            return keys
+        with self.core.sessions() as session:
+            payloads = session.scalars(
+                select(OutboxMessage.payload).where(
+                    OutboxMessage.status == "pending",
+                    OutboxMessage.last_error.like(UNCERTAIN + "%"),
+                )
+            ).all()
+        keys = {outbox_key(outbound_from_dict(p)) for p in payloads}
+        self._uncertain = (now + UNCERTAIN_CACHE_SECONDS, keys)
+        return keys
 
     def _explain(self, exc: SlackApiError, out: Outbound, handle: SlackHandle | None) -> None:
         """A post the member asked for failed in a way they can fix: tell them, privately."""
@@ -436,6 +545,19 @@ class SlackBot:
 
     def close(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _retry_after_of(resp: Any) -> float:
+    raw = resp.headers.get("Retry-After") or resp.headers.get("retry-after") if resp else None
+    try:
+        return float(raw[0] if isinstance(raw, list) else raw) if raw else 1.0
+    except ValueError:
+        return 1.0
+
+
+def _ack(ack: Callable[..., None]) -> None:
+    """Every listener's ack: an empty 200 at once, on the request's thread."""
+    ack()
 
 
 def build_slack(core: App, settings: Settings, **kw: Any) -> SlackBot:
