@@ -13,7 +13,10 @@ from collections.abc import Iterable
 from datetime import datetime
 from functools import lru_cache
 
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, sessionmaker
+
+from bot.db.schedule_models import OutboxMessage
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -148,9 +151,18 @@ def render(sessions: sessionmaker[Session] | None = None, now: datetime | None =
     return "\n".join(lines) + "\n"
 
 
-def _outbox_lines(sessions: sessionmaker[Session], now: datetime) -> list[str]:
-    from bot.outbox import outbox_stats
+def outbox_stats(session: Session, now: datetime) -> tuple[int, float]:
+    """(pending rows, age in seconds of the oldest due one), for /metrics."""
+    depth, oldest = session.execute(
+        select(func.count(), func.min(OutboxMessage.due_at)).where(
+            and_(OutboxMessage.status == "pending", OutboxMessage.due_at <= now)
+        )
+    ).one()
+    age = (now - oldest).total_seconds() if oldest else 0.0
+    return int(depth), age
 
+
+def _outbox_lines(sessions: sessionmaker[Session], now: datetime) -> list[str]:
     def read() -> tuple[int, float]:
         with sessions() as session:
             return outbox_stats(session, now)

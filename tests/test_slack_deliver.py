@@ -162,7 +162,7 @@ def test_cohortbot_serve_answers_a_signed_command(fake: FakeSlack, tmp_path: Pat
     env.pop("SLACK_APP_TOKEN", None)
     env.pop("DISCORD_TOKEN", None)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "cohortbot.cli", "serve", "--port", str(port)],
         env=env,
         cwd=tmp_path,
         stdout=subprocess.PIPE,

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from adapters.slack.manifest import BOT_SCOPES, manifest
 from bot import commands
-from bot.cli import app
+from cohortbot.cli import app
 
 runner = CliRunner()
 

@@ -11,9 +11,12 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from bot import numbers
-from bot.content import Drill, Framework, FrameworkStep
+
+if TYPE_CHECKING:  # bot.content imports this module to check content banks
+    from bot.content import Drill, Framework, FrameworkStep
 
 _STOP = frozenset(
     """about above after again against also among answer because been before being between both

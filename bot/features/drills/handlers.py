@@ -23,12 +23,12 @@ from bot.features.drills.practice import (
     RATINGS,
     Want,
     current_streak,
+    member_tracks,
     next_picks,
     practice_state,
     review,
     streak_skips,
 )
-from bot.features.settings.handlers import member_tracks
 from bot.router import Ctx, action, command, form, too_long
 from bot.text import clean, clip, plural
 from bot.types import ANSWER_LIMIT as PLATFORM_ANSWER_LIMIT

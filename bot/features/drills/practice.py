@@ -378,3 +378,8 @@ def current_streak(
     if state is None:
         return 0
     return streak_alive(state.streak, state.last_active_date, today, drill_days, skip)
+
+
+def member_tracks(s: MemberSettings) -> tuple[str, ...]:
+    """The tracks a member practises: their choice, or every track when none is valid."""
+    return tuple(t for t in s.tracks.split(",") if t in TRACKS) or tuple(TRACKS)

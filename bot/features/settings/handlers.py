@@ -17,6 +17,7 @@ from bot.db.models import Member, MemberSettings
 from bot.db.ownership import delete_member, export_member
 from bot.db.schedule_models import OutboxMessage
 from bot.errors import NotAllowed, UserError
+from bot.features.drills.daily import KIND as DAILY_KIND
 from bot.router import Ctx, action, command
 from bot.text import as_id, clip
 from bot.types import Attachment, Button, Field, Reply
@@ -103,10 +104,6 @@ def parse_tracks(text: str) -> tuple[str, ...]:
     if not chosen:
         raise UserError(f"Name at least one track: {', '.join(TRACKS)}, or all.")
     return tuple(chosen)
-
-
-def member_tracks(s: MemberSettings) -> tuple[str, ...]:
-    return tuple(t for t in s.tracks.split(",") if t in TRACKS) or tuple(TRACKS)
 
 
 def _days_label(days: str) -> str:
@@ -234,13 +231,11 @@ def settings_pause(ctx: Ctx) -> Reply:
 def _drop_queued_drills(ctx: Ctx, first: date, last: date | None) -> None:
     """A pause applies to daily drills already queued for the paused days, not only to those
     still to be queued."""
-    from bot.features.drills.daily import KIND  # daily imports drills, which imports this module
-
     stmt = (
         update(OutboxMessage)
         .where(
             OutboxMessage.member_id == ctx.member.id,
-            OutboxMessage.kind == KIND,
+            OutboxMessage.kind == DAILY_KIND,
             OutboxMessage.status == "pending",
             OutboxMessage.local_date >= first,
         )
@@ -367,4 +362,4 @@ def zone_choices(prefix: str, limit: int = 25) -> list[str]:
     return (starts + contains)[:limit]
 
 
-__all__ = ["member_tracks", "parse_days", "parse_hhmm", "resolve_zone", "zone_choices"]
+__all__ = ["parse_days", "parse_hhmm", "resolve_zone", "zone_choices"]
