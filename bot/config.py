@@ -65,6 +65,15 @@ class Settings(BaseSettings):
         le=1000,
         description="Scheduled messages sent to Discord per second, per process",
     )
+    outbox_retention_days: int = Field(
+        60,
+        ge=14,
+        le=3650,
+        description=(
+            "Days a sent, failed or expired scheduled message is kept before it is pruned "
+            "(at least 14: the daily drill looks back 10 days)"
+        ),
+    )
     export_dir: str = Field(
         "exports", description="Where the console saves files (exports, calendars, charts)"
     )

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
 from bot.content import Content
-from bot.outbox import Scheduled, enqueue
+from bot.outbox import Scheduled, enqueue, oldest_finished, prune
 
 log = logging.getLogger("cohortbot.jobs")
 
@@ -186,3 +186,22 @@ class JobRunner:
             for t in j.ticks(start, end):
                 plan.setdefault(t, []).append(j)
         return sorted(plan.items())
+
+
+@job("outbox-prune", every=timedelta(minutes=30))
+def prune_outbox(now: datetime, session: Session, env: JobEnv) -> list[Scheduled]:
+    """Delete sent, failed and expired messages older than the retention period: a year of
+    daily drills for 2,000 members would otherwise be 732,000 rows. Sends nothing."""
+    if not env.dry_run:
+        prune(session, now - timedelta(days=env.settings.outbox_retention_days))
+    return []
+
+
+@wakes("outbox-prune")
+def next_prune(after: datetime, session: Session, env: JobEnv) -> datetime | None:
+    """When the oldest finished message passes the retention period (None: nothing to keep
+    track of). A backlog larger than one run's share is due again at once."""
+    oldest = oldest_finished(session)
+    if oldest is None:
+        return None
+    return max(after + SOON, oldest + timedelta(days=env.settings.outbox_retention_days))

@@ -1,7 +1,8 @@
 """Which rows belong to a member: every column with a foreign key to members.id.
 
 `/settings export` and `forget-me` read this from the metadata, so a table added by a later
-feature is covered without anyone remembering to add it here.
+feature is covered without anyone remembering to add it here. Forget-me also takes the member
+out of messages stored for others (a leaderboard post, a partner's pairing DM).
 """
 
 from __future__ import annotations
@@ -57,14 +58,43 @@ def export_member(session: Session, member_id: int) -> dict[str, list[dict[str, 
 
 
 def delete_member(session: Session, member_id: int) -> dict[str, int]:
-    """Delete every row that belongs to the member; return the count per table."""
+    """Delete every row that belongs to the member, and every mention of them in messages
+    stored for others; return the count per table."""
+    from bot.outbox import forget_in_payloads, recipient_of  # the outbox imports the models
+
     counts: dict[str, int] = {}
+    members = Base.metadata.tables["members"]
+    workspaces = Base.metadata.tables["workspaces"]
+    who = session.execute(
+        select(
+            members.c.workspace_id,
+            members.c.display_name,
+            members.c.platform_user_id,
+            workspaces.c.platform,
+            workspaces.c.external_id,
+        )
+        .join(workspaces, workspaces.c.id == members.c.workspace_id)
+        .where(members.c.id == member_id)
+    ).first()
     for oc in owned_columns():
         result = session.execute(delete(oc.table).where(oc.column == member_id))
         n = int(getattr(result, "rowcount", 0) or 0)
         if n:
             counts[oc.table.name] = counts.get(oc.table.name, 0) + n
-    members = Base.metadata.tables["members"]
+    if who is not None:
+        dm = {
+            "type": "dm",
+            "user": {"workspace_id": who.external_id, "user_id": who.platform_user_id},
+        }
+        n = forget_in_payloads(
+            session,
+            who.workspace_id,
+            who.display_name,
+            who.platform_user_id,
+            recipient_of(dm, who.platform),
+        )
+        if n:
+            counts["outbox"] = counts.get("outbox", 0) + n
     result = session.execute(delete(members).where(members.c.id == member_id))
     counts["members"] = int(getattr(result, "rowcount", 0) or 0)
     session.expunge_all()

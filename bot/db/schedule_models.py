@@ -23,10 +23,16 @@ from bot.db.types import UTCDateTime
 
 class OutboxMessage(Base):
     """One message to send. `dedupe_key` (target, kind, subject, local date) is unique, so
-    enqueuing the same thing twice, from one process or several, is a no-op."""
+    enqueuing the same thing twice, from one process or several, is a no-op. `recipient`
+    (a member's DMs, or a channel) is the dispatcher's lane: one send in flight per recipient,
+    in order, and a 429 holds back that recipient's rows only."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_status_next", "status", "next_attempt_at"),
+        Index("ix_outbox_recipient_status", "recipient", "status"),
+        Index("ix_outbox_created", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(250), unique=True)
@@ -38,6 +44,7 @@ class OutboxMessage(Base):
     subject: Mapped[str] = mapped_column(String(120))
     local_date: Mapped[date] = mapped_column(Date)
     payload: Mapped[dict[str, object]] = mapped_column(JSON)
+    recipient: Mapped[str] = mapped_column(String(200), server_default="")
     due_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     status: Mapped[str] = mapped_column(String(16), default="pending")
