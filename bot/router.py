@@ -24,6 +24,7 @@ from bot.content import Content, get_content
 from bot.db.models import Member, Workspace
 from bot.errors import NotAllowed, UserError
 from bot.members import find_member, welcomed
+from bot.outbox import reachable_again
 from bot.ratelimit import SLOW_DOWN, RateLimiter
 from bot.types import (
     ANSWER_LIMIT,
@@ -354,6 +355,7 @@ class Router:
             result = call(ctx)
             if first_contact:  # told when the first drill comes, so no DM is a surprise
                 result = welcomed(result, member, user, now)
+            result = reachable_again(session, member, user, result, now)
             session.commit()
         except (UsageError, UserError) as exc:
             session.rollback()  # a refusal writes nothing, whatever the handler did first
