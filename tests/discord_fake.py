@@ -1,11 +1,18 @@
 """A local fake of Discord's REST API (127.0.0.1 only) that records whole requests, plus
 builders for Discord's INTERACTION_CREATE payloads. discord.py is pointed at it through
-`discord.http.Route.BASE`, so every byte the adapter sends goes over real HTTP."""
+`discord.http.Route.BASE`, so every byte the adapter sends goes over real HTTP.
+
+It enforces what Discord documents (PLATFORM_LIMITS.md): a message sent with a `nonce` and
+`enforce_nonce` within the dedupe window returns the first message instead of a new one (404
+if that one was deleted); rate limits answer 429 with `retry_after` and `global`; an
+interaction not answered within 3 s is gone (10062) and is answered once (40060); and, on
+request, 5xx, answers that come late after the message was accepted, or never come."""
 
 from __future__ import annotations
 
 import itertools
 import json
+import math
 import re
 import threading
 import time
@@ -52,6 +59,7 @@ class Request:
     headers: dict[str, str]
     json: Any = None
     files: list[dict[str, Any]] = field(default_factory=list)
+    status: int = 0  # what the fake answered (0: not yet, or never)
 
     @property
     def flags(self) -> int:
@@ -82,12 +90,77 @@ class Scripted:
     times: int = 1
 
 
-class FakeDiscord:
-    """Answers like Discord does for the routes the adapter uses; records every request."""
+@dataclass
+class Limited:
+    """A rate limit in force on matching routes (every route but interaction callbacks when
+    global) until `until` on the fake's clock."""
 
-    def __init__(self) -> None:
+    method: str
+    pattern: str
+    until: float
+    is_global: bool
+    scope: str
+
+
+@dataclass
+class Bucket:
+    """A per-route bucket: `limit` requests per `per` seconds for each distinct path (Discord
+    keys message routes by channel), announced in X-RateLimit-* headers."""
+
+    method: str
+    pattern: str
+    limit: int
+    per: float
+    used: dict[str, tuple[float, int]] = field(default_factory=dict)
+
+
+@dataclass
+class Late:
+    """Matching requests are applied at once, and answered `delay` seconds later (or never,
+    when `lose`: the connection is closed after Discord accepted the message)."""
+
+    method: str
+    pattern: str
+    delay: float
+    times: int
+    lose: bool
+
+
+NONCE_WINDOW = 120.0  # Discord: "a few minutes", undocumented; the fake takes the short end
+INTERACTION_WINDOW = 3.0
+FOLLOWUP_WINDOW = 15 * 60.0
+UNKNOWN_INTERACTION = 10062
+UNKNOWN_WEBHOOK = 10015
+UNKNOWN_MESSAGE = 10008
+ALREADY_ACKNOWLEDGED = 40060
+
+
+class FakeDiscord:
+    """Answers like Discord does for the routes the adapter uses; records every request.
+    `clock` (seconds, monotonic) times the nonce window, rate limits and the 3 s interaction
+    window, so a test can move it instead of waiting."""
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        nonce_window: float = NONCE_WINDOW,
+        interaction_window: float = INTERACTION_WINDOW,
+    ) -> None:
         self.requests: list[Request] = []
         self.scripted: list[Scripted] = []
+        self.clock = clock
+        self.nonce_window = nonce_window
+        self.interaction_window = interaction_window
+        self.messages: dict[int, dict[str, Any]] = {}  # every message created, by id
+        self.deleted: set[int] = set()
+        self.limited: list[Limited] = []
+        self.buckets: list[Bucket] = []
+        self.late: list[Late] = []
+        self._nonces: dict[str, tuple[float, int]] = {}  # nonce -> (created at, message id)
+        self._opened: dict[str, float] = {}  # interaction token -> when it was dispatched
+        self._acknowledged: set[str] = set()
+        self._release = threading.Event()  # ends every late answer at once (stop, tests)
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
@@ -96,15 +169,69 @@ class FakeDiscord:
     @property
     def base(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}/api/v10"
+        return f"http://{host!s}:{port}/api/v10"
 
     def start(self) -> FakeDiscord:
         self.thread.start()
         return self
 
     def stop(self) -> None:
+        self._release.set()
         self.server.shutdown()
         self.server.server_close()
+
+    # -- knobs: what Discord does under load and faults ----------------------------------------
+
+    def rate_limit(
+        self,
+        method: str,
+        pattern: str,
+        retry_after: float,
+        *,
+        is_global: bool = False,
+        scope: str = "user",
+    ) -> None:
+        """From now, matching requests (all but interaction callbacks when global) get 429
+        until `retry_after` seconds have passed on the fake's clock."""
+        with self.lock:
+            until = self.clock() + retry_after
+            self.limited.append(Limited(method, pattern, until, is_global, scope))
+
+    def bucket(self, method: str, pattern: str, limit: int, per: float) -> None:
+        """Enforce a per-route bucket (e.g. 5 messages per 5 s per channel) with headers."""
+        with self.lock:
+            self.buckets.append(Bucket(method, pattern, limit, per))
+
+    def slow(
+        self, method: str, pattern: str, delay: float, *, times: int = 1, lose: bool = False
+    ) -> None:
+        """The next `times` matching requests take effect at once but are answered `delay`
+        seconds late (real time: it is the network), or, with `lose`, never."""
+        with self.lock:
+            self.late.append(Late(method, pattern, delay, times, lose))
+
+    def release(self) -> None:
+        """Answer every late request now."""
+        self._release.set()
+
+    def open_interaction(self, payload: dict[str, Any]) -> None:
+        """Discord dispatched this interaction now: its 3 s (and 15 min) windows start."""
+        with self.lock:
+            self._opened[str(payload["token"])] = self.clock()
+
+    def delete_message(self, message_id: int) -> None:
+        with self.lock:
+            self.deleted.add(message_id)
+
+    def created(self, channel_id: int | None = None) -> list[dict[str, Any]]:
+        """Messages Discord holds (not deleted), oldest first; a nonce replay adds none."""
+        with self.lock:
+            return [
+                m
+                for mid, m in self.messages.items()
+                if mid not in self.deleted
+                and (channel_id is None or m["channel_id"] == str(channel_id))
+            ]
 
     def fail(
         self,
@@ -171,10 +298,31 @@ class FakeDiscord:
                     )
                     if scripted is not None:
                         scripted.times -= 1
+                    late = next(
+                        (
+                            x
+                            for x in fake.late
+                            if x.method == req.method and re.search(x.pattern, path) and x.times
+                        ),
+                        None,
+                    )
+                    if late is not None:
+                        late.times -= 1
+                    refused, limits = fake._limit(req)
                 if scripted is not None:
                     status, body, headers = scripted.status, scripted.body, scripted.headers
+                elif refused is not None:
+                    status, body, headers = refused
                 else:
                     status, body, headers = fake.answer(req)
+                    headers = {**headers, **limits}
+                req.status = status
+                if late is not None:
+                    fake._release.wait(late.delay)
+                    if late.lose:
+                        self.close_connection = True
+                        self.connection.shutdown(2)  # socket.SHUT_RDWR: no answer at all
+                        return
                 self._send(status, body, headers)
 
             def _send(self, status: int, body: Any, headers: dict[str, str]) -> None:
@@ -192,6 +340,73 @@ class FakeDiscord:
 
         return Handler
 
+    def _limit(self, req: Request) -> tuple[tuple[int, Any, dict[str, str]] | None, dict[str, str]]:
+        """A 429 as Discord sends it (or None), and the bucket headers of an answer; counts
+        the request against its buckets. Called under the lock."""
+        now = self.clock()
+        self.limited = [x for x in self.limited if x.until > now]
+        callback = req.path.endswith("/callback")  # exempt from the global limit
+        for x in self.limited:
+            if (x.is_global and not callback) or (
+                not x.is_global and x.method == req.method and re.search(x.pattern, req.path)
+            ):
+                return _too_many(x.until - now, x.is_global, x.scope), {}
+        headers: dict[str, str] = {}
+        for b in self.buckets:
+            if b.method != req.method or not re.search(b.pattern, req.path):
+                continue
+            start, used = b.used.get(req.path, (now, 0))
+            if now - start >= b.per:
+                start, used = now, 0
+            reset = start + b.per - now
+            if used >= b.limit:
+                return _too_many(reset, False, "user"), {}
+            b.used[req.path] = (start, used + 1)
+            headers = {
+                "X-RateLimit-Bucket": f"fake-{b.pattern}",
+                "X-RateLimit-Limit": str(b.limit),
+                "X-RateLimit-Remaining": str(b.limit - used - 1),
+                "X-RateLimit-Reset-After": f"{reset:.3f}",
+            }
+        return None, headers
+
+    def _create_message(self, channel_id: int, req: Request) -> tuple[int, Any, dict[str, str]]:
+        body = req.message
+        nonce = body.get("nonce")
+        with self.lock:
+            if nonce is not None and body.get("enforce_nonce"):
+                prior = self._nonces.get(str(nonce))
+                if prior is not None and self.clock() - prior[0] < self.nonce_window:
+                    if prior[1] in self.deleted:
+                        return 404, {"message": "Unknown Message", "code": UNKNOWN_MESSAGE}, {}
+                    return 200, self.messages[prior[1]], {}
+            msg = _message(channel_id, req)
+            self.messages[int(msg["id"])] = msg
+            if nonce is not None:
+                self._nonces[str(nonce)] = (self.clock(), int(msg["id"]))
+        return 200, msg, {}
+
+    def _interaction_gone(
+        self, token: str, *, callback: bool
+    ) -> tuple[int, Any, dict[str, str]] | None:
+        """Discord's answer to a callback or follow-up outside its window, or None."""
+        with self.lock:
+            opened = self._opened.get(token)
+            if opened is None:
+                return None  # not fed through open_interaction: not timed
+            age = self.clock() - opened
+            if callback:
+                if token in self._acknowledged:
+                    msg = "Interaction has already been acknowledged."
+                    return 400, {"message": msg, "code": ALREADY_ACKNOWLEDGED}, {}
+                if age > self.interaction_window:
+                    return 404, {"message": "Unknown interaction", "code": UNKNOWN_INTERACTION}, {}
+                self._acknowledged.add(token)
+                return None
+            if token not in self._acknowledged or age > FOLLOWUP_WINDOW:
+                return 404, {"message": "Unknown Webhook", "code": UNKNOWN_WEBHOOK}, {}
+            return None
+
     def answer(self, req: Request) -> tuple[int, Any, dict[str, str]]:
         m, p = req.method, req.path
         if m == "GET" and p == "/users/@me":
@@ -204,7 +419,16 @@ class FakeDiscord:
             chan = {"id": str(dm_channel_id(rid)), "type": 1, "recipients": recipients}
             return 200, chan, {}
         if m == "POST" and (cm := re.fullmatch(r"/channels/(\d+)/messages", p)):
-            return 200, _message(int(cm.group(1)), req), {}
+            return self._create_message(int(cm.group(1)), req)
+        if m == "DELETE" and (cm := re.fullmatch(r"/channels/\d+/messages/(\d+)", p)):
+            self.delete_message(int(cm.group(1)))
+            return 204, None, {}
+        if m in ("POST", "PATCH", "DELETE") and (
+            wm := re.fullmatch(r"/(?:interactions/\d+|webhooks/\d+)/([^/]+)(/.*)?", p)
+        ):
+            gone = self._interaction_gone(wm.group(1), callback=p.endswith("/callback"))
+            if gone is not None:
+                return gone
         if m == "POST" and re.fullmatch(r"/interactions/\d+/[^/]+/callback", p):
             iid = p.split("/")[2]
             rtype = req.json["type"]
@@ -227,6 +451,25 @@ class FakeDiscord:
             ]
             return 200, out, {}
         return 404, {"message": f"fake Discord has no {m} {p}", "code": 0}, {}
+
+
+def _too_many(retry_after: float, is_global: bool, scope: str) -> tuple[int, Any, dict[str, str]]:
+    """Discord's 429: seconds in the body (float) and in Retry-After (whole), from its own
+    limiter (a Via header; without one discord.py takes it for Cloudflare's)."""
+    retry_after = max(0.0, round(retry_after, 3))
+    body = {
+        "message": "You are being rate limited.",
+        "retry_after": retry_after,
+        "global": is_global,
+    }
+    headers = {
+        "Via": "1.1 google",
+        "Retry-After": str(math.ceil(retry_after)),
+        "X-RateLimit-Scope": "global" if is_global else scope,
+    }
+    if is_global:
+        headers["X-RateLimit-Global"] = "true"
+    return 429, body, headers
 
 
 def dm_channel_id(user_id: int) -> int:
@@ -275,6 +518,7 @@ def _message(channel_id: int, req: Request) -> dict[str, Any]:
         "timestamp": TS,
         "edited_timestamp": None,
         "flags": body.get("flags") or 0,
+        **({"nonce": body["nonce"]} if body.get("nonce") is not None else {}),
     }
 
 
@@ -285,6 +529,7 @@ def _multipart(ctype: str, raw: bytes) -> tuple[Any, list[dict[str, Any]]]:
     for part in msg.iter_parts():
         name = part.get_param("name", header="content-disposition")
         data = part.get_payload(decode=True) or b""
+        assert isinstance(data, bytes)
         if name == "payload_json":
             payload = json.loads(data)
         else:
@@ -467,19 +712,26 @@ def message_from(req: Request, channel_id: int = 777) -> dict[str, Any]:
 class Bot:
     """One running client (REST only: interactions are fed as the gateway would)."""
 
-    def __init__(self, app: App, fake: FakeDiscord, defer_after: float = 2.0) -> None:
+    def __init__(
+        self, app: App, fake: FakeDiscord, defer_after: float = 2.0, **adapter: Any
+    ) -> None:
         self.fake = fake
-        self.runner = DiscordRunner(DiscordAdapter(app, defer_after=defer_after))
+        self.runner = DiscordRunner(DiscordAdapter(app, defer_after=defer_after, **adapter))
         self.runner.start("test-token", connect=False, wait=10)
 
     @property
     def adapter(self) -> DiscordAdapter:
         return self.runner.adapter
 
+    def feed(self, payload: dict[str, Any]) -> None:
+        """Dispatch one interaction as Discord does: its answer windows start now."""
+        self.fake.open_interaction(payload)
+        self.runner.feed(payload)
+
     def send(self, payload: dict[str, Any], timeout: float = 15.0) -> list[Request]:
         """Feed one interaction and return every request it caused, once fully answered."""
         start = len(self.fake.requests)
-        self.runner.feed(payload)
+        self.feed(payload)
         assert self.adapter.wait_finished(int(payload["id"]), timeout), "not answered in time"
         with self.fake.lock:
             return self.fake.requests[start:]

@@ -2,16 +2,22 @@
 
 The core is synchronous (SQLAlchemy sessions), discord.py is asyncio: router calls run in a
 worker thread so the event loop keeps answering other interactions, and an interaction whose
-work takes longer than `defer_after` seconds is deferred (Discord allows 3 s) and followed up."""
+work takes longer than `defer_after` seconds is deferred (Discord allows 3 s) and followed up.
+
+Scheduled messages go with a nonce derived from their outbox row and `enforce_nonce`, so a
+retry after an answer that came late or never (Discord may have created the message) returns
+the first message instead of sending a second. Every REST call the adapter makes is bounded
+(adapters/discord/bounded.py): one member's 429, 5xx or slow channel never holds the sender."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
 import threading
-from collections import deque
-from collections.abc import Callable, Mapping
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import replace
 from typing import Any
@@ -21,6 +27,7 @@ import discord
 from discord import app_commands
 from sqlalchemy import select
 
+from adapters.discord.bounded import bounded, install
 from adapters.discord.complete import company_completer, drill_completer
 from adapters.discord.render import (
     ActionButton,
@@ -37,6 +44,7 @@ from bot.app import App
 from bot.db.models import Member, Workspace
 from bot.delivery import DeliveryError, RateLimited, Undeliverable, UnsupportedTarget
 from bot.features.settings.handlers import zone_choices
+from bot.seen import SeenRequests
 from bot.types import (
     DM,
     Channel,
@@ -53,6 +61,11 @@ from bot.types import (
 log = logging.getLogger("cohortbot.discord")
 
 CLOSED_DMS = 50007  # "Cannot send messages to this user"
+UNKNOWN_MESSAGE = 10008  # to a nonce: that message was created, then deleted
+NONCE_MAX = 25  # Discord's limit on a message nonce
+# A wait for a rate limit up to this long happens inline; a longer one goes back to the outbox.
+INLINE_WAIT = 1.0
+SUBMITS_REMEMBERED = 4096
 NO_HOME = (
     "I don't know which cohort you belong to yet. Use any command once in your cohort's "
     "server (try /cohortbot there), and then this works in DMs too."
@@ -69,6 +82,7 @@ class CohortClient(discord.Client):
         intents.guilds = True  # slash commands need no privileged intent
         kwargs.setdefault("max_ratelimit_timeout", 60.0)
         super().__init__(intents=intents, allowed_mentions=discord.AllowedMentions.none(), **kwargs)
+        self.global_limit = install(self, kwargs.get("http_trace"))
         self.adapter = adapter
         self.tree: app_commands.CommandTree[CohortClient] = app_commands.CommandTree(self)
 
@@ -91,11 +105,13 @@ class DiscordAdapter:
         app: App,
         *,
         defer_after: float = 2.0,
-        deliver_timeout: float = 60.0,
+        deliver_timeout: float = 10.0,
         client_kwargs: Mapping[str, Any] | None = None,
     ) -> None:
         self.app = app
         self.defer_after = defer_after
+        # Discord answers in well under a second; past this a send is given up (and, having a
+        # nonce, safely retried by the outbox). Far inside the nonce window of a few minutes.
         self.deliver_timeout = deliver_timeout
         self.client = CohortClient(self, **dict(client_kwargs or {}))
         self.completers: dict[str, Completer] = {
@@ -105,9 +121,12 @@ class DiscordAdapter:
         }
         populate(self.client.tree, self.on_command, self.completers)
         self.loop: asyncio.AbstractEventLoop | None = None
-        self._modals_sent: deque[str] = deque(maxlen=2000)
+        # Interactions already taken, so a redelivered modal submit is handled once. Bounded:
+        # Discord never redelivers one older than its 15-minute token.
+        self._submitted: OrderedDict[int, None] = OrderedDict()
         self._finished: set[int] = set()
         self._finished_cv = threading.Condition()
+        self.seen = SeenRequests(app.sessions, app.clock.now)  # one replica per interaction
 
     # -- interactions in ------------------------------------------------------------------
 
@@ -131,14 +150,19 @@ class DiscordAdapter:
         await self._submit(interaction, form.action, form.value, fields)
 
     async def on_stray_modal(self, interaction: discord.Interaction[Any]) -> None:
-        """A modal submitted after a restart: discord.py no longer holds it, so route it here."""
+        """Every modal submit arrives here. The modal's custom_id carries its action and
+        value, so nothing is kept in memory per open modal (members leave most unsubmitted,
+        and a store of them only grows) and one submit takes one path: before a restart or
+        after, whenever it comes."""
         if interaction.type is not discord.InteractionType.modal_submit:
             return
         data: dict[str, Any] = interaction.data or {}  # type: ignore[assignment]
-        custom_id = str(data.get("custom_id", ""))
-        parsed = parse_modal_id(custom_id)
-        if parsed is None or custom_id in self._modals_sent:
+        parsed = parse_modal_id(str(data.get("custom_id", "")))
+        if parsed is None or interaction.id in self._submitted:
             return
+        self._submitted[interaction.id] = None
+        while len(self._submitted) > SUBMITS_REMEMBERED:
+            self._submitted.popitem(last=False)
         await self._submit(interaction, parsed[0], parsed[1], _modal_values(data))
 
     async def _submit(
@@ -166,6 +190,8 @@ class DiscordAdapter:
                     return [Outbound(DM(_anonymous(interaction)), Reply(NO_HOME))]
                 return work(user, conv)
 
+            if not await asyncio.to_thread(self.seen.first_time, f"discord:{interaction.id}"):
+                return  # another replica (each gateway session gets it too) took it on
             task = asyncio.ensure_future(asyncio.to_thread(run))
             try:
                 outs = await asyncio.wait_for(asyncio.shield(task), self.defer_after)
@@ -277,9 +303,8 @@ class DiscordAdapter:
             discord.InteractionType.component,
         ):
             return False
-        nonce = os.urandom(4).hex()
-        modal = FormModal(form, self.on_submit, nonce)
-        self._modals_sent.append(modal.custom_id)
+        modal = FormModal(form, self.on_submit, os.urandom(4).hex())
+        modal.stop()  # discord.py keeps no stopped modal: its submit comes by on_interaction
         await interaction.response.send_modal(modal)
         return True
 
@@ -324,30 +349,38 @@ class DiscordAdapter:
     # -- sending without an interaction (REST) --------------------------------------------
 
     async def send(self, outbound: Outbound) -> None:
-        """Deliver one scheduled message; raise RateLimited, Undeliverable or DeliveryError."""
+        """Deliver one scheduled message; raise RateLimited, Undeliverable or DeliveryError.
+        The outbox row's key (`meta["key"]`) makes the nonce: the same row is never shown
+        twice, however its earlier attempts ended."""
         target, reply = outbound.target, outbound.reply
+        nonce = nonce_of(outbound.meta.get("key"))
         match target:
             case DM(user=u) | Ephemeral(user=u):
                 # No interaction is open to answer, so a private message goes by DM.
-                await self._send_dm(u.user_id, reply)
+                await self._send_dm(u.user_id, reply, nonce)
             case Channel(conversation=c):
-                await self._send_channel(c.id, reply)
+                await self._send_channel(c.id, reply, nonce)
             case _:
                 raise UnsupportedTarget(f"cannot deliver {type(target).__name__} without a click")
 
-    async def _send_dm(self, user_id: str, reply: Reply) -> None:
+    async def _send_dm(self, user_id: str, reply: Reply, nonce: str | None = None) -> None:
         async def go() -> None:
             channel = await self.client.create_dm(discord.Object(int(user_id)))
-            await channel.send(**message_kwargs(_without_form(reply)))
+            await _post(channel, reply, nonce)
 
-        await _translate(go())
+        await self._bounded(go())
 
-    async def _send_channel(self, channel_id: str, reply: Reply) -> None:
+    async def _send_channel(self, channel_id: str, reply: Reply, nonce: str | None = None) -> None:
         async def go() -> None:
-            channel = self.client.get_partial_messageable(int(channel_id))
-            await channel.send(**message_kwargs(_without_form(reply)))
+            await _post(self.client.get_partial_messageable(int(channel_id)), reply, nonce)
 
-        await _translate(go())
+        await self._bounded(go())
+
+    async def _bounded(self, call: Awaitable[None]) -> None:
+        """One REST delivery: no wait over INLINE_WAIT, no longer than deliver_timeout."""
+        async with bounded(INLINE_WAIT, self.deliver_timeout):
+            self.client.global_limit.check()
+            await _translate(call)
 
     def deliver(self, outbound: Outbound) -> None:
         """The synchronous Adapter.deliver, for the outbox worker thread: runs `send` on the
@@ -363,10 +396,33 @@ class DiscordAdapter:
             raise RuntimeError("deliver() would block the client's own loop: await send()")
         fut: Future[None] = asyncio.run_coroutine_threadsafe(self.send(outbound), loop)
         try:
-            fut.result(timeout=self.deliver_timeout)
+            # send() bounds itself; this only guards against a loop too busy to run it.
+            fut.result(timeout=self.deliver_timeout + 5.0)
         except TimeoutError as exc:
             fut.cancel()
             raise DeliveryError("Discord did not answer in time") from exc
+
+
+def nonce_of(key: str | None) -> str | None:
+    """A nonce for Discord's dedupe from the outbox row's key (None without one: then
+    discord.py sends a random nonce, which dedupes nothing)."""
+    if not key:
+        return None
+    return hashlib.blake2b(key.encode(), digest_size=12).hexdigest()[:NONCE_MAX]
+
+
+async def _post(channel: discord.abc.Messageable, reply: Reply, nonce: str | None) -> None:
+    try:
+        kwargs = message_kwargs(_without_form(reply))
+        if nonce is not None:
+            kwargs["nonce"] = nonce  # discord.py (2.5+) sends `enforce_nonce` with every nonce
+        await channel.send(**kwargs)
+    except discord.NotFound as exc:
+        if nonce is not None and exc.code == UNKNOWN_MESSAGE:
+            # Discord created this message on an earlier attempt and the member deleted it:
+            # it was delivered, and sending it again would undo their deletion.
+            return
+        raise
 
 
 async def _translate(call: Any) -> None:
@@ -387,7 +443,11 @@ async def _translate(call: Any) -> None:
         raise DeliveryError(
             f"Discord answered {exc.status}: {exc.text[:200]}", retryable=retryable
         ) from exc
-    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+    except TimeoutError as exc:
+        raise DeliveryError(
+            "Discord did not answer in time (it may have taken the message)"
+        ) from exc
+    except (aiohttp.ClientError, OSError) as exc:
         raise DeliveryError(f"could not reach Discord: {exc}") from exc
 
 
