@@ -1,6 +1,11 @@
-"""`python -m bench`: see bench/run.py."""
+"""`python -m bench`: see bench/run.py; `python -m bench chaos`: see bench/chaos.py."""
 
 import sys
+
+if sys.argv[1:2] == ["chaos"]:
+    from bench.chaos import main as chaos
+
+    sys.exit(chaos(sys.argv[2:]))
 
 from bench.run import main
 
