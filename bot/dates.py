@@ -34,7 +34,7 @@ def _dateparser_parse(text: str, tz: ZoneInfo, base: datetime) -> datetime | Non
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return dateparser.parse(
+        found: datetime | None = dateparser.parse(
             text,
             languages=["en"],
             settings={
@@ -45,6 +45,7 @@ def _dateparser_parse(text: str, tz: ZoneInfo, base: datetime) -> datetime | Non
                 "RELATIVE_BASE": base.replace(tzinfo=None),
             },
         )
+    return found
 
 
 def _expand_weekday(text: str, local_now: datetime) -> str:

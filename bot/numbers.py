@@ -400,7 +400,7 @@ def _eval(node: Any, depth: int) -> Num:
 
 
 def _pow(base: Num, exp: Num) -> Num:
-    if abs(exp) > MAX_EXPONENT:
+    if abs(float(exp)) > MAX_EXPONENT:
         raise _Refused("exponent too large")
     if isinstance(base, Fraction) and isinstance(exp, Fraction) and exp.denominator == 1:
         bits = max(base.numerator.bit_length(), base.denominator.bit_length())
@@ -426,7 +426,7 @@ def _as_int(x: Num, cap: int) -> int:
 
 def _call(name: str, args: list[Num]) -> Num:
     if name == "exp" and len(args) == 1:
-        if abs(args[0]) > 700:
+        if abs(float(args[0])) > 700:
             raise _Refused("exp too large")
         return math.exp(float(args[0]))
     if name == "sqrt" and len(args) == 1:

@@ -223,7 +223,7 @@ class FormModal(discord.ui.Modal):
         self._handler = on_submit
         self.inputs: dict[str, discord.ui.TextInput[Any]] = {}
         for f in form.fields:
-            text = discord.ui.TextInput(
+            text: discord.ui.TextInput[Any] = discord.ui.TextInput(
                 label=_clip(f.label, INPUT_LABEL_MAX),
                 custom_id=f.name,
                 style=discord.TextStyle.paragraph if f.multiline else discord.TextStyle.short,

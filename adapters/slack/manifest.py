@@ -87,4 +87,5 @@ def manifest(base_url: str | None = None, *, socket_mode: bool = False) -> dict[
 def render_manifest(data: dict[str, Any], fmt: str = "yaml") -> str:
     if fmt == "json":
         return json.dumps(data, indent=2, ensure_ascii=False)
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    dumped: str = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    return dumped

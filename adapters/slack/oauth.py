@@ -245,7 +245,7 @@ class Installations(Authorize):
         make_client: Callable[[str], WebClient],
         ttl: float = CACHE_SECONDS,
     ) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # Bolt's Authorize has no annotations
         self.store = store
         self.make_client = make_client
         self.ttl = ttl
@@ -274,7 +274,8 @@ class Installations(Authorize):
         _, client = self._lookup(team_id)
         if client is None:
             raise NotInstalled(f"Cohortbot is not installed in Slack workspace {team_id}")
-        return client
+        found: WebClient = client
+        return found
 
     def __call__(
         self,

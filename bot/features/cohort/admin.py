@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import timedelta
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 
 from bot.cohorts import cohort_of_workspace, info_of, require_cohort, week_start
 from bot.dates import fmt_date, parse_date
@@ -52,10 +53,13 @@ def cohort_setup(ctx: Ctx) -> list[Outbound]:
     elif cohort.start_date is None:
         cohort.start_date = ctx.now.astimezone(ZoneInfo(zone)).date()
     ctx.session.flush()
-    joined = ctx.session.execute(
-        update(Member)
-        .where(Member.workspace_id == ctx.member.workspace_id, Member.cohort_id.is_(None))
-        .values(cohort_id=cohort.id)
+    joined = cast(
+        CursorResult[Any],
+        ctx.session.execute(
+            update(Member)
+            .where(Member.workspace_id == ctx.member.workspace_id, Member.cohort_id.is_(None))
+            .values(cohort_id=cohort.id)
+        ),
     ).rowcount
     day = WEEKDAYS[cohort.leaderboard_weekday]
     announce = Reply(

@@ -199,7 +199,7 @@ def review(
     card.reps += 1
     card.due_at = fcard.due
     card.state = int(fcard.state)
-    card.fsrs = fcard.to_dict()
+    card.fsrs = dict(fcard.to_dict())
     card.last_review_at = now
     points = (
         (POINTS_WRITTEN + (POINTS_CORRECT_BONUS if correct else 0)) if written else POINTS_REVEALED
