@@ -544,6 +544,9 @@ class Dispatcher:
             if row is None or row.claimed_by != self.name or row.status != "pending":
                 return None
             outbound = outbound_from_dict(row.payload)
+            # The row's key travels with the message: Discord's nonce is made from it, so a
+            # re-send of the same row is recognised as the same message.
+            outbound = replace(outbound, meta={**outbound.meta, "key": row.dedupe_key})
             member_id, attempts, workspace = row.member_id, row.attempts, row.workspace_id
         blocked = self._blocked.get(workspace)
         if blocked is not None and blocked > self._now():
@@ -825,7 +828,8 @@ def forget_in_payloads(
         changed += int(getattr(result, "rowcount", 0) or 0)
     rows = session.execute(
         select(t.id, t.payload).where(
-            t.workspace_id == workspace_id, or_(*(text.contains(n) for n in needles))
+            t.workspace_id == workspace_id,
+            or_(*(text.contains(n, autoescape=True) for n in needles)),
         )
     ).all()
     for row_id, payload in rows:

@@ -107,4 +107,4 @@ def test_bulk_rows_read_back_and_send_as_queued(app: App) -> None:
     assert report.sent == 1200 and len(sent) == 1200
     by_user = {o.target.user.user_id: o for o in sent}  # type: ignore[attr-defined]
     assert by_user["U7"].reply == SHARED
-    assert by_user["U7"].meta == {"n": "7", "platform": "memory"}
+    assert by_user["U7"].meta == {"n": "7", "platform": "memory", "key": items[7].dedupe_key}

@@ -206,7 +206,7 @@ def test_a_stuck_send_holds_back_only_its_own_recipient(app: App) -> None:
     assert entered.is_set() and not release.is_set()
     # Figure: ben and cat went while ann's send was still stuck: their delay is bounded by
     # `patience` (0.05 s here, 0.5 s by default), not by ann's send.
-    assert order == ["ben-0", "cat-0"]
+    assert sorted(order) == ["ben-0", "cat-0"]  # side by side once ann's send was slow
     assert (report.sent, report.in_flight) == (2, 1)
     # While ann-0 is in flight nothing else of ann's is claimed, here or by another replica.
     other = Dispatcher(app.sessions, lambda o: order.append(o.reply.text), name="d2")
@@ -214,7 +214,7 @@ def test_a_stuck_send_holds_back_only_its_own_recipient(app: App) -> None:
     release.set()
     _await(lambda: _statuses(app)["ann-0"] == "sent", "the stuck send to finish")
     assert d.drain(NOW + timedelta(seconds=1)).sent == 1
-    assert order == ["ben-0", "cat-0", "ann-0", "ann-1"]
+    assert order[2:] == ["ann-0", "ann-1"]
 
 
 def test_one_members_burst_does_not_delay_another_members_drill(app: App) -> None:
