@@ -146,7 +146,7 @@ class Router:
         self.sessions = sessions
         self.clock = clock
         self.content = content or get_content(settings.extra_content_dirs)
-        self.limiter = RateLimiter(settings.rate_limit_per_minute)
+        self.limiter = RateLimiter(settings.rate_limit_per_minute, sessions)  # shared on PG
 
     # -- entry points ---------------------------------------------------------------------
 

@@ -51,9 +51,11 @@ from bot.app import App
 from bot.config import Settings
 from bot.db.models import Cohort, Workspace
 from bot.db.schedule_models import OutboxMessage
+from bot.db.session import deadline
 from bot.delivery import DeliveryError, RateLimited
 from bot.outbox import Scheduled, enqueue
 from bot.router import SORRY
+from bot.seen import SeenRequests as SharedSeenRequests
 from bot.serialize import outbound_from_dict
 from bot.types import (
     DM,
@@ -78,6 +80,7 @@ NOT_INSTALLED = (
     "An admin can add it again from the bot's install page."
 )  # bot/features/home/handlers.py
 USER_CACHE_SECONDS = 6 * 3600
+WORK_DB_SECONDS = 2.0  # the database's share of a command, from its first query
 FAILED_LOOKUP_SECONDS = 300
 UNCERTAIN_CACHE_SECONDS = 2.0  # uncertain rows wait 30 s or more before their next try
 
@@ -175,7 +178,7 @@ class SlackBot:
             uncertain_keys=self.uncertain_keys,
         )
         self._uncertain: tuple[float, set[str]] = (0.0, set())
-        self.seen = SeenRequests()
+        self.seen = SharedSeenRequests(core.sessions, core.clock.now)  # across replicas
         self._users: dict[tuple[str, str], _Known] = {}
         self._users_lock = threading.Lock()
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="slack")
@@ -360,7 +363,8 @@ class SlackBot:
         user_id: str,
     ) -> None:
         try:
-            outbounds = work()
+            with deadline(WORK_DB_SECONDS):  # a silent database: 'try again' inside 3 s
+                outbounds = work()
         except Exception:
             log.exception("Slack request failed in the core")
             outbounds = []

@@ -102,6 +102,7 @@ class MemberSettings(Base):
 from bot.db import drill_models as drill_models  # noqa: E402
 from bot.db import pipeline_models as pipeline_models  # noqa: E402
 from bot.db import schedule_models as schedule_models  # noqa: E402
+from bot.db import shared_models as shared_models  # noqa: E402
 from bot.db import slack_models as slack_models  # noqa: E402
 
 __all__ = ["Base", "Cohort", "Member", "MemberSettings", "Workspace"]

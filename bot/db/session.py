@@ -23,7 +23,7 @@ from typing import Any
 
 import psycopg
 from psycopg import errors as pg_errors
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -49,8 +49,25 @@ _PG_OPTIONS = (
     "-c idle_in_transaction_session_timeout=60000"
 )
 
-_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
-    "cohortbot_db_deadline", default=None
+
+class _Budget:
+    """`seconds` for the database, counted from the block's first round trip: a block that
+    first waits on something else (a Slack API call) still gives the database all of it."""
+
+    __slots__ = ("seconds", "until")
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.until: float | None = None
+
+    def remaining(self, now: float) -> float:
+        if self.until is None:
+            self.until = now + self.seconds
+        return self.until - now
+
+
+_deadlines: contextvars.ContextVar[tuple[_Budget, ...]] = contextvars.ContextVar(
+    "cohortbot_db_deadlines", default=()
 )
 
 
@@ -61,23 +78,22 @@ class NoAnswer(psycopg.OperationalError):
 @contextmanager
 def deadline(seconds: float) -> Iterator[None]:
     """Every database round trip in this block (this thread or task, and threads it starts with
-    copied context) must finish within `seconds` from now in total; past that it fails with an
-    OperationalError, which the router turns into "try again in a moment". Nesting only ever
-    tightens the deadline."""
-    until = time.monotonic() + seconds
-    outer = _deadline.get()
-    token = _deadline.set(until if outer is None else min(outer, until))
+    copied context) must finish within `seconds` of the block's first one, in total; past that
+    it fails with an OperationalError, which the router turns into "try again in a moment".
+    Nesting only ever tightens the deadline."""
+    token = _deadlines.set((*_deadlines.get(), _Budget(seconds)))
     try:
         yield
     finally:
-        _deadline.reset(token)
+        _deadlines.reset(token)
 
 
 def _budget() -> float:
-    until = _deadline.get()
-    if until is None:
+    budgets = _deadlines.get()
+    if not budgets:
         return ROUND_TRIP_DEADLINE
-    return max(until - time.monotonic(), 0.0)
+    now = time.monotonic()
+    return max(min(b.remaining(now) for b in budgets), 0.0)
 
 
 class _BoundedConnection(psycopg.Connection[Any]):
@@ -138,7 +154,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return engine
 
 
-def is_postgres(engine: Engine) -> bool:
+def is_postgres(engine: Engine | Connection) -> bool:
     return engine.dialect.name == "postgresql"
 
 
