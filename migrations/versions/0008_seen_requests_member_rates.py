@@ -1,11 +1,8 @@
 """seen_requests and member_rates: retry dedupe and per-member limits shared by replicas
 
 Revision ID: 0008
-Revises: 0009
+Revises: 0007
 Create Date: 2026-12-02 05:00:00
-
-Numbered 0008 but applied after 0009: both were written at the same time on top of 0007, and
-one chain needs one order.
 """
 
 from collections.abc import Sequence
@@ -14,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0008'
-down_revision: str | None = '0009'
+down_revision: str | None = '0007'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
