@@ -8,8 +8,9 @@ answers the next with 404 `used_url` (`expired_url` after 30 minutes); posts kee
 
 Faults, like Slack's own: slow answers (`delay`), 429 + Retry-After (`rate_limit`), Slack
 errors (`errors`), and one-shot `faults` per method, taken in order: "500", "503html" (an
-HTML 503 page from the load balancer), "429", "lost" (Slack accepts and records the message,
-then the connection drops before the answer) and "hang" (accepted, the answer comes after
+HTML 503 page from the load balancer), "429", "reset" (the connection drops before Slack
+reads the request: nothing posted), "lost" (Slack accepts and records the message, then the
+connection drops before the answer) and "hang" (accepted, the answer comes after
 `hang_seconds`)."""
 
 from __future__ import annotations
@@ -66,6 +67,9 @@ class FakeSlack:
     missing_scopes: set[str] = field(default_factory=set)  # e.g. {"im:history"}
     history_per_minute: int | None = None  # 1 for apps outside the Marketplace
     acks: list[Ack] = field(default_factory=list)
+    # Slack's "about 1 message per second per channel": a chat.postMessage to a channel
+    # sooner than this after the last one gets 429 + Retry-After 1 (0: not enforced).
+    channel_interval: float = 0.0
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -77,6 +81,7 @@ class FakeSlack:
         self._url_uses: dict[str, list[float]] = {}  # response_url -> when each use came
         self._history: dict[str, list[dict[str, Any]]] = {}  # channel -> posted messages
         self._history_calls: list[float] = []
+        self._last_post: dict[str, float] = {}  # channel -> when its last post was taken
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -162,6 +167,13 @@ class FakeSlack:
             error = self.errors.get(method)
         if error:
             return 200, {"ok": False, "error": error}, {}
+        if method == "chat.postMessage" and self.channel_interval:
+            now, channel = time.monotonic(), str(body.get("channel", ""))
+            with self._lock:
+                last = self._last_post.get(channel)
+                if last is not None and now - last < self.channel_interval:
+                    return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"}
+                self._last_post[channel] = now
         n = next(self._ids)
         out: dict[str, Any]
         ts = f"1700000000.{n:06d}"
@@ -322,6 +334,10 @@ def _handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
             if wait:
                 time.sleep(wait)
             fault = fake._next_fault(method)
+            if fault == "reset":
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
             after: str | None = None  # what happens once the call is accepted
             status: int
             answer: dict[str, Any]

@@ -82,7 +82,7 @@ NOT_INSTALLED = (
 USER_CACHE_SECONDS = 6 * 3600
 WORK_DB_SECONDS = 2.0  # the database's share of a command, from its first query
 FAILED_LOOKUP_SECONDS = 300
-UNCERTAIN_CACHE_SECONDS = 2.0  # uncertain rows wait 30 s or more before their next try
+UNCERTAIN_CACHE_SECONDS = 2.0
 
 
 class SeenRequests:
@@ -177,6 +177,9 @@ class SlackBot:
             team_of_channel=self.team_of_channel,
             uncertain_keys=self.uncertain_keys,
         )
+        # A row that failed ambiguously waits 30 s or more for its next try, so a list a
+        # couple of seconds old is fresh enough.
+        self.uncertain_cache_seconds = UNCERTAIN_CACHE_SECONDS
         self._uncertain: tuple[float, set[str]] = (0.0, set())
         self.seen = SharedSeenRequests(core.sessions, core.clock.now)  # across replicas
         self._users: dict[tuple[str, str], _Known] = {}
@@ -467,20 +470,24 @@ class SlackBot:
 
     def uncertain_keys(self) -> set[str]:
         """Keys of queued posts whose last try may have reached Slack, from the outbox that
-        every replica shares; read at most every UNCERTAIN_CACHE_SECONDS."""
+        every replica shares (the dispatcher keeps each failure's message)."""
         now = time.monotonic()
         until, keys = self._uncertain
         if now < until:
             return keys
         with self.core.sessions() as session:
-            payloads = session.scalars(
-                select(OutboxMessage.payload).where(
+            rows = session.execute(
+                select(OutboxMessage.dedupe_key, OutboxMessage.payload).where(
                     OutboxMessage.status == "pending",
                     OutboxMessage.last_error.like(UNCERTAIN + "%"),
                 )
             ).all()
-        keys = {outbox_key(outbound_from_dict(p)) for p in payloads}
-        self._uncertain = (now + UNCERTAIN_CACHE_SECONDS, keys)
+        keys = set()
+        for row_key, payload in rows:
+            # As the dispatcher hands it over: with the row's key in its meta.
+            out = outbound_from_dict(payload)
+            keys.add(outbox_key(Outbound(out.target, out.reply, {**out.meta, "key": row_key})))
+        self._uncertain = (now + self.uncertain_cache_seconds, keys)
         return keys
 
     def _explain(self, exc: SlackApiError, out: Outbound, handle: SlackHandle | None) -> None:

@@ -106,11 +106,15 @@ def ambiguous(exc: BaseException) -> bool:
 
 
 def outbox_key(outbound: Outbound) -> str:
-    """The opaque key a post carries in its metadata: the outbox's own when it gives one,
-    else a digest of the message (the same row always gives the same digest)."""
+    """The opaque key a post carries in its metadata: the one a queued reply was given, else
+    the outbox row's key (the dispatcher passes it as meta["key"]), hashed, since metadata is
+    visible in the workspace; else a digest of the message."""
     given = outbound.meta.get("outbox_key")
     if given:
         return given
+    row = outbound.meta.get("key")
+    if row:
+        return hashlib.sha256(row.encode()).hexdigest()[:32]
     meta = {k: v for k, v in outbound.meta.items() if k != "uncertain"}
     whole = {"t": target_to_dict(outbound.target), "r": reply_to_dict(outbound.reply), "m": meta}
     raw = json.dumps(whole, sort_keys=True, separators=(",", ":")).encode()
