@@ -378,7 +378,8 @@ class _Asgi:
         try:
             status, body, out_headers = await self._route(method, path, query, headers, receive)
         except _Refused as exc:
-            status, body, out_headers = exc.status, exc.message.encode(), {}
+            # The request may be half read: the connection cannot carry another one.
+            status, body, out_headers = exc.status, exc.message.encode(), {"connection": "close"}
         await _respond(send, status, body, out_headers)
 
     async def _route(

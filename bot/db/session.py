@@ -15,9 +15,10 @@ legitimately run a long statement."""
 from __future__ import annotations
 
 import contextvars
-import math
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from typing import Any
 
@@ -118,11 +119,26 @@ def _connect_bounded(_dialect: Any, _record: Any, cargs: Any, cparams: dict[str,
     budget = _budget()
     if budget <= 0.05:
         # The deadline went on a ping of a pooled connection that no longer answers: dialling
-        # again now would only overrun it (libpq waits at least 2 s for a connection).
+        # again now could only overrun it.
         raise NoAnswer("the database did not answer in time (no time left to reconnect)")
-    if budget < CONNECT_TIMEOUT:
-        cparams = {**cparams, "connect_timeout": max(2, math.ceil(budget))}
-    return _BoundedConnection.connect(*cargs, **cparams)
+    if budget >= CONNECT_TIMEOUT:
+        return _BoundedConnection.connect(*cargs, **cparams)
+    # libpq waits at least 2 s for a connection; a shorter budget is kept by waiting for the
+    # dial on a helper thread. One that gives up late is closed when it completes.
+    dial = _DIALLER.submit(_BoundedConnection.connect, *cargs, **cparams)
+    try:
+        return dial.result(budget)
+    except FutureTimeout:
+        dial.add_done_callback(_close_late)
+        raise NoAnswer(f"the database did not accept a connection within {budget:.1f}s") from None
+
+
+def _close_late(dial: Future[Any]) -> None:
+    if not dial.cancelled() and dial.exception() is None:
+        dial.result().close()
+
+
+_DIALLER = ThreadPoolExecutor(max_workers=8, thread_name_prefix="db-dial")
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
