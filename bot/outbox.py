@@ -263,6 +263,11 @@ class Dispatcher:
             self._next_slot[platform] = slot + 1.0 / rate
         if slot > now:
             time.sleep(slot - now)
+        with self._pace_lock:
+            # Counted from when this send really goes (a sleep can wake late under load), so
+            # no two sends come closer than the rate allows.
+            after = time.monotonic() + 1.0 / rate
+            self._next_slot[platform] = max(self._next_slot[platform], after)
 
     # -- claiming -------------------------------------------------------------------------
 
@@ -352,12 +357,16 @@ class Dispatcher:
         dispatcher keeps its claims however slow the platform, a dead one loses them."""
         while True:
             with self._cv:
-                self._cv.wait_for(lambda: False, timeout=self.renew_every)
-                now = time.monotonic()
-                ids = [i for i, since in self._held.items() if now - since < ABANDON_AFTER]
-                if not self._held and not self._draining:
+                # Woken early when the drain ends holding nothing: no thread outlives its use
+                # (the in-memory workspace makes a dispatcher for every flush).
+                idle = self._cv.wait_for(
+                    lambda: not self._held and not self._draining, timeout=self.renew_every
+                )
+                if idle:
                     self._beating = False
                     return
+                now = time.monotonic()
+                ids = [i for i, since in self._held.items() if now - since < ABANDON_AFTER]
             if ids:
                 try:
                     self.renew(ids)
@@ -400,7 +409,6 @@ class Dispatcher:
         self._base = (now, self._ticks())
         self._concurrent = False
         lanes: dict[str, _Lane] = {}
-        self._start_heartbeat()
         try:
             claims = 0
             while True:
@@ -411,6 +419,8 @@ class Dispatcher:
                         claimed = self._claim_lanes(session, self._now())
                     got = len(claimed)
                     claims += 1 if got else 0
+                    if got:
+                        self._start_heartbeat()
                     # A recipient's rows of one claim go to its lane together, in order.
                     groups: dict[str, list[int]] = {}
                     for row_id, recipient in claimed:
@@ -427,6 +437,7 @@ class Dispatcher:
             self._leave_stuck(lanes, total)
             with self._cv:
                 self._draining = False
+                self._cv.notify_all()
         return total
 
     def _stuck(self, lane: _Lane) -> bool:
