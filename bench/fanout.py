@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from bench.common import NOW, Database, Results, Row, median, ms, timed
 from bench.seed import Shape, seed
 from bot.app import App
+from bot.db.drill_models import DailyDrill
 from bot.db.schedule_models import OutboxMessage
 from bot.features.drills.daily import daily_drills
 from bot.jobs import registered_jobs
@@ -25,6 +26,7 @@ SHAPE = {"apps": 0, "reviews": 5, "cards": 3}  # what the fan-out reads: setting
 def clear_outbox(app: App) -> None:
     with app.sessions.begin() as s:
         s.execute(delete(OutboxMessage))
+        s.execute(delete(DailyDrill))  # or every member counts as served today
 
 
 def fanout_once(app: App) -> tuple[float, int]:

@@ -36,21 +36,27 @@ def among(
 
 
 def rows_among(
-    session: Session, stmt: Select[Any], column: InstrumentedAttribute[Any], values: Sequence[Any]
-) -> list[Row[Any]]:
+    session: Session,
+    stmt: Select[*tuple[Any, ...]],
+    column: InstrumentedAttribute[Any],
+    values: Sequence[Any],
+) -> list[Row[*tuple[Any, ...]]]:
     """The rows of `stmt` restricted to `column IN values`, however many values there are.
     On SQLite the rows come chunk by chunk: an ORDER BY holds within each value, not across."""
-    out: list[Row[Any]] = []
+    out: list[Row[*tuple[Any, ...]]] = []
     for where in among(session, column, values):
         out.extend(session.execute(stmt.where(where)).all())
     return out
 
 
-def insert_new(session: Session, table: Table, rows: Sequence[Mapping[str, Any]], key: str) -> int:
+def insert_new(
+    session: Session, table: Table, rows: Sequence[Mapping[str, Any]], key: str | tuple[str, ...]
+) -> int:
     """Insert `rows` (all with the same columns, every column given: Python-side defaults
-    are not applied), skipping any whose `key` column is already taken; returns how many
-    were inserted. One statement on PostgreSQL, one executemany on SQLite. Values go through
-    each column's own type, so they read back as if the ORM had written them."""
+    are not applied), skipping any whose `key` column (or columns, together) is already
+    taken; returns how many were inserted. One statement on PostgreSQL, one executemany on
+    SQLite. Values go through each column's own type, so they read back as if the ORM had
+    written them."""
     if not rows:
         return 0
     conn = session.connection()
@@ -60,6 +66,8 @@ def insert_new(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]
     encoded = [_encode(table.c[n], [r[n] for r in rows], dialect) for n in names]
     cols = ", ".join(dialect.identifier_preparer.quote(c.name) for c in columns)
     target = dialect.identifier_preparer.format_table(table)
+    keys = (key,) if isinstance(key, str) else key
+    unique = ", ".join(dialect.identifier_preparer.quote(k) for k in keys)
     if dialect.name == "postgresql":
         # unnest turns one array per column back into rows: the statement's text never
         # grows with the number of rows, so the driver parses it once. Binary (%b) arrays
@@ -69,7 +77,7 @@ def insert_new(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]
         )
         sql = (
             f"INSERT INTO {target} ({cols}) SELECT * FROM unnest({arrays}) "  # noqa: S608
-            f"ON CONFLICT ({dialect.identifier_preparer.quote(key)}) DO NOTHING"
+            f"ON CONFLICT ({unique}) DO NOTHING"
         )
         # In slices: one statement per 100,000 rows took twenty times as long as 10,000.
         added = 0
@@ -80,7 +88,7 @@ def insert_new(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]
     marks = ", ".join("?" for _ in names)
     sql = (
         f"INSERT INTO {target} ({cols}) VALUES ({marks}) "  # noqa: S608
-        f"ON CONFLICT ({dialect.identifier_preparer.quote(key)}) DO NOTHING"
+        f"ON CONFLICT ({unique}) DO NOTHING"
     )
     # sqlite3 sums the rows each execution changed; a skipped conflict changes none.
     result = conn.exec_driver_sql(sql, list(zip(*encoded, strict=True)))

@@ -82,3 +82,22 @@ class PracticeState(Base):
     best_streak: Mapped[int] = mapped_column(Integer, default=0)
     last_active_date: Mapped[date | None] = mapped_column(Date)
     ask_seen: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class DailyDrill(Base):
+    """The drill each member's daily DM carried, one per member and local day. The key is
+    what makes the day's drill one: two replicas ticking together, each with its own pick,
+    both try to insert here, in the transaction that queues the DM, and only one can."""
+
+    __tablename__ = "drill_daily"
+
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
+    )
+    local_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    drill_id: Mapped[str] = mapped_column(String(64))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())  # the member's drill time that day
+    # The outbox row that carries it: whether the DM reached the member (sent, or dropped
+    # when it expired, the member paused or closed their DMs) is the outbox's to say.
+    outbox_key: Mapped[str] = mapped_column(String(250))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,24 +1,30 @@
 """The daily drill DM: each member's next drill at their local drill time, on their days,
 never when paused, on a cohort off day, or twice in a local day; DST-proof because the time
 is computed in the member's zone every day. A drill the DM sent lately is not sent again for
-COOL_OFF days, answered or not: a member who stops answering is not nagged with one prompt."""
+COOL_OFF days, answered or not: a member who stops answering is not nagged with one prompt.
+
+Each day's drill is recorded in `drill_daily` (one row per member and local day), in the
+transaction that queues the DM: that record, not the outbox, is what the next days read, and
+its key is what keeps the day's drill one when two replicas tick together and pick apart."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.cohorts import end_of_local_day, local_at, offdays
 from bot.content import TRACKS
-from bot.db.bulk import rows_among
-from bot.db.drill_models import PracticeState
+from bot.db.bulk import insert_new, rows_among
+from bot.db.drill_models import DailyDrill, PracticeState
 from bot.db.models import Member, MemberSettings, Workspace
 from bot.db.schedule_models import OutboxMessage
 from bot.features.drills.handlers import drill_reply
-from bot.features.drills.practice import Want, next_picks
+from bot.features.drills.practice import Pick, Want, next_picks
 from bot.jobs import JobEnv, job, wakes
 from bot.outbox import Scheduled
 from bot.types import DM, Outbound, Reply, User
@@ -28,11 +34,31 @@ KIND = "drill"
 # Days during which a drill the daily DM sent is not sent again, even while it is due: longer
 # than a week of drill days, so no drill comes on two scheduled days in a row.
 COOL_OFF = timedelta(days=10)
+# Outbox states of a daily DM that reached the member, or still may.
+REACHED = ("sent", "pending")
+
+# (member row, the member's local date): a member whose drill time has come today.
+Due = tuple[Row[*tuple[Any, ...]], date]
 
 
 @job("daily-drill", every=timedelta(minutes=5))
 def daily_drills(now: datetime, session: Session, env: JobEnv) -> list[Scheduled]:
     """Queue today's drill DM for every member whose local drill time has come."""
+    due = _at_drill_time(session, now)
+    due = _not_off_day(session, due)
+    due = _not_served_yet(session, due)
+    if not due:
+        return []
+    picks = next_picks(session, _wants(session, due), now, env.content)
+    out = _messages(due, picks)
+    if env.dry_run:  # /cohort preview: what would go out, with nothing recorded
+        return out
+    return _record(session, out, now)
+
+
+def _at_drill_time(session: Session, now: datetime) -> list[Due]:
+    """Members whose drill time has come today in their zone, on one of their drill days,
+    not paused, and not joined (or rescheduled) after today's drill time."""
     rows = session.execute(
         select(
             Member.id,
@@ -55,7 +81,7 @@ def daily_drills(now: datetime, session: Session, env: JobEnv) -> list[Scheduled
         .where(Member.undeliverable.is_(False))
     ).all()
     zones: dict[str, datetime] = {}
-    due = []
+    due: list[Due] = []
     for r in rows:
         local = zones.get(r.timezone)
         if local is None:
@@ -74,65 +100,54 @@ def daily_drills(now: datetime, session: Session, env: JobEnv) -> list[Scheduled
         ):
             continue
         due.append((r, today))
+    return due
+
+
+def _not_off_day(session: Session, due: list[Due]) -> list[Due]:
     if not due:
-        return []
-    days = {d for _, d in due}
-    off = offdays(session, sorted({r.cohort_id for r, _ in due if r.cohort_id}), days)
-    if off:
-        due = [(r, d) for r, d in due if (r.cohort_id, d) not in off]
-    # Members already served today (by an earlier tick, or another replica) cost nothing more:
-    # most ticks find every due member served, so only today's rows are read for all of them.
-    ids = [r.id for r, _ in due]
-    queued: set[tuple[int, date]] = {
-        (mid, day)
-        for mid, day in rows_among(
-            session,
-            select(OutboxMessage.member_id, OutboxMessage.local_date).where(
-                OutboxMessage.kind == KIND, OutboxMessage.local_date.in_(days)
-            ),
-            OutboxMessage.member_id,
-            ids,
-        )
-    }
-    due = [(r, d) for r, d in due if (r.id, d) not in queued]
+        return due
+    cohorts = sorted({r.cohort_id for r, _ in due if r.cohort_id})
+    off = offdays(session, cohorts, {d for _, d in due})
+    return [(r, d) for r, d in due if (r.cohort_id, d) not in off] if off else due
+
+
+def _not_served_yet(session: Session, due: list[Due]) -> list[Due]:
+    """Members already served today (by an earlier tick, or another replica) cost nothing
+    more: most ticks find every due member served, so only today's records are read."""
     if not due:
-        return []
+        return due
+    served = set(_recorded(session, [(r.id, d) for r, d in due]))
+    return [(r, d) for r, d in due if (r.id, d) not in served]
+
+
+def _recorded(session: Session, days: Sequence[tuple[int, date]]) -> dict[tuple[int, date], str]:
+    """The drill recorded for each (member, local day) of `days` that has one."""
+    wanted = set(days)
+    found = rows_among(
+        session,
+        select(DailyDrill.member_id, DailyDrill.local_date, DailyDrill.drill_id).where(
+            DailyDrill.local_date.in_({d for _, d in wanted})
+        ),
+        DailyDrill.member_id,
+        sorted({m for m, _ in wanted}),
+    )
+    return {(m, d): drill for m, d, drill in found if (m, d) in wanted}
+
+
+def _wants(session: Session, due: list[Due]) -> list[Want]:
+    """What choosing each member's drill needs: their tracks, the drill last in front of
+    them, how many daily drills they were offered, and the drills of their recent DMs."""
     ids = [r.id for r, _ in due]
     offered: dict[int, int] = {
         mid: int(n)
         for mid, n in rows_among(
             session,
-            select(OutboxMessage.member_id, func.count())
-            .where(OutboxMessage.kind == KIND)
-            .group_by(OutboxMessage.member_id),
-            OutboxMessage.member_id,
+            select(DailyDrill.member_id, func.count()).group_by(DailyDrill.member_id),
+            DailyDrill.member_id,
             ids,
         )
     }
-    # The drills of recent DMs: one left unanswered is not sent again for a while, and the
-    # latest is never sent again the next day. A DM that was dropped (expired, paused) never
-    # reached the member: it does not count.
-    lately: dict[int, list[tuple[date, str, datetime]]] = {}
-    for mid, day, subject, at in rows_among(
-        session,
-        select(
-            OutboxMessage.member_id,
-            OutboxMessage.local_date,
-            OutboxMessage.subject,
-            OutboxMessage.due_at,
-        ).where(
-            OutboxMessage.kind == KIND,
-            OutboxMessage.local_date >= min(d for _, d in due) - COOL_OFF,
-            OutboxMessage.status.in_(("sent", "pending")),
-        ),
-        OutboxMessage.member_id,
-        ids,
-    ):
-        lately.setdefault(mid, []).append((day, subject, at))
-    sent_lately: dict[int, tuple[tuple[str, datetime | None], ...]] = {}
-    for mid, dms in lately.items():
-        dms.sort()
-        sent_lately[mid] = (*((s, at) for _, s, at in dms[:-1]), (dms[-1][1], None))
+    sent_lately = _sent_lately(session, ids, min(d for _, d in due) - COOL_OFF)
     recent: dict[int, str | None] = {
         mid: cur or prev
         for mid, cur, prev in rows_among(
@@ -146,7 +161,7 @@ def daily_drills(now: datetime, session: Session, env: JobEnv) -> list[Scheduled
             ids,
         )
     }
-    wants = [
+    return [
         Want(
             r.id,
             tuple(t for t in r.tracks.split(",") if t in TRACKS) or tuple(TRACKS),
@@ -156,7 +171,37 @@ def daily_drills(now: datetime, session: Session, env: JobEnv) -> list[Scheduled
         )
         for r, _ in due
     ]
-    picks = next_picks(session, wants, now, env.content)
+
+
+def _sent_lately(
+    session: Session, ids: list[int], since: date
+) -> dict[int, tuple[tuple[str, datetime | None], ...]]:
+    """The drills of each member's daily DMs since `since`, oldest first, with the drill time
+    each came at; the latest with None: it is never sent again the next day, answered or not.
+    A DM that was dropped (expired, paused, DMs closed) never reached the member: it does not
+    count. That is the outbox's to say; a row pruned after the retention period was sent."""
+    lately: dict[int, list[tuple[date, str, datetime]]] = {}
+    for mid, day, drill, at in rows_among(
+        session,
+        select(DailyDrill.member_id, DailyDrill.local_date, DailyDrill.drill_id, DailyDrill.due_at)
+        .outerjoin(OutboxMessage, OutboxMessage.dedupe_key == DailyDrill.outbox_key)
+        .where(
+            DailyDrill.local_date >= since,
+            or_(OutboxMessage.status.is_(None), OutboxMessage.status.in_(REACHED)),
+        ),
+        DailyDrill.member_id,
+        ids,
+    ):
+        lately.setdefault(mid, []).append((day, drill, at))
+    out: dict[int, tuple[tuple[str, datetime | None], ...]] = {}
+    for mid, dms in lately.items():
+        dms.sort()
+        out[mid] = (*((s, at) for _, s, at in dms[:-1]), (dms[-1][1], None))
+    return out
+
+
+def _messages(due: list[Due], picks: dict[int, Pick]) -> list[Scheduled]:
+    """One DM per member with a pick, at their drill time, useful until their day ends."""
     out: list[Scheduled] = []
     replies: dict[tuple[str, bool], Reply] = {}
     # Members share a handful of zones and drill times: compute each instant once.
@@ -194,13 +239,38 @@ def daily_drills(now: datetime, session: Session, env: JobEnv) -> list[Scheduled
     return out
 
 
+def _record(session: Session, out: list[Scheduled], now: datetime) -> list[Scheduled]:
+    """Record each member's drill of the day; keep only the DMs whose record stands. A run
+    that lost a day to another (a replica that ticked at the same moment, with a pick of
+    its own) leaves that member's DM to it: the insert-or-skip on (member, day), in the
+    transaction that queues the DM, decides, whatever the timing."""
+    rows = [
+        {
+            "member_id": s.member_id,
+            "local_date": s.local_date,
+            "drill_id": s.subject,
+            "due_at": s.due_at,
+            "outbox_key": s.dedupe_key,
+            "created_at": now,
+        }
+        for s in out
+    ]
+    table = DailyDrill.metadata.tables[DailyDrill.__tablename__]
+    added = insert_new(session, table, rows, key=("member_id", "local_date"))
+    if added == len(rows):
+        return out
+    won = _recorded(session, [(s.member_id or 0, s.local_date) for s in out])
+    return [s for s in out if won.get((s.member_id or 0, s.local_date)) == s.subject]
+
+
 def last_daily_drill(session: Session, member_id: int, since: datetime) -> str | None:
-    """The drill of the latest daily DM, so that `/drill answer` can answer it."""
+    """The drill of the latest daily DM that reached the member since `since`, so that
+    `/drill answer` can answer it."""
     return session.scalar(
-        select(OutboxMessage.subject)
+        select(DailyDrill.drill_id)
+        .join(OutboxMessage, OutboxMessage.dedupe_key == DailyDrill.outbox_key)
         .where(
-            OutboxMessage.member_id == member_id,
-            OutboxMessage.kind == KIND,
+            DailyDrill.member_id == member_id,
             OutboxMessage.status == "sent",
             OutboxMessage.sent_at >= since,
         )

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import string
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.orm import Session
+
 from bot.content import LETTER_PLACEHOLDERS, Content, Letter
 from bot.dates import fmt_date, fmt_when
+from bot.db.models import Member
 from bot.db.pipeline_models import Application, Offer
 from bot.errors import UserError
 from bot.features.pipeline.handlers import COMPANY_LIMIT, money, resolve, verb
@@ -153,14 +157,38 @@ def fill_lines(body: str, figures: Mapping[str, str]) -> str:
     for line in body.split("\n"):
         label = line.strip().removeprefix("- ").removesuffix(":")
         key = CONFIRM_LINES.get(label)
-        if line.strip().startswith("- ") and line.rstrip().endswith(":") and key in figures:
+        if (
+            line.strip().startswith("- ")
+            and line.rstrip().endswith(":")
+            and key is not None
+            and key in figures
+        ):
             line = f"{line.rstrip()} {figures[key]}"
         out.append(line)
     return "\n".join(out)
 
 
+@dataclass(frozen=True)
+class Writer:
+    """What filling a letter reads: the member (name, zone), their pipeline and the time. A
+    command has it from its request; the nudge job, which has no request, builds it."""
+
+    session: Session
+    content: Content
+    member: Member
+    now: datetime
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.member.settings.timezone)
+
+
+def writer(ctx: Ctx) -> Writer:
+    return Writer(ctx.session, ctx.content, ctx.member, ctx.now)
+
+
 def letter_values(
-    ctx: Ctx,
+    ctx: Ctx | Writer,
     app: Application | None,
     offer_app: Application | None = None,
     *,
@@ -168,27 +196,28 @@ def letter_values(
     variant: str | None = None,
 ) -> dict[str, str | None]:
     """Everything a template may refer to, from the pipeline, in the member's zone."""
-    values: dict[str, str | None] = {"name": ctx.member.display_name, "company": company}
+    w = ctx if isinstance(ctx, Writer) else writer(ctx)
+    values: dict[str, str | None] = {"name": w.member.display_name, "company": company}
     if app is not None:
         values["company"] = app.company
         values["role"] = app.role
-        interview = last_interview(app, ctx.now)
+        interview = last_interview(app, w.now)
         if interview is not None:
-            values["interview_date"] = fmt_date(interview.at.astimezone(ctx.tz).date())
+            values["interview_date"] = fmt_date(interview.at.astimezone(w.tz).date())
     offer_app = offer_app or (app if app is not None and app.offer is not None else None)
     if offer_app is not None and offer_app.offer is not None:
         offer = offer_app.offer
         values["offer_company"] = offer_app.company
         if offer.deadline:
-            values["offer_deadline"] = fmt_when(offer.deadline, ctx.tz)
-        others = [o for o in open_offers(ctx.session, ctx.member.id) if o.id != offer.id]
-        proposed = proposed_deadline(offer, others, ctx.now, ctx.tz, variant)
+            values["offer_deadline"] = fmt_when(offer.deadline, w.tz)
+        others = [o for o in open_offers(w.session, w.member.id) if o.id != offer.id]
+        proposed = proposed_deadline(offer, others, w.now, w.tz, variant)
         values["proposed_deadline"] = fmt_date(proposed)
     return values
 
 
 def letter_reply(
-    ctx: Ctx,
+    ctx: Ctx | Writer,
     kind: str,
     variant: str | None,
     app: Application | None,
@@ -196,9 +225,10 @@ def letter_reply(
     *,
     company: str | None = None,
 ) -> Reply:
-    letter = find_letter(ctx.content, kind, variant)
-    values = letter_values(ctx, app, offer_app, company=company, variant=variant)
-    subject, body = render_letter(ctx.content, kind, variant, values)
+    w = ctx if isinstance(ctx, Writer) else writer(ctx)
+    letter = find_letter(w.content, kind, variant)
+    values = letter_values(w, app, offer_app, company=company, variant=variant)
+    subject, body = render_letter(w.content, kind, variant, values)
     if kind == "confirm" and app is not None and app.offer is not None:
         body = fill_lines(body, offer_figures(app.offer))
     to = f" to {values['company']}" if values.get("company") else ""
@@ -207,7 +237,7 @@ def letter_reply(
         text += "\n\n(Fill in the parts in [brackets] before you send it.)"
     buttons: tuple[Button, ...] = ()
     if kind == "thank-you" and app is not None:
-        interview = last_interview(app, ctx.now)
+        interview = last_interview(app, w.now)
         if interview is not None and not interview.thank_you_sent:
             buttons = (Button("pipeline.thanked", str(interview.id), "Mark as sent", "success"),)
     return Reply(
@@ -347,8 +377,10 @@ __all__ = [
     "BLANKS",
     "WEEKEND",
     "WEEKEND_LETTER",
+    "Writer",
     "business_day",
     "find_letter",
+    "letter_reply",
     "letter_values",
     "proposed_deadline",
     "render_letter",
