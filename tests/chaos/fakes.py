@@ -220,8 +220,10 @@ class FrontRequest:
         if not sent_type:
             h.send_header("Content-Type", "application/json")
         h.send_header("Content-Length", str(len(body)))
-        h.end_headers()
-        h.wfile.write(body)
+        # The sender may have given up waiting (its own timeout): nothing to tell it then.
+        with contextlib.suppress(OSError):
+            h.end_headers()
+            h.wfile.write(body)
 
     def drop(self) -> None:
         """Close the connection without answering: the answer is lost on the way back."""

@@ -690,6 +690,9 @@ class Chaos:
             platform = str(payload.get("meta", {}).get("platform", ""))
             if to.get("type") == "dm":
                 key = (platform, "dm", str(to["user"]["user_id"]))
+            elif to.get("type") == "ephemeral":  # a reply that went through the outbox
+                conv = str(to.get("conversation", {}).get("id", ""))
+                key = (platform, "ephemeral", f"{conv}/{to['user']['user_id']}")
             else:
                 key = (platform, "channel", str(to.get("conversation", {}).get("id", "")))
             if key[1] == "dm" and key[2] in closed:
@@ -702,7 +705,7 @@ class Chaos:
         rep.scheduled = sum(len(v) for v in expected.values())
         delivered: dict[tuple[str, str, str], list[Accepted]] = defaultdict(list)
         for a in accepted:
-            if a.route in ("dm", "channel"):
+            if a.route in ("dm", "channel", "ephemeral"):
                 delivered[(a.platform, a.route, a.target)].append(a)
         due_of: dict[tuple[str, str, str], float] = {}
         first_at: dict[tuple[str, str, str], float] = {}
@@ -740,6 +743,10 @@ class Chaos:
                 replies[a.target][a.content] += 1
         acks: list[float] = []
         reply_lost_ex: list[str] = []
+        ephemerals: dict[str, list[Accepted]] = defaultdict(list)
+        for a in sorted(s_acc, key=lambda a: a.at):
+            if a.route == "ephemeral":
+                ephemerals[a.target.rsplit("/", 1)[-1]].append(a)
         for req in self.requests:
             rep.requests += 1
             if req.platform == "slack":
@@ -777,6 +784,14 @@ class Chaos:
             got = replies.get(target, Counter())
             if req.kind == "click":
                 got = got + unscheduled.get(req.member, Counter())
+            if not got and req.platform == "slack":
+                # Answered another way (an ephemeral post, when the response_url failed):
+                # the member's first such post after the request, used once.
+                pool = ephemerals.get(req.member, [])
+                later = next((a for a in pool if a.at >= req.sent), None)
+                if later is not None:
+                    pool.remove(later)
+                    got = Counter([later.content])
             visible = [c for c in got if _visible(c)]
             if not visible and not answered_in_ack:
                 rep.replies_lost += 1
@@ -888,14 +903,25 @@ def _head_of_line(
             busy = any(begin <= b.started < nxt and b.recipient not in troubled for b in tries)
             if busy or nxt - begin <= STALL:
                 continue
+            # Only a replica that had work in hand stalls: it was sending to healthy
+            # recipients right up to the trouble (an idle replica that later claims old rows,
+            # freed from a dead replica, say, is not held back by anyone's trouble).
+            if not any(
+                begin - 1.5 <= b.started <= begin and b.recipient not in troubled for b in tries
+            ):
+                continue
             if any(s0 < nxt and begin < s1 for s0, s1 in excused.get(replica, [])):
                 continue
-            stalls += 1
-            seconds += nxt - begin
-            for acc in sent_by.get(replica, []):
-                key = ("slack" if acc.platform == "slack" else "discord", "dm", acc.target)
-                if nxt <= acc.at <= nxt + 10 and due_of.get(key, float("inf")) <= begin:
-                    delayed.add((acc.platform, acc.target))
+            held = {
+                (acc.platform, acc.target)
+                for acc in sent_by.get(replica, [])
+                if nxt <= acc.at <= nxt + 10
+                and due_of.get((acc.platform, "dm", acc.target), float("inf")) <= begin
+            }
+            if held:
+                stalls += 1
+                seconds += nxt - begin
+                delayed |= held
     return len(delayed), stalls, seconds
 
 
