@@ -100,6 +100,7 @@ class MemberSettings(Base):
 # Each area's tables live in its own module, which imports only `bot.db.base`; importing them
 # here puts every table in Base.metadata, which Alembic, export and forget-me all read.
 from bot.db import drill_models as drill_models  # noqa: E402
+from bot.db import organizer_models as organizer_models  # noqa: E402
 from bot.db import pipeline_models as pipeline_models  # noqa: E402
 from bot.db import schedule_models as schedule_models  # noqa: E402
 from bot.db import shared_models as shared_models  # noqa: E402

@@ -9,7 +9,7 @@ import pkgutil
 from importlib import import_module
 
 # The order help lists the packages' commands in. Adding a capability is adding its name here.
-PACKAGES = ("help", "drills", "pipeline", "cohort", "settings", "nudges", "home")
+PACKAGES = ("help", "drills", "pipeline", "cohort", "organizer", "settings", "nudges", "home")
 
 
 def load_all() -> None:

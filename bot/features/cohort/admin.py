@@ -8,21 +8,17 @@ from datetime import timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import CursorResult, update
 
-from bot.cohorts import cohort_of_workspace, info_of, require_cohort, week_start
+from bot.cohorts import cohort_of_workspace, require_cohort
 from bot.dates import fmt_date, parse_date
-from bot.db.bulk import rows_among
-from bot.db.drill_models import PracticeState, Review
-from bot.db.models import Cohort, Member, MemberSettings
+from bot.db.models import Cohort, Member
 from bot.db.schedule_models import CohortOffday
 from bot.errors import UserError
-from bot.features.drills.practice import StreakOf, alive_streaks
 from bot.features.settings.handlers import parse_hhmm, resolve_zone
 from bot.jobs import JobEnv, registered_jobs
 from bot.outbox import Scheduled, queued_keys
 from bot.router import Ctx, command
-from bot.text import plural
 from bot.types import Channel, Field, Outbound, Reply
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -103,83 +99,6 @@ def cohort_offday(ctx: Ctx) -> Reply:
         raise UserError(f"{fmt_date(day)} was not an off day.")
     ctx.session.delete(existing)
     return Reply(f"{fmt_date(day)} is a normal day again.")
-
-
-@command("cohort members")
-def cohort_members(ctx: Ctx) -> Reply:
-    cohort = require_cohort(ctx.session, ctx.member.workspace_id)
-    c = info_of(ctx.session, cohort)
-    today = c.local_now(ctx.now).date()
-    start = week_start(today)
-    members = ctx.session.execute(
-        select(
-            Member.id,
-            Member.display_name,
-            Member.last_active_at,
-            MemberSettings.public,
-            MemberSettings.timezone,
-            MemberSettings.drill_days,
-            MemberSettings.paused,
-            MemberSettings.paused_until,
-        )
-        .join(MemberSettings, MemberSettings.member_id == Member.id)
-        .where(Member.cohort_id == cohort.id)
-        .order_by(Member.display_name)
-    ).all()
-    ids = [m.id for m in members]
-    week: dict[int, int] = dict(
-        rows_among(
-            ctx.session,
-            select(Review.member_id, func.count())
-            .where(Review.local_date >= start)
-            .group_by(Review.member_id),
-            Review.member_id,
-            ids,
-        )
-    )
-    states = {
-        s.member_id: s
-        for (s,) in rows_among(ctx.session, select(PracticeState), PracticeState.member_id, ids)
-    }
-    from bot.features.cohort.leaderboard import pipeline_counts
-
-    public_ids = [m.id for m in members if m.public]
-    pipe = pipeline_counts(ctx.session, public_ids)
-    streaks = alive_streaks(
-        ctx.session,
-        c.id,
-        [
-            StreakOf(
-                m.id,
-                st.streak if (st := states.get(m.id)) else 0,
-                st.last_active_date if st else None,
-                ctx.now.astimezone(ZoneInfo(m.timezone)).date(),
-                m.drill_days,
-                m.paused,
-                m.paused_until,
-            )
-            for m in members
-        ],
-    )
-    lines = []
-    for m in members:
-        streak = streaks[m.id]
-        seen = m.last_active_at.astimezone(c.tz)
-        line = (
-            f"{m.display_name}: {plural(week.get(m.id, 0), 'drill')} this week, "
-            f"streak {streak}, "
-            f"last active {seen:%a %d %b}"
-        )
-        if m.id in pipe:
-            a, i, o = pipe[m.id]
-            line += f"; {a} applications, {i} interviews, {o} offers"
-        lines.append(line)
-    text = "\n".join(lines) or "No members yet."
-    return Reply(
-        text,
-        title=f"Members of #{cohort.channel_name or cohort.name} ({len(members)})",
-        footer="Pipeline counts appear only for members who chose /settings public on.",
-    )
 
 
 @command("cohort preview")

@@ -60,7 +60,44 @@ COMMANDS: tuple[Command, ...] = (
                 examples=("/cohort offday add dec 24",),
             ),
             Command("plan", "The cohort's plan, stage by stage, with dates"),
-            Command("members", "A dashboard of the cohort's members", admin=True),
+            Command(
+                "members",
+                "The cohort's members: needs attention, on track, inactive",
+                options=(
+                    option(
+                        "show",
+                        "which group",
+                        type="choice",
+                        choices=("all", "attention", "on-track", "inactive"),
+                        required=False,
+                    ),
+                    option("page", "page number", type="int", required=False),
+                ),
+                admin=True,
+                examples=("/cohort members attention",),
+            ),
+            Command(
+                "member",
+                "One member: what they share, their status and drill history",
+                options=(option("name", "the member's name or @mention", type="text"),),
+                admin=True,
+                examples=("/cohort member @ana",),
+            ),
+            Command(
+                "digest",
+                "When your weekly digest DM comes (default mon 09:00, your time)",
+                options=(
+                    option("weekday", "day of the week", type="choice", choices=_WEEKDAYS),
+                    option("time", "local time HH:MM"),
+                ),
+                admin=True,
+                examples=("/cohort digest fri 16:00",),
+            ),
+            Command(
+                "export",
+                "The cohort by week as a CSV, for outcome reporting (consent applies)",
+                admin=True,
+            ),
             Command(
                 "pair",
                 "Pair the mock-interview volunteers now",

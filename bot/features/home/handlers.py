@@ -18,6 +18,7 @@ from bot.db.drill_models import Card, PracticeState
 from bot.db.models import Member
 from bot.db.pipeline_models import Application
 from bot.features.drills.practice import current_streak, streak_skips
+from bot.features.organizer.views import organizer_section
 from bot.features.pipeline.handlers import ADD_FORM
 from bot.features.pipeline.queries import ACTIVE_STAGES, STAGES, applications
 from bot.members import next_drill_at
@@ -119,6 +120,10 @@ def home(session: Session, member: Member, now: datetime, content: Content) -> R
         ]
     )
     lines.append(f"Practice: {drills.lower()}; {practice}; daily drill {daily}.")
+    # Organizers only: their cohort at a glance (Slack shows Home per user, so it may).
+    for f in organizer_section(session, member, now, content):
+        fields.append(f)
+        lines.append(f"{f.name}: {f.value}")
 
     return Reply(
         "\n".join(lines),

@@ -47,6 +47,20 @@ COMMANDS: tuple[Command, ...] = (
                 "Show your pipeline counts on the leaderboard (off by default)",
                 options=(option("state", "on or off", type="choice", choices=("on", "off")),),
             ),
+            Command(
+                "share",
+                "What your organizers may see of your job hunt (counts by default)",
+                options=(
+                    option(
+                        "level",
+                        "none, counts (stage totals and dates) or details (with company names)",
+                        type="choice",
+                        choices=("none", "counts", "details"),
+                    ),
+                ),
+                details="Compensation is never shown to anyone, whatever you choose.",
+                examples=("/settings share none", "/settings share details"),
+            ),
             Command("export", "All your data, as a JSON file only you receive"),
             Command("forget-me", "Delete everything the bot keeps about you (asks first)"),
         ),

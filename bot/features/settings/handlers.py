@@ -14,6 +14,7 @@ from sqlalchemy import update
 from bot.content import TRACK_SPELLINGS, TRACKS
 from bot.dates import fmt_date, parse_date
 from bot.db.models import Member, MemberSettings
+from bot.db.organizer_models import DEFAULT_SHARE, PipelineSharing
 from bot.db.ownership import delete_member, export_member
 from bot.db.schedule_models import OutboxMessage
 from bot.errors import NotAllowed, UserError
@@ -133,12 +134,13 @@ def show(ctx: Ctx, note: str | None = None) -> Reply:
         Field("Daily drill", f"{s.drill_time} on {_days_label(s.drill_days)}, {status}"),
         Field("Tracks", tracks),
         Field("On the leaderboard", "pipeline counts shown" if s.public else "drills only"),
+        Field("Organizers see", SHARE_MEANS[share_level(ctx)]),
     )
     summary = (
         f"Time zone {s.timezone}{'' if s.timezone_set else ' (default)'}; daily drill at "
         f"{s.drill_time} on {_days_label(s.drill_days)} "
         f"({status}); tracks: {tracks}; pipeline counts on the leaderboard: "
-        f"{'on' if s.public else 'off'}."
+        f"{'on' if s.public else 'off'}; organizers see {SHARE_MEANS[share_level(ctx)]}."
     )
     text = f"{note}\n{summary}" if note else summary
     return Reply(
@@ -265,6 +267,31 @@ def settings_public(ctx: Ctx) -> Reply:
         else "The leaderboard will show only your drills and streak."
     )
     return show(ctx, note)
+
+
+# What each consent level shows organizers, in the words the member and organizers both read.
+SHARE_MEANS = {
+    "none": "nothing of your job hunt (drills and streaks only)",
+    "counts": "your pipeline's stage totals and dates, no company names",
+    "details": "your applications with company names and stages",
+}
+
+
+def share_level(ctx: Ctx) -> str:
+    row = ctx.session.get(PipelineSharing, ctx.member.id)
+    return row.level if row is not None else DEFAULT_SHARE
+
+
+@command("settings share")
+def settings_share(ctx: Ctx) -> Reply:
+    level = ctx.arg("level")
+    row = ctx.session.get(PipelineSharing, ctx.member.id)
+    if row is None:
+        ctx.session.add(PipelineSharing(member_id=ctx.member.id, level=level, updated_at=ctx.now))
+    else:
+        row.level, row.updated_at = level, ctx.now
+    ctx.session.flush()
+    return show(ctx, f"Your organizers now see {SHARE_MEANS[level]}; never your pay.")
 
 
 @command("settings export")

@@ -1,0 +1,1 @@
+"""The organizer's view: consent-aware member status, the weekly digest, live views, export."""

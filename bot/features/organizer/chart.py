@@ -1,0 +1,45 @@
+"""The digest's chart: the cohort's drills per day over four weeks, and the sharing members'
+funnel, as a PNG (drawn like the leaderboard's)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from datetime import date
+from functools import lru_cache
+
+
+def digest_chart(per_day: Sequence[tuple[date, int]], funnel: Sequence[tuple[str, int]]) -> bytes:
+    """Organizers of one cohort get the same figures: drawn once, kept for the others."""
+    return _draw(tuple(per_day), tuple(funnel))
+
+
+@lru_cache(maxsize=32)
+def _draw(per_day: tuple[tuple[date, int], ...], funnel: tuple[tuple[str, int], ...]) -> bytes:
+    # The object API, not pyplot (no global figure state across threads); imported here so
+    # that the console does not pay for matplotlib at start-up.
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(9, 3), dpi=100)
+    left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
+    left.bar(range(len(per_day)), [n for _, n in per_day], color="#4a7bd0")
+    ticks = [i for i, (d, _) in enumerate(per_day) if d.weekday() == 0]
+    left.set_xticks(ticks, [f"{per_day[i][0]:%d %b}" for i in ticks])
+    left.set_title("Drills per day, last four weeks")
+    left.spines[["top", "right"]].set_visible(False)
+    labels = [s.capitalize() for s, _ in funnel][::-1]
+    values = [n for _, n in funnel][::-1]
+    right.barh(labels, values, color="#3c9d5d")
+    right.set_title("Funnel (members who share)")
+    right.spines[["top", "right"]].set_visible(False)
+    for i, v in enumerate(values):
+        right.text(v, i, f" {v}", va="center")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def forget_charts() -> None:
+    """Drop every drawn chart (benchmarks measure drawing, not the cache)."""
+    _draw.cache_clear()

@@ -1,0 +1,596 @@
+"""Where each member of a cohort stands, read set-based: one grouped query per figure over the
+whole cohort, never one per member, so a 10,000-member cohort costs a handful of round trips.
+
+Consent is applied here, once: pipeline figures are read only for members who share (counts or
+details), company names only for those who share details, and no column about pay is read."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from typing import Any, Literal, TypeVar
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from bot.cohorts import CohortInfo, local_at
+from bot.content import Content
+from bot.dates import fmt_when
+from bot.db.drill_models import Card, PracticeState, Review
+from bot.db.models import Member, MemberSettings
+from bot.db.organizer_models import DEFAULT_SHARE, PipelineSharing
+from bot.db.pipeline_models import Application, Interview, Offer, StageMove
+from bot.db.schedule_models import OutboxMessage
+from bot.features.cohort.plan import DatedStage, dated_plan
+from bot.features.drills.daily import KIND as DAILY_KIND
+from bot.features.drills.feedback import structure_check
+from bot.features.drills.practice import StreakOf, alive_streaks
+
+Group = Literal["attention", "on-track", "inactive"]
+GROUPS: tuple[Group, ...] = ("attention", "on-track", "inactive")
+GROUP_TITLES = {"attention": "Needs attention", "on-track": "On track", "inactive": "Inactive"}
+
+QUIET_DAYS = 7  # no drill in this many days needs attention
+STALE_DAYS = 14  # no application moved in this many days, while the plan is on applications
+OFFER_HOURS = 72  # an offer deadline this close, with no decision logged
+# The plan's stages during which applications should be moving (content/plan.yaml ids).
+APPLYING_STAGES = frozenset({"applications", "mocks", "arranging", "company-prep", "interviews"})
+# The funnel: how far each application got, counting any stage it ever reached.
+FUNNEL: tuple[str, ...] = ("applied", "screen", "interview", "onsite", "offer", "accepted")
+IN_PLAY = ("applied", "screen", "interview", "onsite")
+# Written answers read for the framework parts most often missing: the newest this many of
+# the week. Checking one costs about a millisecond, so a cohort of any size stays in budget.
+ANSWERS_READ = 300
+
+
+@dataclass(frozen=True)
+class MemberWeek:
+    id: int
+    name: str
+    platform_user_id: str
+    share: str
+    paused: bool
+    unreachable: bool
+    last_drill: date | None
+    drills: int  # drills done in the period
+    scheduled: int  # daily drills sent in the period
+    answered: int  # of those, done
+    streak: int
+    overdue: int  # FSRS reviews due and not done
+    reasons: tuple[str, ...]
+
+    @property
+    def group(self) -> Group:
+        if self.reasons:
+            return "attention"
+        return "inactive" if self.paused or self.unreachable else "on-track"
+
+
+@dataclass(frozen=True)
+class Funnel:
+    reached: dict[str, int]  # applications that ever reached each stage of FUNNEL
+    moved: dict[str, int]  # moves into each stage during the period
+    stale: int  # applications in play that have not moved in STALE_DAYS
+    sharing: int  # members whose figures these are
+
+
+@dataclass(frozen=True)
+class Dated:
+    member: str
+    at: datetime
+    what: str  # "onsite with Acme" (details) or "an interview" (counts)
+
+
+@dataclass
+class Snapshot:
+    cohort: CohortInfo
+    now: datetime
+    first: date  # the period, in local days, first and last included
+    last: date
+    members: list[MemberWeek]
+    weekly_rate: list[tuple[date, int, int]] = field(default_factory=list)  # (monday, done, sent)
+    per_day: list[tuple[date, int]] = field(default_factory=list)  # drills, last 28 days
+    hard_tracks: list[tuple[str, int]] = field(default_factory=list)
+    hard_drills: list[tuple[str, int]] = field(default_factory=list)
+    missing_parts: list[tuple[str, int]] = field(default_factory=list)
+    answers_read: int = 0
+    funnel: Funnel | None = None
+    coming: list[Dated] = field(default_factory=list)
+    next_stage: DatedStage | None = None
+    stage_now: DatedStage | None = None
+
+    def group(self, g: Group) -> list[MemberWeek]:
+        return [m for m in self.members if m.group == g]
+
+
+def answered_clause() -> ColumnElement[bool]:
+    """Whether a sent daily drill (an outbox row) was answered: that drill rated on its day or
+    later, or any drill done on its day (a member who practised something else that day did
+    not ignore the bot)."""
+    return exists().where(
+        Review.member_id == OutboxMessage.member_id,
+        Review.local_date >= OutboxMessage.local_date,
+        or_(
+            Review.drill_id == OutboxMessage.subject, Review.local_date == OutboxMessage.local_date
+        ),
+    )
+
+
+def _cohort_members(cohort_id: int) -> ColumnElement[bool]:
+    # Organizers are members too, but their own drills are not what the views are about.
+    return and_(Member.cohort_id == cohort_id, Member.is_admin.is_(False))
+
+
+def _in_cohort(stmt: S, member_col: Any, cohort_id: int) -> S:
+    return stmt.join(Member, Member.id == member_col).where(_cohort_members(cohort_id))
+
+
+S = TypeVar("S", bound="Select[*tuple[Any, ...]]")
+_SHARE = func.coalesce(PipelineSharing.level, DEFAULT_SHARE)
+
+
+def _sharing(stmt: S, member_col: Any, *levels: str) -> S:
+    """Rows of members whose consent is one of `levels` (missing consent is the default)."""
+    return stmt.outerjoin(PipelineSharing, PipelineSharing.member_id == member_col).where(
+        _SHARE.in_(levels)
+    )
+
+
+def _stage_rank(col: Any) -> Any:
+    return case(*((col == s, i + 1) for i, s in enumerate(FUNNEL)), else_=0)
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def utc_day_start(day: date) -> datetime:
+    """The earliest instant any zone's `day` can begin (UTC+14), for index-friendly bounds."""
+    return datetime.combine(day, datetime.min.time(), tzinfo=_zone("UTC")) - timedelta(hours=14)
+
+
+def snapshot(
+    session: Session,
+    c: CohortInfo,
+    now: datetime,
+    first: date,
+    last: date,
+    content: Content,
+    *,
+    full: bool = True,
+) -> Snapshot:
+    """The cohort over the local days `first..last`, as of `now`. `full=False` reads only what
+    the live member list needs (statuses), not the digest's cohort-wide figures."""
+    cid = c.id
+    rows = session.execute(
+        select(
+            Member.id,
+            Member.display_name,
+            Member.platform_user_id,
+            Member.undeliverable,
+            Member.created_at,
+            MemberSettings.timezone,
+            MemberSettings.drill_days,
+            MemberSettings.paused,
+            MemberSettings.paused_until,
+            _SHARE,
+            PracticeState.streak,
+            PracticeState.last_active_date,
+        )
+        .join(MemberSettings, MemberSettings.member_id == Member.id)
+        .outerjoin(PipelineSharing, PipelineSharing.member_id == Member.id)
+        .outerjoin(PracticeState, PracticeState.member_id == Member.id)
+        .where(_cohort_members(cid))
+    ).all()
+    since = utc_day_start(first - timedelta(days=21 if full else 0))
+    drills_in: dict[int, int] = dict(
+        session.execute(
+            _in_cohort(select(Review.member_id, func.count()), Review.member_id, cid)
+            .where(
+                Review.reviewed_at >= since,
+                Review.local_date >= first,
+                Review.local_date <= last,
+            )
+            .group_by(Review.member_id)
+        ).all()
+    )
+    answered = answered_clause()
+    answered_n = func.sum(case((answered, 1), else_=0))
+    sent = _in_cohort(
+        select(OutboxMessage.member_id, func.count(), answered_n),
+        OutboxMessage.member_id,
+        cid,
+    ).where(OutboxMessage.kind == DAILY_KIND, OutboxMessage.status == "sent")
+    rate: dict[int, tuple[int, int]] = {
+        mid: (int(n), int(a or 0))
+        for mid, n, a in session.execute(
+            sent.where(
+                OutboxMessage.local_date >= first, OutboxMessage.local_date <= last
+            ).group_by(OutboxMessage.member_id)
+        ).all()
+    }
+    overdue: dict[int, int] = dict(
+        session.execute(
+            _in_cohort(select(Card.member_id, func.count()), Card.member_id, cid)
+            .where(Card.due_at <= now)
+            .group_by(Card.member_id)
+        ).all()
+    )
+    ignored = _ignored_twice(session, cid, now)
+    offers = _offers_due(session, cid, now)
+    stage_now = None
+    if c.start_date is not None:
+        today = c.local_now(now).date()
+        stage_now = next(
+            (s for s in dated_plan(content, c.start_date) if s.start <= today <= s.end), None
+        )
+    quiet = (
+        _quiet_pipelines(session, cid, now)
+        if stage_now is not None and stage_now.stage.id in APPLYING_STAGES
+        else {}
+    )
+    streaks = alive_streaks(
+        session,
+        cid,
+        [
+            StreakOf(
+                r.id,
+                r.streak or 0,
+                r.last_active_date,
+                now.astimezone(_zone(r.timezone)).date(),
+                r.drill_days,
+                r.paused,
+                r.paused_until,
+            )
+            for r in rows
+        ],
+    )
+    members: list[MemberWeek] = []
+    for r in rows:
+        today = now.astimezone(_zone(r.timezone)).date()
+        resting = r.paused and (r.paused_until is None or r.paused_until >= today)
+        reasons: list[str] = []
+        last_drill: date | None = r.last_active_date
+        joined = r.created_at.astimezone(_zone(r.timezone)).date()
+        if not resting and not r.undeliverable:
+            if last_drill is None and joined <= today - timedelta(days=QUIET_DAYS):
+                reasons.append(f"no drill yet, joined {QUIET_DAYS}+ days ago")
+            elif last_drill is not None and last_drill <= today - timedelta(days=QUIET_DAYS):
+                reasons.append(f"no drill in {(today - last_drill).days} days")
+            if r.id in ignored:
+                reasons.append("left the last two daily drills unanswered")
+        if r.id in offers:
+            company, deadline = offers[r.id]
+            when = fmt_when(deadline, c.tz)
+            whose = f"{company}'s offer" if r[9] == "details" else "an offer"
+            reasons.append(f"{whose} is due {when}, no decision logged")
+        if r.id in quiet:
+            reasons.append(f"no application moved in {STALE_DAYS}+ days")
+        n, a = rate.get(r.id, (0, 0))
+        members.append(
+            MemberWeek(
+                id=r.id,
+                name=r.display_name,
+                platform_user_id=r.platform_user_id,
+                share=r[9],
+                paused=bool(resting),
+                unreachable=bool(r.undeliverable),
+                last_drill=last_drill,
+                drills=drills_in.get(r.id, 0),
+                scheduled=n,
+                answered=a,
+                streak=streaks.get(r.id, 0),
+                overdue=overdue.get(r.id, 0),
+                reasons=tuple(reasons),
+            )
+        )
+    members.sort(key=lambda m: (GROUPS.index(m.group), -len(m.reasons), m.name.casefold()))
+    snap = Snapshot(c, now, first, last, members, stage_now=stage_now)
+    if full:
+        _cohort_figures(session, snap, sent, content)
+    return snap
+
+
+def _offers_due(session: Session, cid: int, now: datetime) -> dict[int, tuple[str, datetime]]:
+    """Members sharing their pipeline with an offer whose deadline is within OFFER_HOURS and
+    still at the offer stage (no accept or decline logged): the soonest, with its company."""
+    stmt = _sharing(
+        _in_cohort(
+            select(Offer.member_id, Application.company, Offer.deadline).join(
+                Application, Application.id == Offer.application_id
+            ),
+            Offer.member_id,
+            cid,
+        ),
+        Offer.member_id,
+        "counts",
+        "details",
+    ).where(
+        Application.stage == "offer",
+        Offer.deadline >= now,
+        Offer.deadline <= now + timedelta(hours=OFFER_HOURS),
+    )
+    out: dict[int, tuple[str, datetime]] = {}
+    for mid, company, deadline in session.execute(stmt.order_by(Offer.deadline)).all():
+        if deadline is not None:  # the WHERE says so; the column type does not
+            out.setdefault(mid, (company, deadline))
+    return out
+
+
+def _quiet_pipelines(session: Session, cid: int, now: datetime) -> set[int]:
+    """Sharing members none of whose applications moved in STALE_DAYS (no application at all
+    counts as not moving)."""
+    stmt = (
+        select(Member.id, func.max(Application.stage_changed_at))
+        .select_from(Member)
+        .outerjoin(Application, Application.member_id == Member.id)
+        .outerjoin(PipelineSharing, PipelineSharing.member_id == Member.id)
+        .where(_cohort_members(cid), _SHARE.in_(("counts", "details")))
+        .group_by(Member.id)
+    )
+    cutoff = now - timedelta(days=STALE_DAYS)
+    return {mid for mid, at in session.execute(stmt).all() if at is None or at < cutoff}
+
+
+def _ignored_twice(session: Session, cid: int, now: datetime) -> set[int]:
+    """Members whose last two daily drills, of days already over, were both left unanswered:
+    a window over each member's sent daily drills, newest first."""
+    answered = answered_clause()
+    recent = (
+        _in_cohort(
+            select(
+                OutboxMessage.member_id.label("mid"),
+                case((answered, 1), else_=0).label("done"),
+                func.row_number()
+                .over(
+                    partition_by=OutboxMessage.member_id, order_by=OutboxMessage.local_date.desc()
+                )
+                .label("n"),
+            ),
+            OutboxMessage.member_id,
+            cid,
+        )
+        .where(
+            OutboxMessage.kind == DAILY_KIND,
+            OutboxMessage.status == "sent",
+            # A drill's day must be over (in any zone) before not answering it counts.
+            OutboxMessage.due_at < now - timedelta(hours=24),
+            OutboxMessage.due_at >= now - timedelta(days=30),
+        )
+        .subquery()
+    )
+    stmt = (
+        select(recent.c.mid)
+        .where(recent.c.n <= 2)
+        .group_by(recent.c.mid)
+        .having(and_(func.count() == 2, func.sum(recent.c.done) == 0))
+    )
+    return set(session.scalars(stmt).all())
+
+
+def _cohort_figures(
+    session: Session, snap: Snapshot, sent: Select[*tuple[Any, ...]], content: Content
+) -> None:
+    cid, first, last = snap.cohort.id, snap.first, snap.last
+    start = first - timedelta(days=21)
+    since = utc_day_start(start)
+    per_day: dict[date, int] = dict(
+        session.execute(
+            _in_cohort(select(Review.local_date, func.count()), Review.member_id, cid)
+            .where(
+                Review.reviewed_at >= since, Review.local_date >= start, Review.local_date <= last
+            )
+            .group_by(Review.local_date)
+        ).all()
+    )
+    snap.per_day = [
+        (d, int(per_day.get(d, 0)))
+        for d in (start + timedelta(days=i) for i in range((last - start).days + 1))
+    ]
+    # The response rate of each of the four weeks ending with the period.
+    sent_days = session.execute(
+        sent.with_only_columns(
+            OutboxMessage.local_date, *list(sent.selected_columns)[1:], maintain_column_froms=True
+        )
+        .where(OutboxMessage.local_date >= start, OutboxMessage.local_date <= last)
+        .group_by(OutboxMessage.local_date)
+    ).all()
+    weeks: list[tuple[date, int, int]] = []
+    for w in range(4):
+        lo = start + timedelta(days=7 * w)
+        hi = lo + timedelta(days=6)
+        n = sum(int(k) for d, k, _ in sent_days if lo <= d <= hi)
+        a = sum(int(x or 0) for d, _, x in sent_days if lo <= d <= hi)
+        weeks.append((lo, a, n))
+    snap.weekly_rate = weeks
+    # Weak spots: the week's Again and Hard ratings, by track and by drill.
+    hard = _in_cohort(select(func.count()).select_from(Review), Review.member_id, cid).where(
+        Review.reviewed_at >= utc_day_start(first),
+        Review.local_date >= first,
+        Review.local_date <= last,
+        Review.rating <= 2,
+    )
+    snap.hard_tracks = [
+        (t, int(n))
+        for t, n in session.execute(
+            hard.with_only_columns(Review.track, func.count(), maintain_column_froms=True)
+            .group_by(Review.track)
+            .order_by(func.count().desc(), Review.track)
+            .limit(3)
+        ).all()
+    ]
+    snap.hard_drills = [
+        (d, int(n))
+        for d, n in session.execute(
+            hard.with_only_columns(Review.drill_id, func.count(), maintain_column_froms=True)
+            .group_by(Review.drill_id)
+            .order_by(func.count().desc(), Review.drill_id)
+            .limit(3)
+        ).all()
+    ]
+    framed = [d.id for d in content.drills.values() if d.framework in content.frameworks]
+    answers = (
+        session.execute(
+            _in_cohort(select(Review.drill_id, Review.answer), Review.member_id, cid)
+            .where(
+                Review.reviewed_at >= utc_day_start(first),
+                Review.local_date >= first,
+                Review.local_date <= last,
+                Review.written.is_(True),
+                Review.answer.is_not(None),
+                Review.drill_id.in_(framed),
+            )
+            .order_by(Review.reviewed_at.desc())
+            .limit(ANSWERS_READ)
+        ).all()
+        if framed
+        else []
+    )
+    missing: Counter[str] = Counter()
+    for drill_id, answer in answers:
+        fw = content.frameworks[content.drills[drill_id].framework or ""]
+        for part in structure_check(answer or "", fw):
+            if not part.present:
+                missing[f"{fw.name}: {part.name}"] += 1
+    snap.answers_read = len(answers)
+    snap.missing_parts = sorted(missing.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+    snap.funnel = _funnel(session, cid, snap.cohort.tz, snap.now, first, last)
+    snap.coming = _coming(session, cid, snap.now)
+    if snap.cohort.start_date is not None:
+        today = snap.cohort.local_now(snap.now).date()
+        snap.next_stage = next(
+            (s for s in dated_plan(content, snap.cohort.start_date) if s.start > today), None
+        )
+
+
+def _funnel(
+    session: Session, cid: int, tz: ZoneInfo, now: datetime, first: date, last: date
+) -> Funnel:
+    """How far the sharing members' applications got: the furthest stage each reached, from
+    its current stage and every move it made."""
+    shared = _sharing(
+        _in_cohort(select(Application.id), Application.member_id, cid),
+        Application.member_id,
+        "counts",
+        "details",
+    ).subquery()
+    reach = (
+        select(Application.id.label("app"), _stage_rank(Application.stage).label("r"))
+        .where(Application.id.in_(select(shared.c.id)))
+        .union_all(
+            select(StageMove.application_id, _stage_rank(StageMove.to_stage)).where(
+                StageMove.application_id.in_(select(shared.c.id))
+            )
+        )
+        .subquery()
+    )
+    furthest = select(reach.c.app, func.max(reach.c.r).label("r")).group_by(reach.c.app).subquery()
+    by_rank: dict[int, int] = {
+        int(r): int(n)
+        for r, n in session.execute(select(furthest.c.r, func.count()).group_by(furthest.c.r))
+    }
+    reached = {
+        s: sum(int(n) for r, n in by_rank.items() if r >= i + 1) for i, s in enumerate(FUNNEL)
+    }
+    # The period's moves, in the cohort's days; never past `now`.
+    lo = local_at(first, "00:00", tz)
+    hi = min(now, local_at(last + timedelta(days=1), "00:00", tz))
+    moved: dict[str, int] = dict(
+        session.execute(
+            _sharing(
+                _in_cohort(select(StageMove.to_stage, func.count()), StageMove.member_id, cid),
+                StageMove.member_id,
+                "counts",
+                "details",
+            )
+            .where(StageMove.at >= lo, StageMove.at < hi, StageMove.from_stage.is_not(None))
+            .group_by(StageMove.to_stage)
+        ).all()
+    )
+    stale = session.scalar(
+        _sharing(
+            _in_cohort(select(func.count()), Application.member_id, cid).select_from(Application),
+            Application.member_id,
+            "counts",
+            "details",
+        ).where(
+            Application.stage.in_(IN_PLAY),
+            Application.stage_changed_at < now - timedelta(days=STALE_DAYS),
+        )
+    )
+    sharing = session.scalar(
+        select(func.count())
+        .select_from(Member)
+        .outerjoin(PipelineSharing, PipelineSharing.member_id == Member.id)
+        .where(_cohort_members(cid), _SHARE.in_(("counts", "details")))
+    )
+    return Funnel(
+        reached,
+        {s: int(moved.get(s, 0)) for s in FUNNEL},
+        int(stale or 0),
+        int(sharing or 0),
+    )
+
+
+def _coming(session: Session, cid: int, now: datetime) -> list[Dated]:
+    """Shared interviews and offer deadlines in the next seven days; company names only for
+    members who share details."""
+    until = now + timedelta(days=7)
+    level = _SHARE.label("level")
+    out: list[Dated] = []
+    ivs = _sharing(
+        _in_cohort(
+            select(Member.display_name, level, Interview.at, Interview.kind, Application.company)
+            .select_from(Interview)
+            .join(Application, Application.id == Interview.application_id),
+            Interview.member_id,
+            cid,
+        ),
+        Interview.member_id,
+        "counts",
+        "details",
+    ).where(Interview.at >= now, Interview.at < until)
+    for name, lv, at, kind, company in session.execute(ivs).all():
+        what = kind or "interview"
+        out.append(
+            Dated(
+                name,
+                at,
+                f"{what} with {company}"
+                if lv == "details"
+                else f"an {what}"
+                if what[0] in "aeiou"
+                else f"a {what}",
+            )
+        )
+    dls = _sharing(
+        _in_cohort(
+            select(Member.display_name, level, Offer.deadline, Application.company)
+            .select_from(Offer)
+            .join(Application, Application.id == Offer.application_id),
+            Offer.member_id,
+            cid,
+        ),
+        Offer.member_id,
+        "counts",
+        "details",
+    ).where(Application.stage == "offer", Offer.deadline >= now, Offer.deadline < until)
+    for name, lv, deadline, company in session.execute(dls).all():
+        if deadline is None:
+            continue
+        out.append(
+            Dated(
+                name,
+                deadline,
+                f"answer {company}'s offer" if lv == "details" else "an offer deadline",
+            )
+        )
+    out.sort(key=lambda d: (d.at, d.member))
+    return out
+
+
+__all__ = ["GROUPS", "MemberWeek", "Snapshot", "snapshot"]
