@@ -66,6 +66,9 @@ class FakeSlack:
     response_url_ttl: float = 1800.0  # ... within 30 minutes
     missing_scopes: set[str] = field(default_factory=set)  # e.g. {"im:history"}
     history_per_minute: int | None = None  # 1 for apps outside the Marketplace
+    # Seconds added to the fake's clock for its windows (history per minute, response_url
+    # age): tests that move the bot's clock on move Slack's with it.
+    skew: float = 0.0
     acks: list[Ack] = field(default_factory=list)
     # Slack's "about 1 message per second per channel": a chat.postMessage to a channel
     # sooner than this after the last one gets 429 + Retry-After 1 (0: not enforced).
@@ -242,7 +245,7 @@ class FakeSlack:
         )
         if needed in self.missing_scopes:
             return 200, {"ok": False, "error": "missing_scope", "needed": needed}, {}
-        now = time.monotonic()
+        now = time.monotonic() + self.skew
         with self._lock:
             if self.history_per_minute is not None:
                 self._history_calls = [t for t in self._history_calls if t > now - 60]
@@ -267,7 +270,7 @@ class FakeSlack:
 
     def use_response_url(self, url: str) -> str | None:
         """Count one post to a response_url; the error Slack gives when it is used up."""
-        now = time.monotonic()
+        now = time.monotonic() + self.skew
         with self._lock:
             uses = self._url_uses.setdefault(url, [])
             if uses and now - uses[0] > self.response_url_ttl:

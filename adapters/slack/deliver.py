@@ -93,6 +93,15 @@ class ResponseUrlSpent(DeliveryError):
         super().__init__(f"response_url {why}", retryable=False)
 
 
+class _StillUncertain(RateLimited):
+    """A 429 (often the history look-up's) on a row whose post may already be in Slack: its
+    message keeps the UNCERTAIN mark, so whichever replica tries next looks it up too."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(retry_after)
+        self.args = (f"{UNCERTAIN}rate limited for {retry_after:.1f}s",)
+
+
 def ambiguous(exc: BaseException) -> bool:
     """Did the request perhaps reach Slack? Refused or unresolvable connections never did;
     a dropped connection or a timeout after sending may have been posted."""
@@ -271,7 +280,9 @@ class SlackAdapter:
             raise DeliveryError(str(exc), retryable=False) from exc
         except SlackApiError as exc:
             err = _delivery_error(exc, outbound)
-            if was_uncertain and not isinstance(err, RateLimited | Undeliverable):
+            if was_uncertain and isinstance(err, RateLimited):
+                raise _StillUncertain(err.retry_after) from exc  # the look-up waits too
+            if was_uncertain and not isinstance(err, Undeliverable):
                 raise DeliveryError(UNCERTAIN + str(err), retryable=True) from exc
             raise err from exc
         except (SlackClientError, OSError) as exc:
