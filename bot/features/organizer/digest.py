@@ -123,7 +123,7 @@ def render(snap: Snapshot) -> Reply:
         f"FSRS reviews overdue: {overdue}, for {plural(behind, 'member')}.\n"
         "Mock pairs: not counted yet (meetings are not recorded)."
     )
-    weak: list[str] = []
+    weak: list[str] = [f"Again/Hard ratings: {snap.hard_total}"]
     if snap.hard_tracks:
         weak.append(
             "Tracks rated Again/Hard most: " + ", ".join(f"{t} ({n})" for t, n in snap.hard_tracks)
@@ -137,9 +137,9 @@ def render(snap: Snapshot) -> Reply:
             f"Parts most often missing (in {plural(snap.answers_read, 'written answer')}): "
             + ", ".join(f"{p} ({n})" for p, n in snap.missing_parts)
         )
-    if weak:
+    if len(weak) > 1:
         weak.append("Next workshop: start with the first of each.")
-    weak_text = "\n".join(weak) or "No Again or Hard ratings and no framework answers this week."
+    weak_text = "\n".join(weak)
 
     f = snap.funnel
     if f is not None and f.sharing:

@@ -18,7 +18,7 @@ def organizer_cohort(ctx: Ctx, cohort_id: str | None = None) -> CohortInfo:
         ctx.session.get(Cohort, ctx.member.cohort_id) if ctx.member.cohort_id is not None else None
     )
     if cohort is None:
-        cohort = require_cohort(ctx.session, ctx.member.workspace_id)
+        cohort = require_cohort(ctx.session, ctx.member)
     if cohort_id is not None and as_id(cohort_id) != cohort.id:
         raise NotAllowed("That view belongs to another cohort's organizers.")
     return info_of(ctx.session, cohort)

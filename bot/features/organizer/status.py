@@ -93,6 +93,7 @@ class Snapshot:
     members: list[MemberWeek]
     weekly_rate: list[tuple[date, int, int]] = field(default_factory=list)  # (monday, done, sent)
     per_day: list[tuple[date, int]] = field(default_factory=list)  # drills, last 28 days
+    hard_total: int = 0  # Again and Hard ratings in the period
     hard_tracks: list[tuple[str, int]] = field(default_factory=list)
     hard_drills: list[tuple[str, int]] = field(default_factory=list)
     missing_parts: list[tuple[str, int]] = field(default_factory=list)
@@ -414,6 +415,7 @@ def _cohort_figures(
         Review.local_date <= last,
         Review.rating <= 2,
     )
+    snap.hard_total = int(session.scalar(hard) or 0)
     snap.hard_tracks = [
         (t, int(n))
         for t, n in session.execute(
