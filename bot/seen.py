@@ -5,10 +5,11 @@ picks), and every replica connected to Discord's gateway as the same shard recei
 interaction: without a shared record each replica would apply it. The first replica to insert
 a request's key takes it on; any other attempt within `ttl` is a repeat.
 
-An in-process set answers repeats this replica has already seen without a round trip. When the
-database does not answer within `BUDGET` seconds, the request is taken on (the in-process set
-still catches this replica's own repeats): the command itself then meets the same database
-and is refused as a whole, so nothing is applied twice."""
+An in-process set answers repeats this replica has already seen without a round trip; on SQLite
+(one process by construction) it is the whole record, so the ack path never waits for SQLite's
+single writer. When the database does not answer within `BUDGET` seconds, the request is taken
+on (the in-process set still catches this replica's own repeats): the command itself then
+meets the same database and is refused as a whole, so nothing is applied twice."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -55,12 +56,14 @@ class SeenRequests:
         self._lock = threading.Lock()
         self._pruned_at: datetime | None = None
         self._skip_until = 0.0  # time.monotonic(): not the clock, which tests may freeze
+        bind = sessions.kw.get("bind")
+        self.shared = bind is not None and bind.dialect.name == "postgresql"
 
     def first_time(self, key: str) -> bool:
         now = self.clock()
         if not self._first_here(key, now):
             return False
-        if time.monotonic() < self._skip_until:
+        if not self.shared or time.monotonic() < self._skip_until:
             return True
         try:
             with deadline(BUDGET):
@@ -84,9 +87,7 @@ class SeenRequests:
 
     def _claim(self, key: str, now: datetime) -> bool:
         with self.sessions() as session:
-            dialect = session.get_bind().dialect.name
-            insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-            stmt = insert(SeenRequest).values(key=key, expires_at=now + self.ttl)
+            stmt = postgresql.insert(SeenRequest).values(key=key, expires_at=now + self.ttl)
             # A key whose record has expired is free again (that is a new request, not a retry).
             upsert = stmt.on_conflict_do_update(
                 index_elements=[SeenRequest.key],
