@@ -107,7 +107,7 @@ def test_six_weeks_of_digests_say_what_forty_members_did(ws: MemoryWorkspace) ->
     for when, name, line in script():
         ws.advance(when)
         out = ws.command(name, line, where=ws.dm(name))
-        assert not any(o.outbound.meta.get("refusal") for o in out), (name, line, out[0].text)
+        assert not any(o.outbound.refusal for o in out), (name, line, out[0].text)
         if line.startswith("/drill rate"):
             day = when.astimezone(BERLIN).date()
             rated[(name, day)] += 1
@@ -195,7 +195,7 @@ def test_six_weeks_of_digests_say_what_forty_members_did(ws: MemoryWorkspace) ->
     for line in lines + [f"/cohort member {n}" for n in NAMES]:
         ws.advance(timedelta(seconds=10))  # an organizer reading, not flooding the bot
         [shown] = ws.command("coach", line, where=ws.dm("coach"))
-        assert not shown.outbound.meta.get("refusal"), (line, shown.text)
+        assert not shown.outbound.refusal, (line, shown.text)
     [ontrack] = ws.press("coach", digests[-1].reply.buttons[0], where=ws.dm("coach"))
     assert set(STEADY + HARD) <= set(ontrack.text.split(", "))
     seen = "\n".join(visible(d) for d in ws.transcript if d.seen_by("coach"))

@@ -81,22 +81,23 @@ def _percent(done: int, sent: int) -> str:
     return f"{round(100 * done / sent)}%" if sent else "n/a"
 
 
-def _lines(lines: list[str]) -> str:
-    """Lines up to FIELD_LIMIT characters, saying how many more there were."""
+def _lines(lines: list[str], more: str = "", most: int = 50) -> str:
+    """At most `most` lines within FIELD_LIMIT characters, then how many more and where."""
     out: list[str] = []
     used = 0
-    for i, line in enumerate(lines):
-        line = clip(line, 200)
-        if used + len(line) + 40 > FIELD_LIMIT:
-            out.append(f"and {len(lines) - i} more")
+    for line in lines[:most]:
+        line = clip(line, 240)
+        if used + len(line) + 60 > FIELD_LIMIT:
             break
         out.append(line)
         used += len(line) + 1
+    if len(out) < len(lines):
+        out.append(f"and {len(lines) - len(out)} more" + (f": {more}" if more else ""))
     return "\n".join(out)
 
 
 def _attention_line(m: MemberWeek) -> str:
-    return f"{m.name}: {'; '.join(m.reasons)}"
+    return f"{clip(m.name, 40)}: {'; '.join(m.reasons)}"
 
 
 def render(snap: Snapshot) -> Reply:
@@ -104,10 +105,10 @@ def render(snap: Snapshot) -> Reply:
     attention = snap.group("attention")
     on_track = snap.group("on-track")
     inactive = snap.group("inactive")
-    shown = [_attention_line(m) for m in attention[:SHOWN]]
-    if len(attention) > SHOWN:
-        shown.append(f"and {len(attention) - SHOWN} more: /cohort members attention")
-    needs = _lines(shown) or "Nobody: every active member drilled and nothing is overdue."
+    needs = (
+        _lines([_attention_line(m) for m in attention], "/cohort members attention", SHOWN)
+        or "Nobody: every active member drilled and nothing is overdue."
+    )
 
     sent = sum(m.scheduled for m in members)
     done = sum(m.answered for m in members)
@@ -160,8 +161,8 @@ def render(snap: Snapshot) -> Reply:
         coming.append(f"Next stage: {s.stage.name}, from {fmt_date(s.start)}")
     elif snap.stage_now is not None:
         coming.append(f"Last stage now: {snap.stage_now.stage.name}")
-    coming.extend(f"{fmt_when(d.at, c.tz)}: {d.member}, {d.what}" for d in snap.coming)
-    coming_text = _lines(coming) or "Nothing shared for the coming week."
+    coming.extend(f"{fmt_when(d.at, c.tz)}: {clip(d.member, 40)}, {d.what}" for d in snap.coming)
+    coming_text = _lines(coming, "/cohort member <name>") or "Nothing shared for the coming week."
 
     period = f"{fmt_date(snap.first)} to {fmt_date(snap.last)}"
     fields = (

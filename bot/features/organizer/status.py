@@ -28,6 +28,7 @@ from bot.features.cohort.plan import DatedStage, dated_plan
 from bot.features.drills.daily import KIND as DAILY_KIND
 from bot.features.drills.feedback import structure_check
 from bot.features.drills.practice import StreakOf, alive_streaks
+from bot.text import clip
 
 Group = Literal["attention", "on-track", "inactive"]
 GROUPS: tuple[Group, ...] = ("attention", "on-track", "inactive")
@@ -267,7 +268,7 @@ def snapshot(
         if r.id in offers:
             company, deadline = offers[r.id]
             when = fmt_when(deadline, c.tz)
-            whose = f"{company}'s offer" if r[9] == "details" else "an offer"
+            whose = f"{clip(company, 40)}'s offer" if r[9] == "details" else "an offer"
             reasons.append(f"{whose} is due {when}, no decision logged")
         if r.id in quiet:
             reasons.append(f"no application moved in {STALE_DAYS}+ days")
@@ -562,7 +563,7 @@ def _coming(session: Session, cid: int, now: datetime) -> list[Dated]:
             Dated(
                 name,
                 at,
-                f"{what} with {company}"
+                f"{what} with {clip(company, 40)}"
                 if lv == "details"
                 else f"an {what}"
                 if what[0] in "aeiou"
@@ -588,7 +589,7 @@ def _coming(session: Session, cid: int, now: datetime) -> list[Dated]:
             Dated(
                 name,
                 deadline,
-                f"answer {company}'s offer" if lv == "details" else "an offer deadline",
+                f"answer {clip(company, 40)}'s offer" if lv == "details" else "an offer deadline",
             )
         )
     out.sort(key=lambda d: (d.at, d.member))
