@@ -343,7 +343,7 @@ def route(adapters: dict[str, Adapter]) -> Callable[[Outbound], None]:
     """Send each queued message through the adapter of its workspace's platform."""
 
     def send(outbound: Outbound) -> None:
-        platform = outbound.meta.get("platform", "")
+        platform = outbound.platform
         adapter = adapters.get(platform)
         if adapter is None:
             # Not ours to send right now (the platform is not configured in this process):

@@ -89,7 +89,7 @@ def sender(url: str) -> Any:
     """What an adapter's deliver does: one HTTP call, 429 raised as RateLimited."""
 
     def send(outbound: Outbound) -> None:
-        data = json.dumps({"key": outbound.meta["key"], "text": outbound.reply.text}).encode()
+        data = json.dumps({"key": outbound.key, "text": outbound.reply.text}).encode()
         req = urllib.request.Request(  # noqa: S310 (our own http:// fake)
             url, data=data, headers={"Content-Type": "application/json"}, method="POST"
         )

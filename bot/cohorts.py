@@ -36,7 +36,11 @@ class CohortInfo:
     def channel(self) -> Channel | None:
         if not self.channel_id:
             return None
-        return Channel(Conversation("channel", self.channel_id, self.channel_name))
+        return Channel(
+            Conversation("channel", self.channel_id, self.channel_name),
+            self.platform,
+            self.workspace_external_id,
+        )
 
     def local_now(self, now: datetime) -> datetime:
         return now.astimezone(self.tz)

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from bot import metrics
 from bot.db.bulk import among, insert_new
-from bot.db.models import Base, Member, Workspace
+from bot.db.models import Base, Member
 from bot.db.schedule_models import OutboxMessage
 from bot.delivery import DeliveryError, RateLimited, Undeliverable
 from bot.serialize import outbound_from_dict, reply_to_dict, target_to_dict
@@ -101,7 +101,7 @@ def recipient_of(target: Mapping[str, Any], platform: str) -> str:
         u = target["user"]
         return f"{platform}:{u['workspace_id']}:u:{u['user_id']}"[:200]
     c = target.get("conversation") or {}
-    ws = (target.get("user") or {}).get("workspace_id", "")
+    ws = target.get("workspace") or (target.get("user") or {}).get("workspace_id", "")
     return f"{platform}:{ws}:c:{c.get('id', '')}"[:200]
 
 
@@ -127,14 +127,6 @@ def enqueue(session: Session, items: Iterable[Scheduled], now: datetime) -> int:
     items = list(items)
     if not items:
         return 0
-    # The dispatcher routes each message to its workspace's platform adapter.
-    platforms = dict(
-        session.execute(
-            select(Workspace.id, Workspace.platform).where(
-                Workspace.id.in_({s.workspace_id for s in items})
-            )
-        ).all()
-    )
     # A fan-out shares one reply among everyone who gets the same drill: serialise it once.
     replies: dict[int, dict[str, Any]] = {}
     rows = []
@@ -142,7 +134,8 @@ def enqueue(session: Session, items: Iterable[Scheduled], now: datetime) -> int:
         reply = replies.get(id(s.outbound.reply))
         if reply is None:
             reply = replies[id(s.outbound.reply)] = reply_to_dict(s.outbound.reply)
-        platform = platforms.get(s.workspace_id, "")
+        # The target says where it goes (platform and workspace): the dispatcher routes by it.
+        platform = s.outbound.platform
         target = target_to_dict(s.outbound.target)
         rows.append(
             {
@@ -155,7 +148,8 @@ def enqueue(session: Session, items: Iterable[Scheduled], now: datetime) -> int:
                 "payload": {
                     "target": target,
                     "reply": reply,
-                    "meta": {**s.outbound.meta, "platform": platform},
+                    "key": s.outbound.key,
+                    "uncertain": s.outbound.uncertain,
                 },
                 "recipient": recipient_of(target, platform),
                 "due_at": s.due_at,
@@ -557,7 +551,8 @@ class Dispatcher:
             outbound = outbound_from_dict(row.payload)
             # The row's key travels with the message: Discord's nonce is made from it, so a
             # re-send of the same row is recognised as the same message.
-            outbound = replace(outbound, meta={**outbound.meta, "key": row.dedupe_key})
+            if not outbound.key:
+                outbound = replace(outbound, key=row.dedupe_key)
             member_id, attempts, workspace = row.member_id, row.attempts, row.workspace_id
         blocked = self._blocked.get(workspace)
         if blocked is not None and blocked > self._now():
@@ -565,7 +560,7 @@ class Dispatcher:
             self._retry(row_id, blocked, "waiting out a rate limit", refund=True, count=False)
             self._count(report, "deferred")
             return None
-        self._pace(str(outbound.meta.get("platform", "")))
+        self._pace(outbound.platform)
         try:
             self.send(outbound)
         except Undeliverable as exc:

@@ -281,10 +281,9 @@ class Router:
         self, user: User, conversation: Conversation, reply: Reply, *, refusal: bool = False
     ) -> Outbound:
         # A refusal is marked, so that adapters and tests can tell it from an answer.
-        meta = {"refusal": "true"} if refusal else {}
         if conversation.kind == "dm":
-            return Outbound(DM(user), reply, meta)
-        return Outbound(Ephemeral(user, conversation), reply, meta)
+            return Outbound(DM(user), reply, refusal=refusal)
+        return Outbound(Ephemeral(user, conversation), reply, refusal=refusal)
 
     def _throttled(self, user: User, conversation: Conversation) -> list[Outbound]:
         """The polite "slow down" when the member is over their rate; [] when they are not."""

@@ -42,8 +42,8 @@ def target_to_dict(t: Target) -> dict[str, Any]:
     match t:
         case DM(user=u):
             return {"type": "dm", "user": _user(u)}
-        case Channel(conversation=c):
-            return {"type": "channel", "conversation": _conv(c)}
+        case Channel(conversation=c, platform=p, workspace_id=w):
+            return {"type": "channel", "conversation": _conv(c), "platform": p, "workspace": w}
         case Ephemeral(user=u, conversation=c):
             return {"type": "ephemeral", "user": _user(u), "conversation": _conv(c)}
         case InPlace(user=u, conversation=c):
@@ -51,12 +51,17 @@ def target_to_dict(t: Target) -> dict[str, Any]:
     raise TypeError(f"cannot serialise target {t!r}")
 
 
-def target_from_dict(d: dict[str, Any]) -> Target:
+def target_from_dict(d: dict[str, Any], platform: str = "") -> Target:
+    """`platform` is where rows queued before channel targets carried their own came from."""
     kind = d["type"]
     if kind == "dm":
         return DM(User(**d["user"]))
     if kind == "channel":
-        return Channel(Conversation(**d["conversation"]))
+        return Channel(
+            Conversation(**d["conversation"]),
+            d.get("platform") or platform,
+            d.get("workspace", ""),
+        )
     if kind == "ephemeral":
         return Ephemeral(User(**d["user"]), Conversation(**d["conversation"]))
     if kind == "inplace":
@@ -95,4 +100,22 @@ def outbound_from_dict(d: dict[str, Any]) -> Outbound:
         image=_file_from(r["image"]) if r.get("image") else None,
         files=tuple(_file_from(f) for f in r.get("files", [])),
     )
-    return Outbound(target_from_dict(d["target"]), reply, dict(d.get("meta", {})))
+    # Rows written before Outbound's fields were typed kept them in a string dict, "meta".
+    legacy = d.get("meta") or {}
+    return Outbound(
+        target_from_dict(d["target"], str(legacy.get("platform", ""))),
+        reply,
+        refusal=bool(d.get("refusal", legacy.get("refusal") == "true")),
+        key=str(d.get("key") or legacy.get("outbox_key") or ""),
+        uncertain=bool(d.get("uncertain", bool(legacy.get("uncertain")))),
+    )
+
+
+def outbound_to_dict(o: Outbound) -> dict[str, Any]:
+    return {
+        "target": target_to_dict(o.target),
+        "reply": reply_to_dict(o.reply),
+        "refusal": o.refusal,
+        "key": o.key,
+        "uncertain": o.uncertain,
+    }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 Platform = Literal["console", "memory", "slack", "discord"]
@@ -148,7 +148,12 @@ class DM:
 
 @dataclass(frozen=True)
 class Channel:
+    """A post everyone in the channel sees, in the workspace it belongs to (`workspace_id` is
+    the platform's own id: a Slack team, a Discord guild), so no adapter looks it up again."""
+
     conversation: Conversation
+    platform: str
+    workspace_id: str
 
 
 @dataclass(frozen=True)
@@ -166,4 +171,27 @@ Target = Ephemeral | DM | Channel | InPlace
 class Outbound:
     target: Target
     reply: Reply
-    meta: dict[str, str] = field(default_factory=dict)
+    # A refusal (bad arguments, not allowed): the member's change was not made.
+    refusal: bool = False
+    # The message's identity for the platforms' duplicate checks (Discord's nonce, Slack's
+    # message metadata): the outbox row's key, or the key an adapter gave a reply it handed
+    # to the outbox after a failed first try. Empty for a reply sent straight back.
+    key: str = ""
+    # An earlier try may have reached the platform: look for it before sending again.
+    uncertain: bool = False
+
+    @property
+    def platform(self) -> str:
+        """The platform whose adapter sends it, read from the target."""
+        target = self.target
+        if isinstance(target, Channel):
+            return target.platform
+        return target.user.platform
+
+    @property
+    def workspace_id(self) -> str:
+        """The platform's own id of the workspace it goes to."""
+        target = self.target
+        if isinstance(target, Channel):
+            return target.workspace_id
+        return target.user.workspace_id

@@ -31,9 +31,9 @@ from bot.types import DM, Outbound
 def poster(url: str):  # type: ignore[no-untyped-def]
     def send(outbound: Outbound) -> None:
         assert isinstance(outbound.target, DM)
-        body = json.dumps(
-            {"user": outbound.target.user.user_id, "drill": outbound.meta.get("drill_id", "")}
-        ).encode()
+        # The drill is the one its Answer button names.
+        drill = next((b.value for b in outbound.reply.buttons if b.action == "drill.answer"), "")
+        body = json.dumps({"user": outbound.target.user.user_id, "drill": drill}).encode()
         req = urllib.request.Request(url, body, {"Content-Type": "application/json"})
         with urllib.request.urlopen(req, timeout=60) as resp:
             resp.read()

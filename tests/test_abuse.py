@@ -7,7 +7,7 @@ input and from what an attacker or a confused member would type: unicode, contro
 100 kB strings, Slack and Discord mention syntax, SQL and template syntax.
 
 "Refusal" means the router answered with a usage reply or with a UserError's message; it marks
-those outbound messages with meta["refusal"], and the tests then check with a full snapshot of
+those outbound messages with Outbound.refusal, and the tests then check with a full snapshot of
 every table that nothing was written.
 """
 
@@ -223,11 +223,11 @@ _LIVE_DISCORD = re.compile(r"@(everyone|here)\b", re.IGNORECASE)
 
 
 class Refusals:
-    """Refusals are the replies the router marks with meta["refusal"] (usage and user errors)."""
+    """Refusals are the replies the router marks with Outbound.refusal (usage and user errors)."""
 
     @staticmethod
     def any(outs: list[Outbound]) -> bool:
-        return any(o.meta.get("refusal") == "true" for o in outs)
+        return any(o.refusal for o in outs)
 
 
 def check_replies(outs: list[Outbound], user: User, caplog: pytest.LogCaptureFixture) -> None:
@@ -516,7 +516,7 @@ def test_a_refused_answer_is_quoted_back_with_what_to_do(ws: MemoryWorkspace) ->
     before = snapshot(ws.app.engine)
     answer = _long_answer(4500)
     [d] = ws.command("alice", "/drill answer " + answer)
-    assert d.outbound.meta.get("refusal") == "true"
+    assert d.outbound.refusal
     assert d.text.startswith("Your text is 4,500 characters long; the limit is 4,000. Nothing was")
     assert "Shorten it, or send it in two parts" in d.text
     assert d.text.endswith(f"{QUOTE_MARK}\n\n{answer}")

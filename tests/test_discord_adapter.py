@@ -239,7 +239,7 @@ def test_deliver_dm_channel_and_files(bot: Bot, fake: FakeDiscord) -> None:
 
     bot.adapter.deliver(
         Outbound(
-            Channel(Conversation("channel", "4242", "cohort")),
+            Channel(Conversation("channel", "4242", "cohort"), "discord", str(GUILD)),
             Reply("Leaderboard", image=Attachment("board.png", b"PNG", "image/png")),
         )
     )
@@ -265,7 +265,9 @@ def test_rate_limit_is_retried_and_delivered_once(bot: Bot, fake: FakeDiscord) -
         {"message": "You are being rate limited.", "retry_after": 0.2, "global": False},
         {"Via": "1.1 google", "Retry-After": "1", "X-RateLimit-Scope": "user"},
     )
-    bot.adapter.deliver(Outbound(Channel(Conversation("channel", "4243")), Reply("once")))
+    bot.adapter.deliver(
+        Outbound(Channel(Conversation("channel", "4243"), "discord", str(GUILD)), Reply("once"))
+    )
     attempts = fake.matching("POST", path)
     assert len(attempts) == 2  # the 429, then the one that was delivered
     assert attempts[0].json == attempts[1].json
@@ -282,5 +284,7 @@ def test_closed_dms_raise_undeliverable(bot: Bot, fake: FakeDiscord) -> None:
         bot.adapter.deliver(Outbound(DM(_user(CAROL)), Reply("daily drill")))
     fake.fail("POST", r"^/channels/9/messages$", 403, {"message": "Missing Access", "code": 50001})
     with pytest.raises(DeliveryError) as err:
-        bot.adapter.deliver(Outbound(Channel(Conversation("channel", "9")), Reply("x")))
+        bot.adapter.deliver(
+            Outbound(Channel(Conversation("channel", "9"), "discord", str(GUILD)), Reply("x"))
+        )
     assert not isinstance(err.value, Undeliverable) and not err.value.retryable

@@ -26,8 +26,7 @@ PROMPT = 2.0
 
 
 def _dm(p: Person, text: str = "daily drill", key: str | None = None) -> Outbound:
-    meta = {"key": key} if key else {}
-    return Outbound(DM(User("discord", str(GUILD), str(p.uid), p.name)), Reply(text), meta)
+    return Outbound(DM(User("discord", str(GUILD), str(p.uid), p.name)), Reply(text), key=key or "")
 
 
 def _dms(fake: FakeDiscord, p: Person) -> str:
@@ -85,7 +84,11 @@ def test_nonce_of_a_deleted_message_counts_as_delivered(bot: Bot, fake: FakeDisc
 
 
 def test_channel_posts_are_deduped_too(bot: Bot, fake: FakeDiscord) -> None:
-    ob = Outbound(Channel(Conversation("channel", "4242")), Reply("board"), {"key": "c1|lb|w48"})
+    ob = Outbound(
+        Channel(Conversation("channel", "4242"), "discord", str(GUILD)),
+        Reply("board"),
+        key="c1|lb|w48",
+    )
     bot.adapter.deliver(ob)
     bot.adapter.deliver(ob)
     assert len(fake.created(4242)) == 1

@@ -51,7 +51,7 @@ class Platform:
         self.accepted: Counter[str] = Counter()
 
     def send(self, o: Outbound) -> None:
-        key = f"{o.meta['platform']}-{o.reply.text}"
+        key = f"{o.platform}-{o.reply.text}"
         self.tries.append(key)
         if key == "slack-2" and self.tries.count(key) == 1:
             raise RateLimited(30.0)
@@ -88,8 +88,8 @@ def test_a_retry_after_of_zero_still_waits_a_second(app: App) -> None:
     tries: list[str] = []
 
     def send(o: Outbound) -> None:
-        tries.append(f"{o.meta['platform']}-{o.reply.text}")
-        if o.meta["platform"] == "slack":
+        tries.append(f"{o.platform}-{o.reply.text}")
+        if o.platform == "slack":
             raise RateLimited(0.0)
 
     report = Dispatcher(app.sessions, send).drain(NOW)
@@ -103,7 +103,7 @@ def test_pacing_is_per_platform(app: App) -> None:
     sent_at: dict[str, list[float]] = {"slack": [], "discord": []}
 
     def send(o: Outbound) -> None:
-        sent_at[str(o.meta["platform"])].append(time.monotonic())
+        sent_at[o.platform].append(time.monotonic())
 
     # 20/s for Slack means 50 ms between its sends; Discord is unpaced here.
     report = Dispatcher(app.sessions, send, rate={"slack": 20.0}).drain(NOW)

@@ -249,7 +249,7 @@ def test_channel_posts_are_their_own_lane(app: App) -> None:
     channel's posts only."""
     with app.sessions.begin() as s:
         ws = get_workspace(s, "slack", "slack-1", NOW)
-        channel = Channel(Conversation("channel", "C1", "cohort"))
+        channel = Channel(Conversation("channel", "C1", "cohort"), "slack", ws.external_id)
         user = User("slack", ws.external_id, "U-ann", "ann")
         enqueue(
             s,

@@ -164,7 +164,7 @@ def test_forget_me_removes_the_member_from_every_stored_payload(ws: MemoryWorksp
     )
     items = [
         Scheduled(
-            Outbound(Channel(Conversation("channel", "C-cohort", "cohort")), board),
+            Outbound(Channel(Conversation("channel", "C-cohort", "cohort"), "memory", "W1"), board),
             workspace_id=zoe.workspace_id,
             kind="leaderboard",
             subject="weekly",

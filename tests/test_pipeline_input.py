@@ -8,15 +8,12 @@ import time
 import pytest
 from sqlalchemy import select
 
-from adapters.memory import Delivery, MemoryWorkspace
+from adapters.memory import MemoryWorkspace
 from bot.db.pipeline_models import Application, Interview, Offer
 from bot.errors import UserError
 from bot.features.pipeline.handlers import parse_amount
 from tests.conftest import snapshot
-
-
-def _text(out: list[Delivery]) -> str:
-    return "\n".join(d.text for d in out)
+from tests.helpers import text_of as _text
 
 
 def _companies(ws: MemoryWorkspace) -> list[str]:
@@ -35,7 +32,7 @@ def test_an_unclosed_quote_is_refused_and_says_so(ws: MemoryWorkspace) -> None:
     before = snapshot(ws.app.engine)
     out = ws.command("alice", '/pipeline add "Acme Corp stage screen')
     assert "The quote before 'Acme Corp stage screen' is never closed" in _text(out)
-    assert out[0].outbound.meta.get("refusal") == "true"
+    assert out[0].outbound.refusal
     assert snapshot(ws.app.engine) == before
     out = ws.command("alice", '/pipeline add Acme "ML Engineer')
     assert "is never closed" in _text(out)

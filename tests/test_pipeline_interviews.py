@@ -6,14 +6,11 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 
-from adapters.memory import Delivery, MemoryWorkspace
+from adapters.memory import MemoryWorkspace
 from bot.db.models import Member
 from bot.db.pipeline_models import Interview
 from bot.db.schedule_models import OutboxMessage
-
-
-def _text(out: list[Delivery]) -> str:
-    return "\n".join(d.text for d in out)
+from tests.helpers import text_of as _text
 
 
 def _interviews(ws: MemoryWorkspace) -> list[tuple[datetime, str | None]]:
@@ -65,7 +62,7 @@ def test_booking_again_near_the_same_time_offers_to_move_instead_of_doubling(
     ws.command("alice", "/pipeline interview acme 2026-11-25 14:00 technical")
     out = ws.command("alice", "/pipeline interview acme 2026-11-25 15:00 technical")
     assert "You already have a technical with Acme on Wed 25 Nov 2026, 14:00 (UTC)" in _text(out)
-    assert out[0].outbound.meta.get("refusal") == "true"
+    assert out[0].outbound.refusal
     assert _interviews(ws) == [(datetime(2026, 11, 25, 14, 0, tzinfo=UTC), "technical")]
     move, second = out[0].reply.buttons
     assert (move.label, second.label) == ("Move it", "Add a second one")

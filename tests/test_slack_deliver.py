@@ -133,7 +133,7 @@ def test_posts_to_one_channel_are_paced(fake: FakeSlack) -> None:
     a = adapter(fake, interval=0.4)
     for i in range(3):
         a.deliver(Outbound(Channel(COHORT), Reply(f"post {i}")))
-    a.deliver(Outbound(Channel(Conversation("channel", "C8")), Reply("elsewhere")))
+    a.deliver(Outbound(Channel(Conversation("channel", "C8"), "slack", "T1"), Reply("elsewhere")))
     at = [m.at for m in fake.delivered("chat.postMessage")]
     assert at[1] - at[0] >= 0.35
     assert at[2] - at[1] >= 0.35

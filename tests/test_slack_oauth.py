@@ -258,7 +258,7 @@ def test_scheduled_channel_post_uses_the_channels_workspace(rig: SlackRig, app: 
     rig.fake.wait_for(lambda: rig.fake.delivered("chat.postMessage"), what="the setup post")
     before = len(rig.fake.delivered("chat.postMessage"))
     rig.bot.adapter.deliver(
-        Outbound(Channel(Conversation("channel", "C22", "cohort")), Reply("Week 1"))
+        Outbound(Channel(Conversation("channel", "C22", "cohort"), "slack", "T2"), Reply("Week 1"))
     )
     post = rig.fake.delivered("chat.postMessage")[before]
     assert post.body["channel"] == "C22"

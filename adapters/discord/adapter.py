@@ -350,10 +350,10 @@ class DiscordAdapter:
 
     async def send(self, outbound: Outbound) -> None:
         """Deliver one scheduled message; raise RateLimited, Undeliverable or DeliveryError.
-        The outbox row's key (`meta["key"]`) makes the nonce: the same row is never shown
+        The outbox row's key (`Outbound.key`) makes the nonce: the same row is never shown
         twice, however its earlier attempts ended."""
         target, reply = outbound.target, outbound.reply
-        nonce = nonce_of(outbound.meta.get("key"))
+        nonce = nonce_of(outbound.key or None)
         match target:
             case DM(user=u) | Ephemeral(user=u):
                 # No interaction is open to answer, so a private message goes by DM.

@@ -17,7 +17,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -49,7 +49,7 @@ from adapters.slack.oauth import (
 )
 from bot.app import App
 from bot.config import Settings
-from bot.db.models import Cohort, Workspace
+from bot.db.models import Workspace
 from bot.db.schedule_models import OutboxMessage
 from bot.db.session import deadline
 from bot.delivery import DeliveryError, RateLimited
@@ -174,7 +174,6 @@ class SlackBot:
             self.client,
             channel_interval=channel_interval,
             clients=self.installations.client_for if self.installations else None,
-            team_of_channel=self.team_of_channel,
             uncertain_keys=self.uncertain_keys,
         )
         # A row that failed ambiguously waits 30 s or more for its next try, so a list a
@@ -236,17 +235,6 @@ class SlackBot:
         if path == REDIRECT_PATH:
             return flow.handle_callback(req)
         return None
-
-    def team_of_channel(self, channel_id: str) -> str | None:
-        """The workspace of a cohort channel, for scheduled posts (they carry the channel)."""
-        with self.core.sessions() as session:
-            return session.scalar(
-                select(Workspace.external_id)
-                .join(Cohort, Cohort.workspace_id == Workspace.id)
-                .where(Workspace.platform == "slack", Cohort.channel_id == channel_id)
-                .order_by(Cohort.id)
-                .limit(1)
-            )
 
     def _drop_retries(
         self, req: BoltRequest, resp: BoltResponse, next: Callable[[], None]
@@ -384,7 +372,9 @@ class SlackBot:
         the change it confirms is already committed. Nothing here waits long or re-sends a
         post that Slack may already have made."""
         for out in outbounds:
-            key = uuid.uuid4().hex  # tags a DM or channel post, for a later look-up
+            # Tags a DM or channel post, so a later try can look for it before posting again.
+            out = replace(out, key=uuid.uuid4().hex)
+            key = outbox_key(out)
             try:
                 wants_modal = out.reply.form is not None and handle and handle.trigger_id
                 if wants_modal and self._open_form(out, handle, conv):  # type: ignore[arg-type]
@@ -436,13 +426,9 @@ class SlackBot:
             target = Ephemeral(target.user, target.conversation)
         if isinstance(target, Ephemeral) and not target.conversation.id:
             target = DM(target.user)
-        if isinstance(target, Channel):
-            cid = target.conversation.id
-            team = handle.team_id if handle else (self.team_of_channel(cid) or "")
-            who = f"c{cid}"
-        else:
-            team, who = target.user.workspace_id, target.user.user_id
-        meta = {**out.meta, "outbox_key": key, **({"uncertain": "1"} if uncertain else {})}
+        team = out.workspace_id  # the target carries its workspace
+        who = f"c{target.conversation.id}" if isinstance(target, Channel) else target.user.user_id
+        queued = Outbound(target, out.reply, key=out.key, uncertain=uncertain)
         now = self.core.clock.now()
         try:
             with self.core.sessions.begin() as session:
@@ -455,7 +441,7 @@ class SlackBot:
                     log.error("a reply for an unknown workspace is lost", extra={"team": team})
                     return
                 item = Scheduled(
-                    Outbound(target, out.reply, meta),
+                    queued,
                     workspace,
                     kind="reply",
                     subject=key,
@@ -484,9 +470,9 @@ class SlackBot:
             ).all()
         keys = set()
         for row_key, payload in rows:
-            # As the dispatcher hands it over: with the row's key in its meta.
+            # As the dispatcher hands it over: with the row's key unless it came with its own.
             out = outbound_from_dict(payload)
-            keys.add(outbox_key(Outbound(out.target, out.reply, {**out.meta, "key": row_key})))
+            keys.add(outbox_key(out if out.key else replace(out, key=row_key)))
         self._uncertain = (now + self.uncertain_cache_seconds, keys)
         return keys
 

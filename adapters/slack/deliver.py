@@ -115,17 +115,12 @@ def ambiguous(exc: BaseException) -> bool:
 
 
 def outbox_key(outbound: Outbound) -> str:
-    """The opaque key a post carries in its metadata: the one a queued reply was given, else
-    the outbox row's key (the dispatcher passes it as meta["key"]), hashed, since metadata is
-    visible in the workspace; else a digest of the message."""
-    given = outbound.meta.get("outbox_key")
-    if given:
-        return given
-    row = outbound.meta.get("key")
-    if row:
-        return hashlib.sha256(row.encode()).hexdigest()[:32]
-    meta = {k: v for k, v in outbound.meta.items() if k != "uncertain"}
-    whole = {"t": target_to_dict(outbound.target), "r": reply_to_dict(outbound.reply), "m": meta}
+    """The opaque key a post carries in its metadata: the message's key (the outbox row's, or
+    the one a reply was given on its first try), hashed, since metadata is visible in the
+    workspace; else a digest of the message."""
+    if outbound.key:
+        return hashlib.sha256(outbound.key.encode()).hexdigest()[:32]
+    whole = {"t": target_to_dict(outbound.target), "r": reply_to_dict(outbound.reply)}
     raw = json.dumps(whole, sort_keys=True, separators=(",", ":")).encode()
     return hashlib.sha256(raw).hexdigest()[:32]
 
@@ -229,16 +224,13 @@ class SlackAdapter:
         *,
         channel_interval: float = 1.0,
         clients: ClientFor | None = None,
-        team_of_channel: Callable[[str], str | None] | None = None,
         uncertain_keys: Callable[[], set[str]] | None = None,
     ) -> None:
         """`client` serves one workspace; with `clients` (many workspaces, OAuth) each call
-        uses the token of the workspace it is for, and `team_of_channel` names the workspace
-        of a scheduled channel post, which carries only the channel. `uncertain_keys` gives
-        the keys of posts any replica reported uncertain (the outbox keeps that)."""
+        uses the token of the workspace its target names. `uncertain_keys` gives the keys of
+        posts any replica reported uncertain (the outbox keeps that)."""
         self.client = client
         self.clients = clients
-        self.team_of_channel = team_of_channel
         self.uncertain_keys = uncertain_keys
         self.pacer = Pacer(channel_interval)
         self._dm_channels: dict[tuple[str, str], str] = {}
@@ -257,9 +249,7 @@ class SlackAdapter:
         if self.clients is None:
             return None
         if isinstance(target, Channel):
-            if handle and handle.team_id:
-                return handle.team_id
-            return self.team_of_channel(target.conversation.id) if self.team_of_channel else None
+            return target.workspace_id or (handle.team_id if handle else None)
         return target.user.workspace_id
 
     # -- scheduled sends (the outbox) -----------------------------------------------------
@@ -296,7 +286,7 @@ class SlackAdapter:
         self._settled(key)
 
     def _is_uncertain(self, key: str, outbound: Outbound) -> bool:
-        if outbound.meta.get("uncertain") or key in self._uncertain:
+        if outbound.uncertain or key in self._uncertain:
             return True
         if self.uncertain_keys is None:
             return False

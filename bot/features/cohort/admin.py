@@ -69,7 +69,10 @@ def cohort_setup(ctx: Ctx) -> list[Outbound]:
         f"Done: #{cohort.channel_name}, {zone}, plan from {fmt_date(cohort.start_date)}; "
         f"{joined} member(s) added to the cohort."
     )
-    return [Outbound(Channel(ctx.conversation), announce), ctx.private(confirm)]
+    return [
+        Outbound(Channel(ctx.conversation, ctx.user.platform, ctx.user.workspace_id), announce),
+        ctx.private(confirm),
+    ]
 
 
 @command("cohort schedule")

@@ -226,7 +226,7 @@ def _messages(due: list[Due], picks: dict[int, Pick]) -> list[Scheduled]:
             )
         out.append(
             Scheduled(
-                Outbound(DM(user), reply, {"drill_id": drill.id}),
+                Outbound(DM(user), reply),
                 workspace_id=r.workspace_id,
                 kind=KIND,
                 subject=drill.id,
