@@ -71,20 +71,78 @@ def _info(c: Cohort, platform: str, external: str) -> CohortInfo:
     )
 
 
-def cohort_of_workspace(session: Session, workspace_id: int) -> Cohort | None:
-    return session.scalar(
-        select(Cohort).where(Cohort.workspace_id == workspace_id).order_by(Cohort.id).limit(1)
+def cohorts_of_workspace(session: Session, workspace_id: int) -> list[Cohort]:
+    return list(
+        session.scalars(
+            select(Cohort).where(Cohort.workspace_id == workspace_id).order_by(Cohort.id)
+        )
     )
 
 
-def require_cohort(session: Session, workspace_id: int) -> Cohort:
-    """The workspace's cohort, or the one friendly refusal every cohort command gives."""
-    cohort = cohort_of_workspace(session, workspace_id)
-    if cohort is None:
+def cohort_of_channel(session: Session, workspace_id: int, channel_id: str) -> Cohort | None:
+    """The cohort whose home this channel is (one per channel: a unique key)."""
+    return session.scalar(
+        select(Cohort).where(Cohort.workspace_id == workspace_id, Cohort.channel_id == channel_id)
+    )
+
+
+def sole_cohort(session: Session, workspace_id: int) -> Cohort | None:
+    """The workspace's cohort when it runs exactly one: where a member goes without asking.
+    With several, a member joins one by using the bot in its channel or by /cohort join."""
+    found = session.scalars(
+        select(Cohort).where(Cohort.workspace_id == workspace_id).order_by(Cohort.id).limit(2)
+    ).all()
+    return found[0] if len(found) == 1 else None
+
+
+def place(session: Session, member: Member, conversation: Conversation) -> None:
+    """A member in no cohort who uses the bot in a cohort's channel joins that cohort. One
+    already in a cohort stays there: moving is /cohort join, said out loud."""
+    if member.cohort_id is not None or conversation.kind != "channel":
+        return
+    cohort = cohort_of_channel(session, member.workspace_id, conversation.id)
+    if cohort is not None:
+        member.cohort_id = cohort.id
+
+
+def _channels(cohorts: list[Cohort]) -> str:
+    return ", ".join(f"#{c.channel_name or c.name}" for c in cohorts)
+
+
+def require_cohort(session: Session, member: Member) -> Cohort:
+    """The member's cohort, or the one friendly refusal every cohort command gives. A member
+    in no cohort of a workspace that runs exactly one joins it here."""
+    if member.cohort_id is not None:
+        cohort = session.get(Cohort, member.cohort_id)
+        if cohort is not None:
+            return cohort
+    cohorts = cohorts_of_workspace(session, member.workspace_id)
+    if len(cohorts) == 1:
+        member.cohort_id = cohorts[0].id
+        return cohorts[0]
+    if cohorts:
         raise UserError(
-            "There is no cohort here yet. An organizer sets one up by typing "
-            "/cohort setup in the cohort's channel."
+            "You are not in a cohort yet. Type /cohort join in your cohort's channel "
+            f"({_channels(cohorts)})."
         )
+    raise UserError(
+        "There is no cohort here yet. An organizer sets one up by typing "
+        "/cohort setup in the cohort's channel."
+    )
+
+
+def organized_cohort(session: Session, member: Member, conversation: Conversation) -> Cohort:
+    """The cohort an organizer's command changes: their own. Typed in another cohort's
+    channel it is refused, since it would look like it changed that one."""
+    cohort = require_cohort(session, member)
+    if conversation.kind == "channel" and conversation.id != cohort.channel_id:
+        other = cohort_of_channel(session, member.workspace_id, conversation.id)
+        if other is not None:
+            mine = f"#{cohort.channel_name or cohort.name}"
+            raise UserError(
+                f"#{other.channel_name or other.name} is another cohort's channel, and you "
+                f"organize {mine}. Type it in {mine}, or /cohort join here first."
+            )
     return cohort
 
 

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
-from bot.cohorts import local_at
+from bot.cohorts import local_at, sole_cohort
 from bot.config import Settings
-from bot.db.models import Cohort, Member, MemberSettings, Workspace
+from bot.db.models import Member, MemberSettings, Workspace
 from bot.types import DM, Ephemeral, Outbound, Reply, User
 
 DAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -53,9 +53,7 @@ def find_member(
         select(Member).where(Member.workspace_id == ws.id, Member.platform_user_id == user.user_id)
     )
     if member is None:
-        cohort = session.scalar(
-            select(Cohort).where(Cohort.workspace_id == ws.id).order_by(Cohort.id).limit(1)
-        )
+        cohort = sole_cohort(session, ws.id)  # of several: the channel's, placed by the router
         zone = _valid_zone(user.timezone) or (cohort.timezone if cohort else None)
         member = Member(
             workspace_id=ws.id,

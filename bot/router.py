@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import commands, metrics
 from bot.clock import Clock
+from bot.cohorts import place
 from bot.commands import UsageError
 from bot.config import Settings
 from bot.content import Content, get_content
@@ -334,6 +335,7 @@ class Router:
         session = self.sessions()
         try:
             member, first_contact = find_member(session, user, self.settings, now)
+            place(session, member, conversation)  # in a cohort's channel: joins it if in none
             if admin and not member.is_admin:
                 raise NotAllowed(
                     "Only the cohort's organizers can do that. Ask one of them if it needs doing."

@@ -81,6 +81,10 @@ class PracticeState(Base):
     streak: Mapped[int] = mapped_column(Integer, default=0)
     best_streak: Mapped[int] = mapped_column(Integer, default=0)
     last_active_date: Mapped[date | None] = mapped_column(Date)
+    # Streak freezes held as of `last_active_date`, and drill days in a row since the last
+    # one was earned or used (practice.py: one per 7, at most 2; a missed day spends one).
+    freezes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    freeze_run: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     ask_seen: Mapped[list[str]] = mapped_column(JSON, default=list)
 
 

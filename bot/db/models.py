@@ -33,7 +33,10 @@ class Workspace(Base):
 
 
 class Cohort(Base):
+    """One cohort of a workspace: a workspace may run several at once, one per channel."""
+
     __tablename__ = "cohorts"
+    __table_args__ = (UniqueConstraint("workspace_id", "channel_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(

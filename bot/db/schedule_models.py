@@ -115,3 +115,28 @@ class MockPair(Base):
     member_b: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
     member_c: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class MockMeeting(Base):
+    """Whether a mock pair met, per member: what the "we met" / "we couldn't" buttons record
+    and the organizer's digest counts (a pair met when any of its rows says `met`). A press
+    sets the presser's row (`own`) and the partners' rows they have not set themselves; no
+    row for a member means nobody in the pair said anything."""
+
+    __tablename__ = "mock_meetings"
+    __table_args__ = (
+        UniqueConstraint("pair_id", "member_id"),
+        Index("ix_mock_meetings_cohort_week", "cohort_id", "week_start"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pair_id: Mapped[int] = mapped_column(ForeignKey("mock_pairs.id", ondelete="CASCADE"))
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
+    week_start: Mapped[date] = mapped_column(Date)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    outcome: Mapped[str] = mapped_column(String(8))  # MEETING_OUTCOMES
+    own: Mapped[bool] = mapped_column(Boolean)  # pressed by this member, not a partner
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+MEETING_OUTCOMES = ("met", "not_met")

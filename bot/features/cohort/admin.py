@@ -8,9 +8,9 @@ from datetime import timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import CursorResult, update
+from sqlalchemy import CursorResult, select, update
 
-from bot.cohorts import cohort_of_workspace, require_cohort
+from bot.cohorts import cohort_of_channel, cohorts_of_workspace, organized_cohort
 from bot.dates import fmt_date, parse_date
 from bot.db.models import Cohort, Member
 from bot.db.schedule_models import CohortOffday
@@ -26,14 +26,24 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 @command("cohort setup")
 def cohort_setup(ctx: Ctx) -> list[Outbound]:
+    """Set up the cohort whose home is this channel: a channel without one gets a new cohort
+    (a workspace runs several, one per channel), and the organizer runs it from now on."""
     if ctx.conversation.kind != "channel":
         raise UserError("Run /cohort setup in the channel the cohort uses; I'll post there.")
     zone = resolve_zone(ctx.arg("zone")) if ctx.arg("zone") else ctx.member.settings.timezone
     start = parse_date(ctx.arg("start"), ctx.tz, ctx.now) if ctx.arg("start") else None
-    cohort = cohort_of_workspace(ctx.session, ctx.member.workspace_id)
+    ws_id = ctx.member.workspace_id
+    others = cohorts_of_workspace(ctx.session, ws_id)
+    cohort = cohort_of_channel(ctx.session, ws_id, ctx.conversation.id)
+    if cohort is not None and ctx.member.cohort_id not in (None, cohort.id):
+        raise UserError(
+            f"#{cohort.channel_name or cohort.name} is another cohort's home. To organize it, "
+            "type /cohort join here first; to start a new cohort, run /cohort setup in a "
+            "new channel."
+        )
     if cohort is None:
         cohort = Cohort(
-            workspace_id=ctx.member.workspace_id,
+            workspace_id=ws_id,
             name="cohort",
             created_at=ctx.now,
             leaderboard_weekday=0,
@@ -49,25 +59,42 @@ def cohort_setup(ctx: Ctx) -> list[Outbound]:
     elif cohort.start_date is None:
         cohort.start_date = ctx.now.astimezone(ZoneInfo(zone)).date()
     ctx.session.flush()
-    joined = cast(
-        CursorResult[Any],
-        ctx.session.execute(
-            update(Member)
-            .where(Member.workspace_id == ctx.member.workspace_id, Member.cohort_id.is_(None))
-            .values(cohort_id=cohort.id)
-        ),
-    ).rowcount
+    left = next((c for c in others if c.id == ctx.member.cohort_id and c.id != cohort.id), None)
+    ctx.member.cohort_id = cohort.id  # the organizer runs the cohort they set up
+    joined = 0
+    if not others:
+        # The workspace's first cohort: whoever used the bot before it existed is in it.
+        joined = cast(
+            CursorResult[Any],
+            ctx.session.execute(
+                update(Member)
+                .where(Member.workspace_id == ws_id, Member.cohort_id.is_(None))
+                .values(cohort_id=cohort.id)
+            ),
+        ).rowcount
     day = WEEKDAYS[cohort.leaderboard_weekday]
     announce = Reply(
         f"This channel is now the cohort's home. I'll post the leaderboard here every {day} at "
         f"{cohort.leaderboard_time} ({zone}) and a note when each stage of the plan begins "
         f"(the plan starts {fmt_date(cohort.start_date)}). Everyone's pipeline stays private. "
-        "Type /cohortbot to see what I can do.",
+        + ("Type /cohort join here to be in this cohort. " if others else "")
+        + "Type /cohortbot to see what I can do.",
         title="Cohortbot is set up",
+    )
+    added = (
+        f"{joined} member(s) added to the cohort."
+        if not others
+        else ("Members join with /cohort join here (or by using me here, if in no cohort yet).")
+    )
+    moved = (
+        f" You now organize this cohort instead of #{left.channel_name or left.name} "
+        "(/cohort join there to go back)."
+        if left is not None
+        else ""
     )
     confirm = Reply(
         f"Done: #{cohort.channel_name}, {zone}, plan from {fmt_date(cohort.start_date)}; "
-        f"{joined} member(s) added to the cohort."
+        f"{added}{moved}"
     )
     return [
         Outbound(Channel(ctx.conversation, ctx.user.platform, ctx.user.workspace_id), announce),
@@ -75,9 +102,47 @@ def cohort_setup(ctx: Ctx) -> list[Outbound]:
     ]
 
 
+@command("cohort join")
+def cohort_join(ctx: Ctx) -> Reply:
+    """Join the cohort of this channel (or the workspace's only one): a member is in one
+    cohort at a time, so joining another leaves the first."""
+    ws_id = ctx.member.workspace_id
+    target = (
+        cohort_of_channel(ctx.session, ws_id, ctx.conversation.id)
+        if ctx.conversation.kind == "channel"
+        else None
+    )
+    if target is None:
+        cohorts = cohorts_of_workspace(ctx.session, ws_id)
+        if len(cohorts) == 1:
+            target = cohorts[0]
+        elif cohorts:
+            names = ", ".join(f"#{c.channel_name or c.name}" for c in cohorts)
+            raise UserError(f"Type /cohort join in the channel of the cohort to join: {names}.")
+        else:
+            raise UserError(
+                "There is no cohort here yet. An organizer sets one up by typing "
+                "/cohort setup in the cohort's channel."
+            )
+    name = f"#{target.channel_name or target.name}"
+    if ctx.member.cohort_id == target.id:
+        return Reply(f"You are in {name} already.")
+    before = ctx.session.get(Cohort, ctx.member.cohort_id) if ctx.member.cohort_id else None
+    ctx.member.cohort_id = target.id
+    text = f"You are in {name} now: its plan, leaderboard, schedule and mock pairs are yours." + (
+        " As an organizer, /cohort commands now act on it." if ctx.member.is_admin else ""
+    )
+    if before is not None:
+        text += (
+            f" You left #{before.channel_name or before.name}; your drills, streak and "
+            "pipeline come with you."
+        )
+    return Reply(text)
+
+
 @command("cohort schedule")
 def cohort_schedule(ctx: Ctx) -> Reply:
-    cohort = require_cohort(ctx.session, ctx.member.workspace_id)
+    cohort = organized_cohort(ctx.session, ctx.member, ctx.conversation)
     hhmm = parse_hhmm(ctx.arg("time"))
     cohort.leaderboard_weekday = WEEKDAYS.index(ctx.arg("weekday"))
     cohort.leaderboard_time = hhmm
@@ -88,7 +153,7 @@ def cohort_schedule(ctx: Ctx) -> Reply:
 
 @command("cohort offday")
 def cohort_offday(ctx: Ctx) -> Reply:
-    cohort = require_cohort(ctx.session, ctx.member.workspace_id)
+    cohort = organized_cohort(ctx.session, ctx.member, ctx.conversation)
     tz = ZoneInfo(cohort.timezone)
     day = parse_date(ctx.arg("date"), tz, ctx.now)
     existing = ctx.session.get(CohortOffday, (cohort.id, day))
@@ -108,7 +173,7 @@ def cohort_offday(ctx: Ctx) -> Reply:
 def cohort_preview(ctx: Ctx) -> Reply:
     """Run every job at hourly steps over the next week without queuing anything (a dry run),
     and summarise what would go out, day by day in the cohort's zone."""
-    cohort = require_cohort(ctx.session, ctx.member.workspace_id)
+    cohort = organized_cohort(ctx.session, ctx.member, ctx.conversation)
     tz = ZoneInfo(cohort.timezone)
     env = JobEnv(ctx.settings, ctx.content, dry_run=True)
     seen: dict[str, Scheduled] = {}
@@ -118,6 +183,13 @@ def cohort_preview(ctx: Ctx) -> Reply:
             for s in j.fn(t, ctx.session, env):
                 seen.setdefault(s.dedupe_key, s)
         t += timedelta(hours=1)
+    # The jobs run for every cohort: an organizer sees their own cohort's messages only.
+    mine = set(ctx.session.scalars(select(Member.id).where(Member.cohort_id == cohort.id)).all())
+    seen = {
+        k: v
+        for k, v in seen.items()
+        if v.target_key == f"c{cohort.id}" or (v.member_id is not None and v.member_id in mine)
+    }
     if seen:  # what is already in the outbox is not news
         queued = queued_keys(ctx.session, seen)
         seen = {k: v for k, v in seen.items() if k not in queued}
@@ -142,4 +214,6 @@ LABELS = {
     "leaderboard": "leaderboard post(s)",
     "plan": "plan stage post(s)",
     "mock": "mock pairing DM(s)",
+    "mock-checkin": "mock check-in reminder(s)",
+    "mock-pause": "question(s) to pause pairing",
 }

@@ -28,7 +28,7 @@ COMMANDS: tuple[Command, ...] = (
         subcommands=(
             Command(
                 "setup",
-                "Make this channel the cohort's, with its time zone and start date",
+                "Make this channel a cohort's home (new channel: new cohort), zone and start",
                 options=(
                     option(
                         "zone", "the cohort's IANA time zone", required=False, autocomplete="zone"
@@ -37,6 +37,11 @@ COMMANDS: tuple[Command, ...] = (
                 ),
                 admin=True,
                 examples=("/cohort setup Europe/Berlin 2026-12-01",),
+            ),
+            Command(
+                "join",
+                "Join the cohort of this channel (you are in one cohort at a time)",
+                examples=("/cohort join",),
             ),
             Command(
                 "schedule",

@@ -18,7 +18,7 @@ from bot.db.drill_models import PracticeState, Review
 from bot.db.models import Member, MemberSettings
 from bot.db.pipeline_models import Application, Interview, Offer
 from bot.features.cohort.chart import leaderboard_chart
-from bot.features.drills.practice import StreakOf, alive_streaks
+from bot.features.drills.practice import StreakOf, alive_states, freezes_text
 from bot.jobs import SOON, JobEnv, job, wakes
 from bot.outbox import Scheduled, make_key, queued_keys
 from bot.router import Ctx, command
@@ -36,6 +36,7 @@ class Row:
     drills: int
     streak: int
     pipeline: tuple[int, int, int] | None  # only when the member opted in
+    freezes: int = 0
 
 
 def pipeline_counts(session: Session, member_ids: list[int]) -> dict[int, tuple[int, int, int]]:
@@ -109,9 +110,14 @@ def build(session: Session, c: CohortInfo, now: datetime, period: Period | None 
         ).all()
     }
     states = {
-        mid: (streak, last)
-        for mid, streak, last in session.execute(
-            select(PracticeState.member_id, PracticeState.streak, PracticeState.last_active_date)
+        mid: (streak, last, freezes)
+        for mid, streak, last, freezes in session.execute(
+            select(
+                PracticeState.member_id,
+                PracticeState.streak,
+                PracticeState.last_active_date,
+                PracticeState.freezes,
+            )
             .join(Member, Member.id == PracticeState.member_id)
             .where(Member.cohort_id == c.id)
         ).all()
@@ -119,17 +125,18 @@ def build(session: Session, c: CohortInfo, now: datetime, period: Period | None 
     public = [m.id for m in members if m.public]
     pipe = pipeline_counts(session, public)
     # A streak counts each member's own drill days, in their own zone, as of the post.
-    streaks = alive_streaks(
+    alive = alive_states(
         session,
         c.id,
         [
             StreakOf(
                 m.id,
-                *states.get(m.id, (0, None)),
+                *states.get(m.id, (0, None, 0))[:2],
                 now.astimezone(ZoneInfo(m.timezone)).date(),
                 m.drill_days,
                 m.paused,
                 m.paused_until,
+                states.get(m.id, (0, None, 0))[2],
             )
             for m in members
         ],
@@ -137,7 +144,8 @@ def build(session: Session, c: CohortInfo, now: datetime, period: Period | None 
     rows: list[Row] = []
     for m in members:
         n, pts = week.get(m.id, (0, 0))
-        rows.append(Row(m.display_name, pts, n, streaks[m.id], pipe.get(m.id)))
+        a = alive[m.id]
+        rows.append(Row(m.display_name, pts, n, a.streak, pipe.get(m.id), a.freezes))
     rows.sort(key=lambda r: (-r.points, -r.drills, -r.streak, r.name.lower()))
     per_day_rows = dict(
         session.execute(
@@ -161,6 +169,7 @@ def build(session: Session, c: CohortInfo, now: datetime, period: Period | None 
     active = [r for r in rows if r.drills]
     lines = [
         f"{i}. {r.name}: {r.points} points, {plural(r.drills, 'drill')}, streak {r.streak}"
+        + freezes_text(r.freezes)
         for i, r in enumerate(active[:TOP], 1)
     ]
     if not lines:
@@ -193,7 +202,8 @@ def build(session: Session, c: CohortInfo, now: datetime, period: Period | None 
         text,
         title=f"Leaderboard: {period.title}",
         image=Attachment(f"leaderboard-{start.isoformat()}.png", png, "image/png"),
-        footer="Pipeline counts appear only for members who chose /settings public on.",
+        footer="Pipeline counts appear only for members who chose /settings public on. "
+        "A streak freeze (one per 7 drill days in a row) keeps a streak over a missed day.",
     )
 
 
@@ -255,7 +265,7 @@ def next_post(after: datetime, session: Session, env: JobEnv) -> datetime | None
 
 @command("leaderboard")
 def leaderboard_command(ctx: Ctx) -> Reply:
-    cohort = require_cohort(ctx.session, ctx.member.workspace_id)
+    cohort = require_cohort(ctx.session, ctx.member)
     return build(ctx.session, info_of(ctx.session, cohort), ctx.now)
 
 

@@ -30,7 +30,7 @@ from bot.errors import UserError
 from bot.jobs import SOON, JobEnv, job, wakes
 from bot.outbox import Scheduled
 from bot.router import Ctx, command
-from bot.types import DM, Outbound, Reply, User
+from bot.types import DM, Button, Outbound, Reply, User
 
 PAIR_DAY = 0  # Monday
 PAIR_TIME = time(9, 0)
@@ -88,6 +88,19 @@ def suggested_drill(member_id: int, tracks: str, week: date, content: Content) -
     return pool[(week.toordinal() // 7) % len(pool)]
 
 
+def members_of_pair(p: MockPair) -> list[int]:
+    return [x for x in (p.member_a, p.member_b, p.member_c) if x is not None]
+
+
+def check_in_buttons(pair_id: int | None) -> tuple[Button, ...]:
+    if pair_id is None:  # a dry run (/cohort preview): no pair exists to check in to
+        return ()
+    return (
+        Button("mock.met", str(pair_id), "We met", "primary"),
+        Button("mock.missed", str(pair_id), "We couldn't"),
+    )
+
+
 def _history(session: Session, cohort_id: int) -> set[frozenset[int]]:
     seen: set[frozenset[int]] = set()
     for a, b, c in session.execute(
@@ -113,8 +126,10 @@ def pair_week(
     existing = session.scalars(
         select(MockPair).where(MockPair.cohort_id == c.id, MockPair.week_start == week)
     ).all()
+    pair_ids: list[int | None] = []
     if existing:
-        groups = [[x for x in (p.member_a, p.member_b, p.member_c) if x] for p in existing]
+        groups = [members_of_pair(p) for p in existing]
+        pair_ids = [p.id for p in existing]
     else:
         ids = list(
             session.scalars(
@@ -125,19 +140,21 @@ def pair_week(
             )
         )
         groups = make_groups(ids, _history(session, c.id), week.toordinal())
+        made = [
+            MockPair(
+                cohort_id=c.id,
+                week_start=week,
+                member_a=g[0],
+                member_b=g[1],
+                member_c=g[2] if len(g) > 2 else None,
+                created_at=now,
+            )
+            for g in groups
+        ]
         if write:
-            for g in groups:
-                session.add(
-                    MockPair(
-                        cohort_id=c.id,
-                        week_start=week,
-                        member_a=g[0],
-                        member_b=g[1],
-                        member_c=g[2] if len(g) > 2 else None,
-                        created_at=now,
-                    )
-                )
+            session.add_all(made)
             session.flush()
+        pair_ids = [p.id if write else None for p in made]
     everyone = [m for g in groups for m in g]
     if not everyone:
         return []
@@ -162,7 +179,7 @@ def pair_week(
         if (d := suggested_drill(mid, info[mid].tracks, week, content)) is not None
     }
     out: list[Scheduled] = []
-    for g in groups:
+    for pair_id, g in zip(pair_ids, groups, strict=True):
         for mid in g:
             partners = [p for p in g if p != mid]
             names = " and ".join(info[p].display_name for p in partners)
@@ -178,6 +195,8 @@ def pair_week(
                         f"({TRACKS[theirs.track]}): {theirs.prompt}"
                     )
             lines.append("Take turns: 20 minutes each, then 5 minutes of honest feedback.")
+            if pair_id is not None:
+                lines.append("Once you have met (or if you couldn't), press a button below.")
             user = User(
                 c.platform,
                 c.workspace_external_id,
@@ -189,7 +208,9 @@ def pair_week(
                     Outbound(
                         DM(user),
                         Reply(
-                            "\n\n".join(lines), title=f"Mock interview, week of {fmt_date(week)}"
+                            "\n\n".join(lines),
+                            title=f"Mock interview, week of {fmt_date(week)}",
+                            buttons=check_in_buttons(pair_id),
                         ),
                     ),
                     workspace_id=c.workspace_id,
@@ -262,7 +283,7 @@ def _unpaired(session: Session, cohort_id: int, week: date) -> bool:
 
 
 def _cohort(ctx: Ctx) -> CohortInfo:
-    return info_of(ctx.session, require_cohort(ctx.session, ctx.member.workspace_id))
+    return info_of(ctx.session, require_cohort(ctx.session, ctx.member))
 
 
 @command("mock join")

@@ -100,7 +100,7 @@ def next_stage_post(after: datetime, session: Session, env: JobEnv) -> datetime 
 
 @command("cohort plan")
 def cohort_plan(ctx: Ctx) -> Reply:
-    cohort = require_cohort(ctx.session, ctx.member.workspace_id)
+    cohort = require_cohort(ctx.session, ctx.member)
     if cohort.start_date is None:
         raise UserError(
             "This cohort has no start date yet. An organizer can set one with "

@@ -21,8 +21,10 @@ from bot.features.drills.practice import (
     POINTS_WRITTEN,
     RATING_LABELS,
     RATINGS,
+    Alive,
     Want,
-    current_streak,
+    current_state,
+    freezes_text,
     member_tracks,
     next_picks,
     practice_state,
@@ -391,6 +393,11 @@ def rate(ctx: Ctx, drill: Drill, rating: int) -> Reply:
         f"Rated {RATING_LABELS[rating]}: +{row.points} points ({state.points} in all). "
         f"I'll bring {drill.id} back {when}. Streak: {plural(streak, 'day')}."
     )
+    if state.freeze_run == 0 and state.freezes:  # just reached another 7 days in a row
+        text += (
+            f" Seven drill days in a row: you hold {plural(state.freezes, 'streak freeze')} "
+            "(at most 2). A missed drill day uses one instead of ending your streak."
+        )
     return Reply(
         text,
         buttons=(
@@ -418,13 +425,13 @@ def drill_next_button(ctx: Ctx, value: str) -> Reply:
     return serve_next(ctx, value if value in TRACKS else None)
 
 
-def member_streak(ctx: Ctx, state: PracticeState | None, today: date) -> int:
-    """The streak alive today, counted on the member's own drill days."""
+def member_streak(ctx: Ctx, state: PracticeState | None, today: date) -> Alive:
+    """The streak alive today, counted on the member's own drill days, and freezes held."""
     if state is None:
-        return 0
+        return Alive(0, 0)
     s = ctx.member.settings
     skip = streak_skips(ctx.session, ctx.member.cohort_id, s, state.last_active_date, today)
-    return current_streak(state, today, s.drill_days, skip)
+    return current_state(state, today, s.drill_days, skip)
 
 
 @command("drill stats")
@@ -464,7 +471,11 @@ def drill_stats(ctx: Ctx) -> Reply:
     fields = [
         Field("This week", ", ".join(f"{t} {n}" for t, n in sorted(this_week.items())) or "none"),
         Field("In all", ", ".join(f"{t} {n}" for t, n in sorted(per_track.items())) or "none"),
-        Field("Streak", f"{plural(streak, 'day')} (best {state.best_streak if state else 0})"),
+        Field(
+            "Streak",
+            f"{plural(streak.streak, 'day')} (best {state.best_streak if state else 0})"
+            + freezes_text(streak.freezes),
+        ),
         Field("Due now", str(due_now)),
         Field("Points", str(state.points if state else 0)),
     ]

@@ -70,7 +70,14 @@ def practice_state(session: Session, member_id: int) -> PracticeState:
     state = session.get(PracticeState, member_id)
     if state is None:
         state = PracticeState(
-            member_id=member_id, points=0, streak=0, best_streak=0, revealed=False, ask_seen=[]
+            member_id=member_id,
+            points=0,
+            streak=0,
+            best_streak=0,
+            freezes=0,
+            freeze_run=0,
+            revealed=False,
+            ask_seen=[],
         )
         session.add(state)
         session.flush()
@@ -244,16 +251,58 @@ def _weekdays(drill_days: str | Collection[str]) -> frozenset[int]:
     return frozenset(DAY_KEYS.index(k) for k in keys if k in DAY_KEYS) or frozenset(range(7))
 
 
-def _missed(last: date, today: date, weekdays: frozenset[int], skip: Collection[date]) -> bool:
-    """Was a drill day strictly between `last` and `today` left without a drill? The scan
-    stops at the first such day, so it stays short whatever the gap (at most a week past
-    the skipped days)."""
+# A streak freeze: earned for every FREEZE_EVERY drill days in a row, at most FREEZE_CAP
+# held; a drill day left without a drill spends one instead of ending the streak.
+FREEZE_EVERY = 7
+FREEZE_CAP = 2
+
+
+@dataclass(frozen=True)
+class Alive:
+    """A streak as of a day: its length, the freezes still held, and how many missed drill
+    days freezes covered since the last drill (0: nothing missed)."""
+
+    streak: int
+    freezes: int
+    frozen: int = 0
+
+
+def _missed(
+    last: date, today: date, weekdays: frozenset[int], skip: Collection[date], limit: int = 0
+) -> int:
+    """Drill days strictly between `last` and `today` left without a drill, counted up to
+    `limit + 1`: the scan stops there, so it stays short whatever the gap (a few weeks past
+    the skipped days at most, since a member holds at most FREEZE_CAP freezes)."""
+    n = 0
     day = last + timedelta(days=1)
     while day < today:
         if day.weekday() in weekdays and day not in skip:
-            return True
+            n += 1
+            if n > limit:
+                break
         day += timedelta(days=1)
-    return False
+    return n
+
+
+def streak_state(
+    streak: int,
+    last_active_date: date | None,
+    today: date,
+    drill_days: str | Collection[str] = EVERY_DAY,
+    skip: Collection[date] = (),
+    freezes: int = 0,
+) -> Alive:
+    """The streak and freezes as of `today`. Each missed drill day spends a freeze; one
+    missed day more than the freezes held ends the streak, and spends them all (they were
+    used on the days before). Local dates only: a DST change moves no day."""
+    if last_active_date is None:
+        return Alive(0, 0)
+    if last_active_date >= today:
+        return Alive(streak, freezes)
+    missed = _missed(last_active_date, today, _weekdays(drill_days), skip, freezes)
+    if missed > freezes:
+        return Alive(0, 0, freezes)
+    return Alive(streak, freezes - missed, missed)
 
 
 def streak_alive(
@@ -262,16 +311,13 @@ def streak_alive(
     today: date,
     drill_days: str | Collection[str] = EVERY_DAY,
     skip: Collection[date] = (),
+    freezes: int = 0,
 ) -> int:
     """The streak still alive today. A streak counts the member's own drill days: a day
     that is not one of `drill_days` ("mon,tue,...", as stored in settings), or is in `skip`
     (cohort off days, paused days), does not break it; today is not over, so it does not
-    either."""
-    if last_active_date is None:
-        return 0
-    if last_active_date >= today:
-        return streak
-    return 0 if _missed(last_active_date, today, _weekdays(drill_days), skip) else streak
+    either; a missed day covered by a freeze does not either."""
+    return streak_state(streak, last_active_date, today, drill_days, skip, freezes).streak
 
 
 def pause_skips(
@@ -321,12 +367,28 @@ class StreakOf:
     drill_days: str
     paused: bool
     paused_until: date | None
+    freezes: int | None = None  # held as of `last`; None: read from the practice state
 
 
 def alive_streaks(
     session: Session, cohort_id: int | None, members: Sequence[StreakOf]
 ) -> dict[int, int]:
     """`streak_alive` for a whole cohort: one query for its off days, whatever its size."""
+    return {mid: a.streak for mid, a in alive_states(session, cohort_id, members).items()}
+
+
+def alive_states(
+    session: Session, cohort_id: int | None, members: Sequence[StreakOf]
+) -> dict[int, Alive]:
+    """`streak_state` for a whole cohort: one query for its off days, and one for the
+    freezes held by members whose caller did not read them."""
+    unread = [m.member_id for m in members if m.freezes is None and m.last is not None]
+    held: dict[int, int] = {}
+    if unread:
+        stmt = select(PracticeState.member_id, PracticeState.freezes)
+        held = {
+            mid: int(n) for mid, n in rows_among(session, stmt, PracticeState.member_id, unread)
+        }
     lasts = [m.last for m in members if m.last is not None]
     off: frozenset[date] = frozenset()
     if cohort_id is not None and lasts:
@@ -340,12 +402,13 @@ def alive_streaks(
             )
         )
     return {
-        m.member_id: streak_alive(
+        m.member_id: streak_state(
             m.streak,
             m.last,
             m.today,
             m.drill_days,
             off | pause_skips(m.paused, m.paused_until, m.last, m.today),
+            m.freezes if m.freezes is not None else held.get(m.member_id, 0),
         )
         for m in members
     }
@@ -358,12 +421,26 @@ def bump_streak(
     skip: Collection[date] = (),
 ) -> None:
     """A day counts when at least one drill is done on it, in the member's own calendar;
-    the days between it and the last one only break the streak if a drill day was missed."""
+    the days between it and the last one only break the streak if a drill day was missed
+    and no freeze covered it. Every FREEZE_EVERY drill days in a row earn a freeze."""
     last = state.last_active_date
     if last == today:
         return
-    alive = last is not None and last < today and streak_alive(1, last, today, drill_days, skip)
-    state.streak = state.streak + 1 if alive else 1
+    freezes, run = state.freezes or 0, state.freeze_run or 0
+    if last is not None and last < today:
+        alive = streak_state(state.streak, last, today, drill_days, skip, freezes)
+        if alive.streak:
+            state.streak += 1
+            # Days kept by a freeze are not in a row: the count towards the next starts over.
+            run = 1 if alive.frozen else run + 1
+        else:
+            state.streak, run = 1, 1
+        freezes = alive.freezes
+    else:  # the first drill, or a day before the last one (the member moved zones west)
+        state.streak, run = 1, 1
+    if run >= FREEZE_EVERY:
+        freezes, run = min(FREEZE_CAP, freezes + 1), 0
+    state.freezes, state.freeze_run = freezes, run
     state.best_streak = max(state.best_streak, state.streak)
     state.last_active_date = today
 
@@ -375,9 +452,26 @@ def current_streak(
     skip: Collection[date] = (),
 ) -> int:
     """The streak still alive today (see `streak_alive`)."""
+    return current_state(state, today, drill_days, skip).streak
+
+
+def current_state(
+    state: PracticeState | None,
+    today: date,
+    drill_days: str | Collection[str] = EVERY_DAY,
+    skip: Collection[date] = (),
+) -> Alive:
+    """The streak and the freezes held today (see `streak_state`)."""
     if state is None:
-        return 0
-    return streak_alive(state.streak, state.last_active_date, today, drill_days, skip)
+        return Alive(0, 0)
+    return streak_state(
+        state.streak, state.last_active_date, today, drill_days, skip, state.freezes or 0
+    )
+
+
+def freezes_text(n: int) -> str:
+    """How a member's freezes read next to their streak (nothing when none are held)."""
+    return f" ({n} streak freeze{'s' if n != 1 else ''})" if n else ""
 
 
 def member_tracks(s: MemberSettings) -> tuple[str, ...]:
