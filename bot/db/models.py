@@ -9,6 +9,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     ForeignKey,
+    Index,
     Integer,
     String,
     UniqueConstraint,
@@ -36,7 +37,11 @@ class Cohort(Base):
     """One cohort of a workspace: a workspace may run several at once, one per channel."""
 
     __tablename__ = "cohorts"
-    __table_args__ = (UniqueConstraint("workspace_id", "channel_id"),)
+    # An index, not a constraint: adding a constraint rebuilds the table on SQLite, and
+    # dropping the old cohorts table would empty every member's cohort_id (ON DELETE SET NULL).
+    __table_args__ = (
+        Index("ux_cohorts_workspace_channel", "workspace_id", "channel_id", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(

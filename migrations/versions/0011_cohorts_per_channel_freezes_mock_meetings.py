@@ -59,10 +59,11 @@ def upgrade() -> None:
         "UPDATE members SET cohort_id = (SELECT MIN(c.id) FROM cohorts c "
         "WHERE c.workspace_id = members.workspace_id) WHERE cohort_id IS NULL"
     )
-    with op.batch_alter_table("cohorts", schema=None) as batch_op:
-        batch_op.create_unique_constraint(
-            batch_op.f("uq_cohorts_workspace_id_channel_id"), ["workspace_id", "channel_id"]
-        )
+    # An index, not a constraint: on SQLite a constraint rebuilds the table, and dropping
+    # the old one would set every member's cohort_id to NULL (ON DELETE SET NULL).
+    op.create_index(
+        "ux_cohorts_workspace_channel", "cohorts", ["workspace_id", "channel_id"], unique=True
+    )
     with op.batch_alter_table("drill_practice", schema=None) as batch_op:
         batch_op.add_column(sa.Column("freezes", sa.Integer(), server_default="0", nullable=False))
         batch_op.add_column(
@@ -115,5 +116,4 @@ def downgrade() -> None:
     with op.batch_alter_table("drill_practice", schema=None) as batch_op:
         batch_op.drop_column("freeze_run")
         batch_op.drop_column("freezes")
-    with op.batch_alter_table("cohorts", schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f("uq_cohorts_workspace_id_channel_id"), type_="unique")
+    op.drop_index("ux_cohorts_workspace_channel", table_name="cohorts")

@@ -125,9 +125,10 @@ def cohort_join(ctx: Ctx) -> Reply:
                 "/cohort setup in the cohort's channel."
             )
     name = f"#{target.channel_name or target.name}"
-    if ctx.member.cohort_id == target.id:
-        return Reply(f"You are in {name} already.")
+    # Using the bot in the channel may have placed a member in no cohort here already.
     before = ctx.session.get(Cohort, ctx.member.cohort_id) if ctx.member.cohort_id else None
+    if before is target:
+        before = None
     ctx.member.cohort_id = target.id
     text = f"You are in {name} now: its plan, leaderboard, schedule and mock pairs are yours." + (
         " As an organizer, /cohort commands now act on it." if ctx.member.is_admin else ""
