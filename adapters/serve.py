@@ -243,7 +243,8 @@ class Runtime:
             name
             for name, state, up in (
                 ("slack", slack, not slack.startswith("socket") or slack == "socket"),
-                ("discord", discord, discord in ("off", "connected")),
+                # "standby": another replica holds the gateway lease; this one is healthy.
+                ("discord", discord, discord in ("off", "connected", "standby")),
             )
             if not self._up_enough(name, up) or state.startswith("stopped")
         ]
