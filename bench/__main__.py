@@ -7,6 +7,11 @@ if sys.argv[1:2] == ["chaos"]:
 
     sys.exit(chaos(sys.argv[2:]))
 
+if sys.argv[1:2] == ["organizer"]:
+    from bench.organizer import main as organizer
+
+    sys.exit(organizer(sys.argv[2:]))
+
 from bench.run import main
 
 sys.exit(main())

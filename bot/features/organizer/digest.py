@@ -100,6 +100,16 @@ def _attention_line(m: MemberWeek) -> str:
     return f"{clip(m.name, 40)}: {'; '.join(m.reasons)}"
 
 
+def _mock_line(snap: Snapshot) -> str:
+    m = snap.mock
+    if m is None or not m.pairs:
+        return "Mock pairs: none made that week."
+    return (
+        f"Mock pairs met: {m.met} of {m.pairs} ({_percent(m.met, m.pairs)}); "
+        f"{m.not_met} couldn't, {m.silent} said nothing."
+    )
+
+
 def render(snap: Snapshot) -> Reply:
     c, members = snap.cohort, snap.members
     attention = snap.group("attention")
@@ -121,8 +131,7 @@ def render(snap: Snapshot) -> Reply:
         f"Daily drills done: {done} of {sent} ({_percent(done, sent)}); four weeks: {trend}.\n"
         f"Drills done in all: {sum(m.drills for m in members)}; median streak "
         f"{plural(int(median), 'day')}.\n"
-        f"FSRS reviews overdue: {overdue}, for {plural(behind, 'member')}.\n"
-        "Mock pairs: not counted yet (meetings are not recorded)."
+        f"FSRS reviews overdue: {overdue}, for {plural(behind, 'member')}.\n" + _mock_line(snap)
     )
     weak: list[str] = [f"Again/Hard ratings: {snap.hard_total}"]
     if snap.hard_tracks:

@@ -12,17 +12,16 @@ import io
 from collections import defaultdict
 from datetime import date, timedelta
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 
 from bot.cohorts import week_start
 from bot.db.drill_models import Review
 from bot.db.models import Member, MemberSettings
 from bot.db.organizer_models import DEFAULT_SHARE, PipelineSharing
 from bot.db.pipeline_models import Application, StageMove
-from bot.db.schedule_models import MockPair, OutboxMessage
-from bot.features.drills.daily import KIND as DAILY_KIND
+from bot.db.schedule_models import MockPair
 from bot.features.organizer.scope import organizer_cohort
-from bot.features.organizer.status import FUNNEL, answered_clause
+from bot.features.organizer.status import FUNNEL, sent_drills
 from bot.router import Ctx, command
 from bot.types import Attachment, Reply
 
@@ -93,26 +92,15 @@ def cohort_export(ctx: Ctx) -> Reply:
         drill_days[mid].add(d)
         if d >= first:
             drills[(mid, week_start(d))] += int(n)
-    answered = answered_clause()
+    sent = sent_drills(c.id, first, today, ctx.now)
     daily: dict[tuple[int, date], tuple[int, int]] = defaultdict(lambda: (0, 0))
     for mid, d, n, a in session.execute(
-        select(
-            OutboxMessage.member_id,
-            OutboxMessage.local_date,
-            func.count(),
-            func.sum(case((answered, 1), else_=0)),
+        select(sent.c.mid, sent.c.day, func.count(), func.sum(sent.c.done)).group_by(
+            sent.c.mid, sent.c.day
         )
-        .join(Member, Member.id == OutboxMessage.member_id)
-        .where(
-            *in_cohort,
-            OutboxMessage.kind == DAILY_KIND,
-            OutboxMessage.status == "sent",
-            OutboxMessage.local_date >= first,
-        )
-        .group_by(OutboxMessage.member_id, OutboxMessage.local_date)
     ).all():
-        sent, done = daily[(mid, week_start(d))]
-        daily[(mid, week_start(d))] = (sent + int(n), done + int(a or 0))
+        sent_n, done = daily[(mid, week_start(d))]
+        daily[(mid, week_start(d))] = (sent_n + int(n), done + int(a or 0))
     paired: set[tuple[int, date]] = set()
     for a, b, c3, wk in session.execute(
         select(MockPair.member_a, MockPair.member_b, MockPair.member_c, MockPair.week_start).where(
@@ -147,13 +135,13 @@ def cohort_export(ctx: Ctx) -> Reply:
     for mid, name, days, share in members:
         for wk in weeks:
             end = wk + timedelta(days=6)
-            sent, done = daily[(mid, wk)]
+            got, done = daily[(mid, wk)]
             row: list[object] = [
                 wk.isoformat(),
                 name,
                 share,
                 drills[(mid, wk)],
-                sent,
+                got,
                 done,
                 _streak_at(drill_days[mid], min(end, today), days),
                 "yes" if (mid, wk) in paired else "no",

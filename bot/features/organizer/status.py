@@ -13,19 +13,19 @@ from functools import lru_cache
 from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, Subquery, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.cohorts import CohortInfo, local_at
 from bot.content import Content
 from bot.dates import fmt_when
-from bot.db.drill_models import Card, PracticeState, Review
+from bot.db.drill_models import Card, DailyDrill, PracticeState, Review
 from bot.db.models import Member, MemberSettings
 from bot.db.organizer_models import DEFAULT_SHARE, PipelineSharing
 from bot.db.pipeline_models import Application, Interview, Offer, StageMove
-from bot.db.schedule_models import OutboxMessage
+from bot.db.schedule_models import MockMeeting, MockPair
+from bot.features.cohort.meetings import MeetingCounts, meeting_counts
 from bot.features.cohort.plan import DatedStage, dated_plan
-from bot.features.drills.daily import KIND as DAILY_KIND
 from bot.features.drills.feedback import structure_check
 from bot.features.drills.practice import StreakOf, alive_streaks
 from bot.text import clip
@@ -43,8 +43,8 @@ APPLYING_STAGES = frozenset({"applications", "mocks", "arranging", "company-prep
 FUNNEL: tuple[str, ...] = ("applied", "screen", "interview", "onsite", "offer", "accepted")
 IN_PLAY = ("applied", "screen", "interview", "onsite")
 # Written answers read for the framework parts most often missing: the newest this many of
-# the week. Checking one costs about a millisecond, so a cohort of any size stays in budget.
-ANSWERS_READ = 300
+# the week. Checking one costs about two milliseconds: a cohort of any size stays in budget.
+ANSWERS_READ = 100
 
 
 @dataclass(frozen=True)
@@ -100,6 +100,7 @@ class Snapshot:
     missing_parts: list[tuple[str, int]] = field(default_factory=list)
     answers_read: int = 0
     funnel: Funnel | None = None
+    mock: MeetingCounts | None = None  # pairs whose week ended in the period
     coming: list[Dated] = field(default_factory=list)
     next_stage: DatedStage | None = None
     stage_now: DatedStage | None = None
@@ -108,16 +109,41 @@ class Snapshot:
         return [m for m in self.members if m.group == g]
 
 
-def answered_clause() -> ColumnElement[bool]:
-    """Whether a sent daily drill (an outbox row) was answered: that drill rated on its day or
-    later, or any drill done on its day (a member who practised something else that day did
-    not ignore the bot)."""
-    return exists().where(
-        Review.member_id == OutboxMessage.member_id,
-        Review.local_date >= OutboxMessage.local_date,
-        or_(
-            Review.drill_id == OutboxMessage.subject, Review.local_date == OutboxMessage.local_date
-        ),
+def sent_drills(cohort_id: int, since: date, until: date, now: datetime) -> Subquery:
+    """The daily drills scheduled for the cohort's members (drill_daily: one per member and
+    local day) from local day `since` on and due by `now`, one row each (mid, day, due,
+    done): done when the member drilled on that day (its drill or another: practising
+    something else that day is not ignoring the bot). An equality join to the days each
+    member drilled, which both databases answer set-based (a hash join, or an index SQLite
+    builds on the grouped days), reading drill_daily by its (member, day) key."""
+    days = (
+        select(Review.member_id.label("m"), Review.local_date.label("d"))
+        .join(Member, Member.id == Review.member_id)
+        .where(
+            _cohort_members(cohort_id),
+            Review.reviewed_at >= utc_day_start(since),
+            Review.local_date >= since,
+            Review.local_date <= until,
+        )
+        .group_by(Review.member_id, Review.local_date)
+        .subquery()
+    )
+    return (
+        select(
+            DailyDrill.member_id.label("mid"),
+            DailyDrill.local_date.label("day"),
+            DailyDrill.due_at.label("due"),
+            case((days.c.m.is_not(None), 1), else_=0).label("done"),
+        )
+        .join(Member, Member.id == DailyDrill.member_id)
+        .outerjoin(days, and_(days.c.m == DailyDrill.member_id, days.c.d == DailyDrill.local_date))
+        .where(
+            _cohort_members(cohort_id),
+            DailyDrill.local_date >= since,
+            DailyDrill.local_date <= until,
+            DailyDrill.due_at <= now,
+        )
+        .subquery()
     )
 
 
@@ -182,37 +208,29 @@ def snapshot(
             _SHARE,
             PracticeState.streak,
             PracticeState.last_active_date,
+            PracticeState.freezes,
         )
         .join(MemberSettings, MemberSettings.member_id == Member.id)
         .outerjoin(PipelineSharing, PipelineSharing.member_id == Member.id)
         .outerjoin(PracticeState, PracticeState.member_id == Member.id)
         .where(_cohort_members(cid))
     ).all()
-    since = utc_day_start(first - timedelta(days=21 if full else 0))
     drills_in: dict[int, int] = dict(
         session.execute(
             _in_cohort(select(Review.member_id, func.count()), Review.member_id, cid)
             .where(
-                Review.reviewed_at >= since,
+                Review.reviewed_at >= utc_day_start(first),
                 Review.local_date >= first,
                 Review.local_date <= last,
             )
             .group_by(Review.member_id)
         ).all()
     )
-    answered = answered_clause()
-    answered_n = func.sum(case((answered, 1), else_=0))
-    sent = _in_cohort(
-        select(OutboxMessage.member_id, func.count(), answered_n),
-        OutboxMessage.member_id,
-        cid,
-    ).where(OutboxMessage.kind == DAILY_KIND, OutboxMessage.status == "sent")
+    sent = sent_drills(cid, first, last, now)
     rate: dict[int, tuple[int, int]] = {
         mid: (int(n), int(a or 0))
         for mid, n, a in session.execute(
-            sent.where(
-                OutboxMessage.local_date >= first, OutboxMessage.local_date <= last
-            ).group_by(OutboxMessage.member_id)
+            select(sent.c.mid, func.count(), func.sum(sent.c.done)).group_by(sent.c.mid)
         ).all()
     }
     overdue: dict[int, int] = dict(
@@ -223,6 +241,7 @@ def snapshot(
         ).all()
     )
     ignored = _ignored_twice(session, cid, now)
+    unmet = _pairs_not_met(session, cid, first, last)
     offers = _offers_due(session, cid, now)
     stage_now = None
     if c.start_date is not None:
@@ -247,6 +266,7 @@ def snapshot(
                 r.drill_days,
                 r.paused,
                 r.paused_until,
+                r.freezes or 0,
             )
             for r in rows
         ],
@@ -265,6 +285,8 @@ def snapshot(
                 reasons.append(f"no drill in {(today - last_drill).days} days")
             if r.id in ignored:
                 reasons.append("left the last two daily drills unanswered")
+        if r.id in unmet:
+            reasons.append(unmet[r.id])
         if r.id in offers:
             company, deadline = offers[r.id]
             when = fmt_when(deadline, c.tz)
@@ -293,8 +315,41 @@ def snapshot(
     members.sort(key=lambda m: (GROUPS.index(m.group), -len(m.reasons), m.name.casefold()))
     snap = Snapshot(c, now, first, last, members, stage_now=stage_now)
     if full:
-        _cohort_figures(session, snap, sent, content)
+        _cohort_figures(session, snap, content)
     return snap
+
+
+def _pairs_not_met(session: Session, cid: int, first: date, last: date) -> dict[int, str]:
+    """Members of mock pairs whose week ended in the period and that did not meet: one said
+    they couldn't, or nobody said anything. Two reads: the pairs, and their check-ins."""
+    pairs = session.execute(
+        select(MockPair.id, MockPair.member_a, MockPair.member_b, MockPair.member_c).where(
+            MockPair.cohort_id == cid,
+            MockPair.week_start >= first - timedelta(days=6),
+            MockPair.week_start <= last - timedelta(days=6),
+        )
+    ).all()
+    if not pairs:
+        return {}
+    said: dict[int, set[str]] = {}
+    for pid, outcome in session.execute(
+        select(MockMeeting.pair_id, MockMeeting.outcome).where(
+            MockMeeting.cohort_id == cid,
+            MockMeeting.week_start >= first - timedelta(days=6),
+            MockMeeting.week_start <= last - timedelta(days=6),
+        )
+    ).all():
+        said.setdefault(pid, set()).add(outcome)
+    out: dict[int, str] = {}
+    for pid, *who in pairs:
+        told = said.get(pid, set())
+        if "met" in told:
+            continue
+        why = "their mock pair couldn't meet" if told else "their mock pair did not say they met"
+        for mid in who:
+            if mid is not None:
+                out[mid] = why
+    return out
 
 
 def _offers_due(session: Session, cid: int, now: datetime) -> dict[int, tuple[str, datetime]]:
@@ -339,44 +394,30 @@ def _quiet_pipelines(session: Session, cid: int, now: datetime) -> set[int]:
 
 
 def _ignored_twice(session: Session, cid: int, now: datetime) -> set[int]:
-    """Members whose last two daily drills, of days already over, were both left unanswered:
-    a window over each member's sent daily drills, newest first."""
-    answered = answered_clause()
-    recent = (
-        _in_cohort(
-            select(
-                OutboxMessage.member_id.label("mid"),
-                case((answered, 1), else_=0).label("done"),
-                func.row_number()
-                .over(
-                    partition_by=OutboxMessage.member_id, order_by=OutboxMessage.local_date.desc()
-                )
-                .label("n"),
-            ),
-            OutboxMessage.member_id,
-            cid,
-        )
-        .where(
-            OutboxMessage.kind == DAILY_KIND,
-            OutboxMessage.status == "sent",
-            # A drill's day must be over (in any zone) before not answering it counts.
-            OutboxMessage.due_at < now - timedelta(hours=24),
-            OutboxMessage.due_at >= now - timedelta(days=30),
-        )
-        .subquery()
-    )
+    """Members whose last two daily drills, of days already over, were both left undone:
+    two or more drills scheduled after the last day they drilled. One grouped read of
+    drill_daily by its (member, day) key against each member's last drill day."""
     stmt = (
-        select(recent.c.mid)
-        .where(recent.c.n <= 2)
-        .group_by(recent.c.mid)
-        .having(and_(func.count() == 2, func.sum(recent.c.done) == 0))
+        select(DailyDrill.member_id)
+        .join(Member, Member.id == DailyDrill.member_id)
+        .outerjoin(PracticeState, PracticeState.member_id == DailyDrill.member_id)
+        .where(
+            _cohort_members(cid),
+            # A drill's day must be over (in any zone) before not answering it counts.
+            DailyDrill.due_at < now - timedelta(hours=24),
+            DailyDrill.due_at >= now - timedelta(days=30),
+            or_(
+                PracticeState.last_active_date.is_(None),
+                DailyDrill.local_date > PracticeState.last_active_date,
+            ),
+        )
+        .group_by(DailyDrill.member_id)
+        .having(func.count() >= 2)
     )
     return set(session.scalars(stmt).all())
 
 
-def _cohort_figures(
-    session: Session, snap: Snapshot, sent: Select[*tuple[Any, ...]], content: Content
-) -> None:
+def _cohort_figures(session: Session, snap: Snapshot, content: Content) -> None:
     cid, first, last = snap.cohort.id, snap.first, snap.last
     start = first - timedelta(days=21)
     since = utc_day_start(start)
@@ -394,12 +435,9 @@ def _cohort_figures(
         for d in (start + timedelta(days=i) for i in range((last - start).days + 1))
     ]
     # The response rate of each of the four weeks ending with the period.
+    sent = sent_drills(cid, start, last, snap.now)
     sent_days = session.execute(
-        sent.with_only_columns(
-            OutboxMessage.local_date, *list(sent.selected_columns)[1:], maintain_column_froms=True
-        )
-        .where(OutboxMessage.local_date >= start, OutboxMessage.local_date <= last)
-        .group_by(OutboxMessage.local_date)
+        select(sent.c.day, func.count(), func.sum(sent.c.done)).group_by(sent.c.day)
     ).all()
     weeks: list[tuple[date, int, int]] = []
     for w in range(4):
@@ -461,6 +499,7 @@ def _cohort_figures(
                 missing[f"{fw.name}: {part.name}"] += 1
     snap.answers_read = len(answers)
     snap.missing_parts = sorted(missing.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+    snap.mock = meeting_counts(session, cid, first - timedelta(days=6), last - timedelta(days=6))
     snap.funnel = _funnel(session, cid, snap.cohort.tz, snap.now, first, last)
     snap.coming = _coming(session, cid, snap.now)
     if snap.cohort.start_date is not None:
@@ -473,32 +512,29 @@ def _cohort_figures(
 def _funnel(
     session: Session, cid: int, tz: ZoneInfo, now: datetime, first: date, last: date
 ) -> Funnel:
-    """How far the sharing members' applications got: the furthest stage each reached, from
-    its current stage and every move it made."""
-    shared = _sharing(
-        _in_cohort(select(Application.id), Application.member_id, cid),
-        Application.member_id,
-        "counts",
-        "details",
-    ).subquery()
-    reach = (
-        select(Application.id.label("app"), _stage_rank(Application.stage).label("r"))
-        .where(Application.id.in_(select(shared.c.id)))
-        .union_all(
-            select(StageMove.application_id, _stage_rank(StageMove.to_stage)).where(
-                StageMove.application_id.in_(select(shared.c.id))
-            )
+    """How far the sharing members' applications got (the furthest stage each ever reached),
+    what moved in the period, and what is stale."""
+    # Every application's first stage is a move too (from no stage), so the moves alone say
+    # how far each got: one scan, a distinct count per level.
+    rank = _stage_rank(StageMove.to_stage)
+    levels = session.execute(
+        _sharing(
+            _in_cohort(
+                select(
+                    *(
+                        func.count(func.distinct(case((rank >= i + 1, StageMove.application_id))))
+                        for i in range(len(FUNNEL))
+                    )
+                ).select_from(StageMove),
+                StageMove.member_id,
+                cid,
+            ),
+            StageMove.member_id,
+            "counts",
+            "details",
         )
-        .subquery()
-    )
-    furthest = select(reach.c.app, func.max(reach.c.r).label("r")).group_by(reach.c.app).subquery()
-    by_rank: dict[int, int] = {
-        int(r): int(n)
-        for r, n in session.execute(select(furthest.c.r, func.count()).group_by(furthest.c.r))
-    }
-    reached = {
-        s: sum(int(n) for r, n in by_rank.items() if r >= i + 1) for i, s in enumerate(FUNNEL)
-    }
+    ).one()
+    reached = {s: int(levels[i] or 0) for i, s in enumerate(FUNNEL)}
     # The period's moves, in the cohort's days; never past `now`.
     lo = local_at(first, "00:00", tz)
     hi = min(now, local_at(last + timedelta(days=1), "00:00", tz))
