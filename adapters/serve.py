@@ -58,6 +58,7 @@ KEEP_ALIVE_SECONDS = 5
 HTTP_THREADS = 64  # requests dispatched at once (each returns at its ack)
 HEALTH_SECONDS = 1.5  # /healthz answers within this, whatever the database does
 HEALTH_DB_SECONDS = 1.0  # the database probe's own deadline
+ACK_DB_SECONDS = 1.5  # the database's share of a Slack request before its ack
 DOWN_GRACE_SECONDS = 15.0  # a reconnect shorter than this is not reported as an outage
 # Slack's answers to apps.connections.open that no reconnect can fix.
 _SOCKET_FATAL = frozenset(
@@ -413,7 +414,15 @@ class _Asgi:
         raw = (await _read_body(headers, receive)).decode("utf-8", errors="replace")
         # Bolt takes each header as a list of values, as a server may repeat a header.
         as_bolt: Any = headers
-        resp = await self._blocking(lambda: dispatch(raw, as_bolt, query))
+
+        def before_ack() -> Any:
+            # Only what runs before the ack is on this thread (the work after it is Bolt's
+            # lazy listener, on its own pool): an installation lookup or the request record
+            # must not hold the ack past Slack's 3 s when the database does not answer.
+            with deadline(ACK_DB_SECONDS):
+                return dispatch(raw, as_bolt, query)
+
+        resp = await self._blocking(before_ack)
         body = resp.body if isinstance(resp.body, str) else json.dumps(resp.body)
         return resp.status, body.encode(), dict(resp.headers)
 
