@@ -44,7 +44,7 @@ def adapter(fake: FakeSlack, interval: float = 0.0) -> SlackAdapter:
 
 
 def test_channel_post(fake: FakeSlack) -> None:
-    adapter(fake).deliver(Outbound(Channel(COHORT), Reply("Leaderboard <!here>", title="Week 3")))
+    adapter(fake).deliver(Outbound(Channel(COHORT, "slack", "T1"), Reply("Leaderboard <!here>", title="Week 3")))
     [msg] = fake.delivered("chat.postMessage")
     assert msg.body["channel"] == "C9"
     assert msg.body["text"] == "Week 3: Leaderboard &lt;!here&gt;"
@@ -62,7 +62,7 @@ def test_dm_opens_the_conversation_once(fake: FakeSlack) -> None:
 
 def test_channel_chart_is_uploaded_with_files_upload_v2(fake: FakeSlack) -> None:
     chart = Attachment("board.png", b"\x89PNG fake", "image/png")
-    adapter(fake).deliver(Outbound(Channel(COHORT), Reply("This week", image=chart)))
+    adapter(fake).deliver(Outbound(Channel(COHORT, "slack", "T1"), Reply("This week", image=chart)))
     assert [c.method for c in fake.delivered()] == [
         "chat.postMessage",
         "files.getUploadURLExternal",
@@ -88,7 +88,7 @@ def test_in_place_without_a_message_is_refused_loudly(fake: FakeSlack) -> None:
 
 def test_one_429_is_waited_out_and_sent_once(fake: FakeSlack) -> None:
     fake.rate_limit = {"chat.postMessage": 1}
-    adapter(fake).deliver(Outbound(Channel(COHORT), Reply("Plan: applications week")))
+    adapter(fake).deliver(Outbound(Channel(COHORT, "slack", "T1"), Reply("Plan: applications week")))
     attempts = fake.all("chat.postMessage")
     assert [a.status for a in attempts] == [429, 200]
     assert attempts[1].at - attempts[0].at >= 1.0
@@ -98,7 +98,7 @@ def test_one_429_is_waited_out_and_sent_once(fake: FakeSlack) -> None:
 def test_persistent_429_raises_rate_limited_and_sends_nothing(fake: FakeSlack) -> None:
     fake.rate_limit = {"chat.postMessage": 10}
     with pytest.raises(RateLimited) as err:
-        adapter(fake).deliver(Outbound(Channel(COHORT), Reply("x")))
+        adapter(fake).deliver(Outbound(Channel(COHORT, "slack", "T1"), Reply("x")))
     assert err.value.retry_after == 1.0
     assert not fake.delivered("chat.postMessage")
 
@@ -113,26 +113,26 @@ def test_member_who_cannot_get_dms_is_undeliverable(fake: FakeSlack, error: str)
 def test_other_errors_are_delivery_errors(fake: FakeSlack) -> None:
     fake.errors = {"chat.postMessage": "not_in_channel"}
     with pytest.raises(DeliveryError) as err:
-        adapter(fake).deliver(Outbound(Channel(COHORT), Reply("x")))
+        adapter(fake).deliver(Outbound(Channel(COHORT, "slack", "T1"), Reply("x")))
     assert not isinstance(err.value, Undeliverable)
     assert err.value.retryable is False
     fake.errors = {"chat.postMessage": "internal_error"}
     with pytest.raises(DeliveryError) as err:
-        adapter(fake).deliver(Outbound(Channel(COHORT), Reply("x")))
+        adapter(fake).deliver(Outbound(Channel(COHORT, "slack", "T1"), Reply("x")))
     assert err.value.retryable is True
 
 
 def test_unreachable_slack_is_retryable() -> None:
     a = SlackAdapter(make_client("xoxb-test", "http://127.0.0.1:9/api/", timeout=2))
     with pytest.raises(DeliveryError) as err:
-        a.deliver(Outbound(Channel(COHORT), Reply("x")))
+        a.deliver(Outbound(Channel(COHORT, "slack", "T1"), Reply("x")))
     assert err.value.retryable is True
 
 
 def test_posts_to_one_channel_are_paced(fake: FakeSlack) -> None:
     a = adapter(fake, interval=0.4)
     for i in range(3):
-        a.deliver(Outbound(Channel(COHORT), Reply(f"post {i}")))
+        a.deliver(Outbound(Channel(COHORT, "slack", "T1"), Reply(f"post {i}")))
     a.deliver(Outbound(Channel(Conversation("channel", "C8"), "slack", "T1"), Reply("elsewhere")))
     at = [m.at for m in fake.delivered("chat.postMessage")]
     assert at[1] - at[0] >= 0.35
