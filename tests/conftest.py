@@ -140,11 +140,37 @@ def ws(app: App, clock: ManualClock) -> MemoryWorkspace:
     return w
 
 
+@pytest.fixture
+def slack(app: App) -> Iterator[SlackRig]:
+    """The Slack app with a bot token, driven in-process through `SlackBot.dispatch` (signed
+    requests into the real Bolt app), its Web API at a local fake. `rig` is the same over the
+    served HTTP endpoint, for what only HTTP shows (acks under load, health, the server)."""
+    fake = FakeSlack(users=slack_users()).start()
+    try:
+        with slack_in_process(app, fake, slack_bot_token=SecretStr("xoxb-test")) as rig:
+            yield rig
+    finally:
+        fake.stop()
+
+
+@pytest.fixture(scope="module")
+def content() -> Content:
+    """The shipped content banks, loaded once per module."""
+    return builtin_content()
+
+
+# What every request writes whatever it does, shared between replicas: which requests were
+# seen (retry dedupe) and each member's command budget. Not the member's data.
+REQUEST_BOOKKEEPING = frozenset({"seen_requests", "member_rates"})
+
+
 def snapshot(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
-    """Every row of every table, for 'nothing was written' assertions."""
+    """Every row of every table of members' data, for 'nothing was written' assertions."""
     out: dict[str, list[tuple[object, ...]]] = {}
     with engine.connect() as conn:
         for table in Base.metadata.sorted_tables:
+            if table.name in REQUEST_BOOKKEEPING:
+                continue
             rows = conn.execute(select(table)).all()
             out[table.name] = sorted((tuple(r) for r in rows), key=repr)
     return out
