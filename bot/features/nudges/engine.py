@@ -314,7 +314,7 @@ def _due(
 ) -> Iterator[_Due]:
     """The member's nudges due now: what the rules call for, less what the member stopped or
     marked done, with snoozes that ended brought back."""
-    member, now, tz = p.writer.member, p.now, p.tz
+    member, now = p.writer.member, p.now
     wanted = [
         n
         for r in registered()
@@ -324,23 +324,27 @@ def _due(
     for n in wanted:
         back = held.get((n.kind, n.subject))
         if back is None:
-            if n.fire_at <= now < n.useful_until:
-                key = make_key(f"m{member.id}", n.kind, n.subject, n.local_date)
-                yield _Due(member, user, tz, n, key)
-            continue
-        # Snoozed: it comes back when the snooze ends, once, made for then, and only if its
-        # rule still calls for it (process open, no later nudge superseding it).
-        rule_ = _RULES.get(n.kind)
-        if back > now or (rule_ and rule_.superseded and rule_.superseded(n, wanted, now)):
-            continue
-        again = replace(
-            n,
-            subject=f"{n.subject}-{SNOOZED}",
-            local_date=sensible(now, tz).astimezone(tz).date(),
-            useful_until=max(n.useful_until, back + timedelta(days=1)),
-        )
-        key = make_key(f"m{member.id}", again.kind, again.subject, again.local_date)
-        yield _Due(member, user, tz, again, key)
+            due = n if n.fire_at <= now < n.useful_until else None
+        else:
+            due = _back_from_snooze(n, back, wanted, p)
+        if due is not None:
+            key = make_key(f"m{member.id}", due.kind, due.subject, due.local_date)
+            yield _Due(member, user, p.tz, due, key)
+
+
+def _back_from_snooze(n: Nudge, back: datetime, wanted: list[Nudge], p: Pipeline) -> Nudge | None:
+    """A snoozed nudge comes back when the snooze ends, once, made for then, and only if its
+    rule still calls for it (process open, no later nudge superseding it)."""
+    now, tz = p.now, p.tz
+    rule_ = _RULES.get(n.kind)
+    if back > now or (rule_ and rule_.superseded and rule_.superseded(n, wanted, now)):
+        return None
+    return replace(
+        n,
+        subject=f"{n.subject}-{SNOOZED}",
+        local_date=sensible(now, tz).astimezone(tz).date(),
+        useful_until=max(n.useful_until, back + timedelta(days=1)),
+    )
 
 
 def _settle_snoozes(
