@@ -105,7 +105,8 @@ def members_button(ctx: Ctx, value: str) -> Reply:
     )
 
 
-_MENTION = re.compile(r"^<@!?([A-Z0-9]+)(?:\|[^>]*)?>$", re.I)
+# A Slack mention (<@U123|name>) or a Discord one (<@123>, <@!123>) names the member's id.
+_MENTION = re.compile(r"^<@!?([^>|\s]+)(?:\|[^>]*)?>$")
 
 
 def _find(session: Session, c: CohortInfo, text: str) -> Member:
