@@ -106,7 +106,7 @@ class MemoryWorkspace:
             user=self.user(name, admin),
             conversation=where or self.channel(),
         )
-        return self._record(self.app.router.handle(inv)) + self.flush()
+        return self._record(self.app.router.handle(inv).all) + self.flush()
 
     def press(self, name: str, button: Button, where: Conversation | None = None) -> list[Delivery]:
         return self.press_id(name, button.custom_id, where)
@@ -114,7 +114,7 @@ class MemoryWorkspace:
     def press_id(
         self, name: str, custom_id: str, where: Conversation | None = None
     ) -> list[Delivery]:
-        out = self.app.router.click(self.user(name), where or self.channel(), custom_id)
+        out = self.app.router.click(self.user(name), where or self.channel(), custom_id).all
         return self._record(out) + self.flush()
 
     def submit(
@@ -125,7 +125,8 @@ class MemoryWorkspace:
         fields: dict[str, str],
         where: Conversation | None = None,
     ) -> list[Delivery]:
-        out = self.app.router.submit(self.user(name), where or self.channel(), form, value, fields)
+        where = where or self.channel()
+        out = self.app.router.submit(self.user(name), where, form, value, fields).all
         return self._record(out) + self.flush()
 
     # -- the clock ------------------------------------------------------------------------

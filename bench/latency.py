@@ -66,7 +66,7 @@ def _invoke(app: App, who: Members, line: str, admin: bool) -> float:
     # would not: every /leaderboard draws its chart afresh, at both sizes.
     forget_charts()
     started = time.perf_counter()
-    out = app.router.handle(Invocation(command, args, user, conv))
+    out = app.router.handle(Invocation(command, args, user, conv)).all
     took = time.perf_counter() - started
     text = out[0].reply.text if out else ""
     if text in (SORRY, BUSY) or "slow down" in text.lower():

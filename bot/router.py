@@ -30,6 +30,7 @@ from bot.ratelimit import SLOW_DOWN, RateLimiter
 from bot.types import (
     ANSWER_LIMIT,
     DM,
+    Answer,
     Button,
     Conversation,
     Ephemeral,
@@ -59,7 +60,6 @@ class Ctx:
     options: dict[str, str] = field(default_factory=dict)
     source: Source = "slash"
     path: str = ""
-    handle: Any = None
 
     @property
     def workspace(self) -> Workspace:
@@ -151,8 +151,29 @@ class Router:
 
     # -- entry points ---------------------------------------------------------------------
 
-    def handle(self, inv: Invocation) -> list[Outbound]:
+    def handle(self, inv: Invocation) -> Answer:
         """A slash command (or a console line) from a member."""
+        return Answer.sort(self._command(inv), inv.user, inv.conversation)
+
+    def click(self, user: User, conversation: Conversation, custom_id: str) -> Answer:
+        """A button press; its state is all in `custom_id` (`action|value`)."""
+        return Answer.sort(self._click(user, conversation, custom_id), user, conversation)
+
+    def submit(
+        self,
+        user: User,
+        conversation: Conversation,
+        name: str,
+        value: str,
+        fields: dict[str, str],
+    ) -> Answer:
+        """A submitted form (a modal on Slack and Discord)."""
+        out = self._submit(user, conversation, name, value, fields)
+        return Answer.sort(out, user, conversation)
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _command(self, inv: Invocation) -> list[Outbound]:
         if throttled := self._throttled(inv.user, inv.conversation):
             return throttled
         started = time.perf_counter()
@@ -193,7 +214,6 @@ class Router:
                 options=parsed.options,
                 source=inv.source,
                 path=path,
-                handle=inv.handle,
                 admin=parsed.command.admin,
             )
         except (UsageError, UserError) as exc:  # refused before any handler ran
@@ -203,10 +223,7 @@ class Router:
             log.info("command handled", extra={"command": path, "ms": round(elapsed * 1000, 1)})
             metrics.command_handled(path, elapsed)
 
-    def click(
-        self, user: User, conversation: Conversation, custom_id: str, handle: Any = None
-    ) -> list[Outbound]:
-        """A button press; its state is all in `custom_id` (`action|value`)."""
+    def _click(self, user: User, conversation: Conversation, custom_id: str) -> list[Outbound]:
         if throttled := self._throttled(user, conversation):
             return throttled
         name, value = Button.parse(custom_id)
@@ -219,19 +236,16 @@ class Router:
             lambda ctx: fn(ctx, value),
             source="button",
             path=f"button {name}",
-            handle=handle,
         )
 
-    def submit(
+    def _submit(
         self,
         user: User,
         conversation: Conversation,
         name: str,
         value: str,
         fields: dict[str, str],
-        handle: Any = None,
     ) -> list[Outbound]:
-        """A submitted form (a modal on Slack and Discord)."""
         fn = _FORMS.get(name)
         if fn is None:
             return [self._private(user, conversation, Reply("That form is no longer available."))]
@@ -249,10 +263,7 @@ class Router:
             lambda ctx: fn(ctx, value, fields),
             source="modal",
             path=f"form {name}",
-            handle=handle,
         )
-
-    # -- internals ------------------------------------------------------------------------
 
     def _args_limit(self, command: str) -> int:
         """The longest raw text a command may carry: room for its longest value (a long
@@ -328,7 +339,6 @@ class Router:
         options: dict[str, str] | None = None,
         source: Source = "slash",
         path: str = "",
-        handle: Any = None,
         admin: bool = False,
     ) -> list[Outbound]:
         now = self.clock.now()
@@ -351,7 +361,6 @@ class Router:
                 options=dict(options or {}),
                 source=source,
                 path=path,
-                handle=handle,
             )
             result = call(ctx)
             if first_contact:  # told when the first drill comes, so no DM is a surprise

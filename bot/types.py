@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 Platform = Literal["console", "memory", "slack", "discord"]
 Source = Literal["slash", "button", "modal", "text"]
@@ -40,7 +40,6 @@ class Invocation:
     conversation: Conversation
     source: Source = "slash"
     options: dict[str, str] | None = None  # structured options, with "sub" for the sub-command
-    handle: Any = None  # the adapter's opaque token for answering in place
 
 
 @dataclass(frozen=True)
@@ -195,3 +194,39 @@ class Outbound:
         if isinstance(target, Channel):
             return target.workspace_id
         return target.user.workspace_id
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a command, click or form produced. `replies` answer the member where they acted
+    (privately: an ephemeral in a channel, a message in their DM, a replaced message, a form);
+    an adapter sends them through its own reply handle (a response_url, an interaction).
+    `elsewhere` go anywhere else (another member's DM, a channel post, this member's DM when
+    they acted in a channel) and are sent like any scheduled message."""
+
+    replies: tuple[Outbound, ...] = ()
+    elsewhere: tuple[Outbound, ...] = ()
+
+    @property
+    def all(self) -> list[Outbound]:
+        return [*self.replies, *self.elsewhere]
+
+    @staticmethod
+    def sort(outbounds: list[Outbound], user: User, conversation: Conversation) -> Answer:
+        """Tell the replies to `user`, who acted in `conversation`, from the rest."""
+        replies: list[Outbound] = []
+        elsewhere: list[Outbound] = []
+        for ob in outbounds:
+            (replies if _answers(ob, user, conversation) else elsewhere).append(ob)
+        return Answer(tuple(replies), tuple(elsewhere))
+
+
+def _answers(ob: Outbound, user: User, conversation: Conversation) -> bool:
+    target = ob.target
+    if isinstance(target, Ephemeral | InPlace):
+        return target.user.user_id == user.user_id and target.conversation.id == conversation.id
+    if isinstance(target, DM):
+        # In their DM, a DM to them is the answer; a form opens where they acted, as a modal.
+        mine = target.user.user_id == user.user_id
+        return mine and (conversation.kind == "dm" or ob.reply.form is not None)
+    return False

@@ -372,7 +372,7 @@ def test_every_command(
     else:
         args = data.draw(typed_args(leaf, sub), label="args")
         inv = Invocation(top, args, who(ws, name), where)
-    run_checked(ws, engine, refusals, caplog, lambda: ws.app.router.handle(inv), inv.user)
+    run_checked(ws, engine, refusals, caplog, lambda: ws.app.router.handle(inv).all, inv.user)
 
 
 @hsettings(SETTINGS, max_examples=40)
@@ -390,7 +390,7 @@ def test_unknown_and_mangled_commands(
 ) -> None:
     ws, engine, refusals = abuse
     inv = Invocation(command, args, who(ws, name), ws.channel())
-    run_checked(ws, engine, refusals, caplog, lambda: ws.app.router.handle(inv), inv.user)
+    run_checked(ws, engine, refusals, caplog, lambda: ws.app.router.handle(inv).all, inv.user)
 
 
 @pytest.mark.parametrize("action", sorted(registered_actions()))
@@ -417,7 +417,7 @@ def test_every_button_with_forged_values(
         engine,
         refusals,
         caplog,
-        lambda: ws.app.router.click(user, ws.channel(), f"{action}|{value}"),
+        lambda: ws.app.router.click(user, ws.channel(), f"{action}|{value}").all,
         user,
     )
 
@@ -450,7 +450,7 @@ def test_every_form_with_hostile_fields(
         engine,
         refusals,
         caplog,
-        lambda: ws.app.router.submit(user, ws.channel(), form, value, fields),
+        lambda: ws.app.router.submit(user, ws.channel(), form, value, fields).all,
         user,
     )
 
@@ -474,7 +474,7 @@ def test_commands_on_postgres(
     args = data.draw(typed_args(leaf, sub), label="args")
     name = data.draw(members, label="member")
     inv = Invocation(top, args, who(ws, name), ws.channel())
-    run_checked(ws, engine, refusals, caplog, lambda: ws.app.router.handle(inv), inv.user)
+    run_checked(ws, engine, refusals, caplog, lambda: ws.app.router.handle(inv).all, inv.user)
 
 
 @pytest.mark.parametrize(

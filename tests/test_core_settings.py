@@ -197,10 +197,10 @@ def test_structured_options_like_discord(ws: MemoryWorkspace) -> None:
     inv = Invocation(
         "settings", "", ws.user("bob"), ws.channel(), options={"sub": "tz", "zone": "Asia/Tokyo"}
     )
-    [o] = ws.app.router.handle(inv)
+    [o] = ws.app.router.handle(inv).all
     assert "Asia/Tokyo" in o.reply.text
     inv = Invocation(
         "settings", "", ws.user("bob"), ws.channel(), options={"sub": "public", "state": "maybe"}
     )
-    [o] = ws.app.router.handle(inv)
+    [o] = ws.app.router.handle(inv).all
     assert "must be one of on, off" in o.reply.text

@@ -426,7 +426,7 @@ def test_database_away_for_30_seconds(pg: tuple[str, str, Engine]) -> None:
             clock.advance(timedelta(seconds=5))
             for name in (names[step], "newcomer"):
                 inv = Invocation("drill", "", ws.user(name), ws.channel())
-                down_replies += core.router.handle(inv)
+                down_replies += core.router.handle(inv).all
             assert core.jobs.run_at(clock.now()) == 0  # each job fails, is logged, goes on
             with pytest.raises(OperationalError):  # APScheduler logs it and ticks again
                 dispatcher.drain(clock.now())
@@ -450,7 +450,7 @@ def test_database_away_for_30_seconds(pg: tuple[str, str, Engine]) -> None:
         )
         assert drills == Counter(names)
         inv = Invocation("settings", "show", ws.user("newcomer"), ws.channel())
-        [back] = core.router.handle(inv)  # and commands work again
+        [back] = core.router.handle(inv).all  # and commands work again
         assert back.reply.text != BUSY and "Time zone" in back.reply.text
     finally:
         proxy.close()

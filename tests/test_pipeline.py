@@ -272,7 +272,7 @@ def test_structured_options_like_discord(ws: MemoryWorkspace) -> None:
         ws.channel(),
         options={"sub": "interview", "company": "acme", "when": "dec 3 11:00", "kind": "panel"},
     )
-    [o] = ws.app.router.handle(inv)
+    [o] = ws.app.router.handle(inv).all
     assert "panel with Acme on Thu 3 Dec 2026, 11:00 (UTC)" in o.reply.text
 
 

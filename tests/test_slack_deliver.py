@@ -44,7 +44,9 @@ def adapter(fake: FakeSlack, interval: float = 0.0) -> SlackAdapter:
 
 
 def test_channel_post(fake: FakeSlack) -> None:
-    adapter(fake).deliver(Outbound(Channel(COHORT, "slack", "T1"), Reply("Leaderboard <!here>", title="Week 3")))
+    adapter(fake).deliver(
+        Outbound(Channel(COHORT, "slack", "T1"), Reply("Leaderboard <!here>", title="Week 3"))
+    )
     [msg] = fake.delivered("chat.postMessage")
     assert msg.body["channel"] == "C9"
     assert msg.body["text"] == "Week 3: Leaderboard &lt;!here&gt;"
@@ -88,7 +90,9 @@ def test_in_place_without_a_message_is_refused_loudly(fake: FakeSlack) -> None:
 
 def test_one_429_is_waited_out_and_sent_once(fake: FakeSlack) -> None:
     fake.rate_limit = {"chat.postMessage": 1}
-    adapter(fake).deliver(Outbound(Channel(COHORT, "slack", "T1"), Reply("Plan: applications week")))
+    adapter(fake).deliver(
+        Outbound(Channel(COHORT, "slack", "T1"), Reply("Plan: applications week"))
+    )
     attempts = fake.all("chat.postMessage")
     assert [a.status for a in attempts] == [429, 200]
     assert attempts[1].at - attempts[0].at >= 1.0

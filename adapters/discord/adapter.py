@@ -134,14 +134,14 @@ class DiscordAdapter:
         self, interaction: discord.Interaction[Any], command: str, options: dict[str, str]
     ) -> None:
         def work(user: User, conv: Conversation) -> list[Outbound]:
-            inv = Invocation(command, "", user, conv, "slash", options, interaction)
-            return self.app.router.handle(inv)
+            inv = Invocation(command, "", user, conv, "slash", options)
+            return self.app.router.handle(inv).all
 
         await self._serve(interaction, work)
 
     async def on_click(self, interaction: discord.Interaction[Any], custom_id: str) -> None:
         await self._serve(
-            interaction, lambda u, c: self.app.router.click(u, c, custom_id, interaction)
+            interaction, lambda u, c: self.app.router.click(u, c, custom_id).all
         )
 
     async def on_submit(
@@ -174,7 +174,7 @@ class DiscordAdapter:
     ) -> None:
         await self._serve(
             interaction,
-            lambda u, c: self.app.router.submit(u, c, action, value, fields, interaction),
+            lambda u, c: self.app.router.submit(u, c, action, value, fields).all,
         )
 
     async def _serve(

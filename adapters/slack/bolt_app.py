@@ -59,6 +59,7 @@ from bot.seen import SeenRequests as SharedSeenRequests
 from bot.serialize import outbound_from_dict
 from bot.types import (
     DM,
+    Answer,
     Channel,
     Conversation,
     Ephemeral,
@@ -259,7 +260,7 @@ class SlackBot:
         )
         conv = conversation_of(body.get("channel_id"), body.get("channel_name"))
 
-        def work() -> list[Outbound]:
+        def work() -> Answer:
             user = self.user(handle.team_id, body["user_id"], body.get("user_name", ""))
             inv = Invocation(
                 command=str(body.get("command", "")).lstrip("/").lower(),
@@ -267,7 +268,6 @@ class SlackBot:
                 user=user,
                 conversation=conv,
                 source="slash",
-                handle=handle,
             )
             return self.core.router.handle(inv)
 
@@ -289,9 +289,9 @@ class SlackBot:
         actions = body.get("actions") or []
         custom_id = str((actions[0] if actions else {}).get("value") or "")
 
-        def work() -> list[Outbound]:
+        def work() -> Answer:
             user = self.user(team, user_id, body["user"].get("username", ""))
-            return self.core.router.click(user, conv, custom_id, handle)
+            return self.core.router.click(user, conv, custom_id)
 
         self._answer(work, handle, conv, user_id)
 
@@ -306,10 +306,10 @@ class SlackBot:
         user_id = body["user"]["id"]
         fields = {k: render.unescape(v) for k, v in render.form_values(view["state"]).items()}
 
-        def work() -> list[Outbound]:
+        def work() -> Answer:
             user = self.user(team, user_id, body["user"].get("username", ""))
             return self.core.router.submit(
-                user, conv, str(meta.get("a", "")), str(meta.get("v", "")), fields, handle
+                user, conv, str(meta.get("a", "")), str(meta.get("v", "")), fields
             )
 
         self._answer(work, handle, conv, user_id)
@@ -320,7 +320,7 @@ class SlackBot:
         user = self.user(body.get("team_id", ""), event["user"], "")
         conv = Conversation("dm", event.get("channel", ""), "app home")
         # Through the router like a click: one transaction, first contact, friendly errors.
-        replies = [o.reply for o in self.core.router.click(user, conv, HOME_ACTION)]
+        replies = [o.reply for o in self.core.router.click(user, conv, HOME_ACTION).all]
         if not replies:
             return
         try:
@@ -348,38 +348,40 @@ class SlackBot:
 
     def _answer(
         self,
-        work: Callable[[], list[Outbound]],
+        work: Callable[[], Answer],
         handle: SlackHandle,
         conv: Conversation,
         user_id: str,
     ) -> None:
         try:
             with deadline(WORK_DB_SECONDS):  # a silent database: 'try again' inside 3 s
-                outbounds = work()
+                answer = work()
         except Exception:
             log.exception("Slack request failed in the core")
-            outbounds = []
+            answer = Answer()
             if user_id:
                 who = User("slack", handle.team_id, user_id, "")
                 where: Target = DM(who) if conv.kind == "dm" else Ephemeral(who, conv)
-                outbounds = [Outbound(where, Reply(SORRY))]
-        self.send_all(outbounds, handle, conv)
+                answer = Answer((Outbound(where, Reply(SORRY)),))
+        self.send_all(answer, handle, conv)
 
-    def send_all(
-        self, outbounds: list[Outbound], handle: SlackHandle | None, conv: Conversation
-    ) -> None:
-        """Answer now; a reply Slack did not take goes to the outbox and arrives late, since
-        the change it confirms is already committed. Nothing here waits long or re-sends a
-        post that Slack may already have made."""
-        for out in outbounds:
+    def send_all(self, answer: Answer, handle: SlackHandle | None, conv: Conversation) -> None:
+        """Answer now: the replies through the request's own handle (its response_url, its
+        trigger for a form), the rest through the Web API. A message Slack did not take goes
+        to the outbox and arrives late, since the change it confirms is already committed.
+        Nothing here waits long or re-sends a post that Slack may already have made."""
+        for out, via in [
+            *((o, handle) for o in answer.replies),
+            *((o, None) for o in answer.elsewhere),
+        ]:
             # Tags a DM or channel post, so a later try can look for it before posting again.
             out = replace(out, key=uuid.uuid4().hex)
             key = outbox_key(out)
             try:
-                wants_modal = out.reply.form is not None and handle and handle.trigger_id
-                if wants_modal and self._open_form(out, handle, conv):  # type: ignore[arg-type]
+                wants_modal = out.reply.form is not None and via and via.trigger_id
+                if wants_modal and via and self._open_form(out, via, conv):
                     continue
-                self.adapter.send(out, handle, key=key)
+                self.adapter.send(out, via, key=key)
             except SlackApiError as exc:
                 resp = exc.response
                 error = str(resp.get("error") or "") if resp is not None else ""
