@@ -263,22 +263,6 @@ def _record(session: Session, out: list[Scheduled], now: datetime) -> list[Sched
     return [s for s in out if won.get((s.member_id or 0, s.local_date)) == s.subject]
 
 
-def last_daily_drill(session: Session, member_id: int, since: datetime) -> str | None:
-    """The drill of the latest daily DM that reached the member since `since`, so that
-    `/drill answer` can answer it."""
-    return session.scalar(
-        select(DailyDrill.drill_id)
-        .join(OutboxMessage, OutboxMessage.dedupe_key == DailyDrill.outbox_key)
-        .where(
-            DailyDrill.member_id == member_id,
-            OutboxMessage.status == "sent",
-            OutboxMessage.sent_at >= since,
-        )
-        .order_by(OutboxMessage.sent_at.desc())
-        .limit(1)
-    )
-
-
 @wakes("daily-drill")
 def next_drill_time(after: datetime, session: Session, env: JobEnv) -> datetime | None:
     """The first local drill instant after `after`, over every member: a handful of distinct
@@ -301,4 +285,4 @@ def next_drill_time(after: datetime, session: Session, env: JobEnv) -> datetime 
     return min(instants, default=None)
 
 
-__all__ = ["daily_drills", "last_daily_drill", "next_drill_time"]
+__all__ = ["daily_drills", "next_drill_time"]

@@ -25,6 +25,7 @@ from bot.features.drills.practice import (
     Want,
     current_state,
     freezes_text,
+    last_daily_drill,
     member_tracks,
     next_picks,
     practice_state,
@@ -78,8 +79,6 @@ def _current(ctx: Ctx) -> Drill:
     state = ctx.session.get(PracticeState, ctx.member.id)
     if state is not None and state.current_drill_id:
         return _drill(ctx, state.current_drill_id)
-    from bot.features.drills.daily import last_daily_drill
-
     # The daily DM does not touch the practice state; answer the one that came today.
     daily = last_daily_drill(ctx.session, ctx.member.id, ctx.now - timedelta(hours=24))
     if daily and (state is None or state.last_drill_id != daily):

@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 
 from bot.content import TRACKS, Content, Drill
 from bot.db.bulk import rows_among
-from bot.db.drill_models import Card, PracticeState, Review
+from bot.db.drill_models import Card, DailyDrill, PracticeState, Review
 from bot.db.models import MemberSettings
-from bot.db.schedule_models import CohortOffday
+from bot.db.schedule_models import CohortOffday, OutboxMessage
 
 # Minutes-long learning steps make no sense for a daily practice: one short step, so that
 # "Again" comes back within the day and "Good" on a new drill schedules it days ahead.
@@ -477,3 +477,19 @@ def freezes_text(n: int) -> str:
 def member_tracks(s: MemberSettings) -> tuple[str, ...]:
     """The tracks a member practises: their choice, or every track when none is valid."""
     return tuple(t for t in s.tracks.split(",") if t in TRACKS) or tuple(TRACKS)
+
+
+def last_daily_drill(session: Session, member_id: int, since: datetime) -> str | None:
+    """The drill of the latest daily DM that reached the member since `since`, so that
+    `/drill answer` can answer it."""
+    return session.scalar(
+        select(DailyDrill.drill_id)
+        .join(OutboxMessage, OutboxMessage.dedupe_key == DailyDrill.outbox_key)
+        .where(
+            DailyDrill.member_id == member_id,
+            OutboxMessage.status == "sent",
+            OutboxMessage.sent_at >= since,
+        )
+        .order_by(OutboxMessage.sent_at.desc())
+        .limit(1)
+    )
