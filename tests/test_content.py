@@ -45,11 +45,6 @@ def cohortbot(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[
     return run_cohortbot(*args, cwd=cwd, env=full_env)
 
 
-@pytest.fixture(scope="module")
-def content() -> Content:
-    return load_content([BUILTIN])
-
-
 # --- the shipped banks ----------------------------------------------------------------------------
 
 

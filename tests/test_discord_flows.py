@@ -1,7 +1,8 @@
 """The product's main journeys, end to end on Discord: interactions built from Discord's payloads
 go through the real discord.py client and CommandTree into the core; the scheduler's jobs and the
 outbox deliver through the Discord adapter; everything sent goes over real HTTP to the local
-fake of Discord's REST API. On SQLite and PostgreSQL."""
+fake of Discord's REST API. On SQLite: the journeys' rows are checked on both databases
+through the memory workspace (tests/test_pipeline.py, test_nudges*.py, test_drills.py, ...)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.app import App
@@ -36,6 +38,10 @@ from tests.discord_fake import (
     submit,
     text_of,
 )
+
+# Discord's side (payloads, rendering, mentions): the same on either database; the flows'
+# rows are checked on both through the memory workspace.
+pytestmark = pytest.mark.sqlite_only
 
 ORG = Person(100, "alice", admin=True)
 BOB = Person(101, "bob")

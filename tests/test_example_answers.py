@@ -8,8 +8,11 @@ import re
 import pytest
 
 from adapters.memory import MemoryWorkspace
-from bot.content import Content, Drill, builtin_content_dir, load_content
+from bot.content import Content, Drill
 from bot.features.drills.feedback import checklist_coverage, structure_check, words
+
+# The stories and how "Skip to answer" shows them: the database plays no part.
+pytestmark = pytest.mark.sqlite_only
 
 # A story a member could tell in about two minutes: long enough to carry all six parts with
 # specifics, short enough to say before the interviewer's attention goes.
@@ -17,11 +20,6 @@ MIN_WORDS, MAX_WORDS = 180, 320
 # Cue phrases the issue names as the template that fooled the old detector; a bank where every
 # story leans on them would teach members the template instead of the structure.
 TEMPLATE_CUES = ("my task was", "as a result", "i decided to", "since then i always")
-
-
-@pytest.fixture(scope="module")
-def content() -> Content:
-    return load_content([builtin_content_dir()])
 
 
 @pytest.fixture(scope="module")

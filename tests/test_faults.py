@@ -40,6 +40,7 @@ from bot.outbox import Dispatcher, Scheduled, enqueue
 from bot.router import BUSY
 from bot.types import DM, Invocation, Outbound, Reply, User
 from tests.conftest import PG_URL, START, pg_engine, truncate_all
+from tests.helpers import member
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKER = ROOT / "tests" / "fanout_worker.py"
@@ -243,7 +244,7 @@ def queue_messages(engine: Engine, n: int) -> None:
         ).workspace_id
     items = [
         Scheduled(
-            Outbound(DM(User("memory", "W1", f"U{i}", f"m{i}")), Reply(f"message {i}")),
+            Outbound(DM(member(i)), Reply(f"message {i}")),
             workspace_id=ws_id,
             kind="test",
             subject=str(i),

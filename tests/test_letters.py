@@ -15,10 +15,7 @@ from bot.features.pipeline import commands as pipeline_commands
 from bot.features.pipeline.letters import WEEKEND, business_day, proposed_deadline, render_letter
 from bot.types import Ephemeral
 from tests.conftest import snapshot
-
-
-def say(ws: MemoryWorkspace, line: str, who: str = "bob") -> str:
-    return "\n".join(d.text for d in ws.command(who, line))
+from tests.helpers import say
 
 
 def five_companies(ws: MemoryWorkspace) -> None:

@@ -58,6 +58,7 @@ def parse(body: str) -> dict[str, float]:
     return samples
 
 
+@pytest.mark.sqlite_only  # counters in the process; the outbox's figures run on both below
 def test_commands_counted_with_latency_and_bounded_labels(
     app: App, runtime: Runtime, clock: ManualClock
 ) -> None:
@@ -138,6 +139,7 @@ def test_outbox_sent_failed_depth_and_age(app: App, runtime: Runtime, clock: Man
     assert after["cohortbot_outbox_oldest_age_seconds"] == 0
 
 
+@pytest.mark.sqlite_only
 def test_metrics_answer_while_the_database_is_away(app: App) -> None:
     from bot.db.session import make_engine, make_sessionmaker
 
@@ -148,6 +150,7 @@ def test_metrics_answer_while_the_database_is_away(app: App) -> None:
     assert "cohortbot_outbox_depth" not in samples
 
 
+@pytest.mark.sqlite_only
 def test_other_paths_are_404(runtime: Runtime) -> None:
     import urllib.error
 

@@ -9,14 +9,10 @@ from sqlalchemy import select
 
 from adapters.memory import Delivery, MemoryWorkspace
 from bot.db.pipeline_models import Application
-from tests.scheduling import dms_to, local, only_jobs
+from tests.helpers import with_nudges
+from tests.scheduling import dms_to, local
 
 PARIS = "Europe/Paris"
-
-
-def _setup(ws: MemoryWorkspace) -> None:
-    ws.command("bob", f"/settings tz {PARIS}")
-    only_jobs(ws, "nudges")
 
 
 def _titles(out: list[Delivery]) -> list[str]:
@@ -30,7 +26,7 @@ def _button(d: Delivery, label: str):  # type: ignore[no-untyped-def]
 def test_offer_sends_one_alternatives_letter_per_other_company_and_one_reminder(
     ws: MemoryWorkspace,
 ) -> None:
-    _setup(ws)
+    with_nudges(ws, PARIS)
     for company in ("Acme", "Globex", "Initech", "Umbrella"):
         ws.command("bob", f"/pipeline add {company} stage applied")
     ws.command("bob", "/pipeline add Hooli stage rejected")
@@ -61,7 +57,7 @@ def test_offer_sends_one_alternatives_letter_per_other_company_and_one_reminder(
 
 
 def test_deadline_reminders_3d_1d_and_morning_of(ws: MemoryWorkspace) -> None:
-    _setup(ws)
+    with_nudges(ws, PARIS)
     ws.command("bob", "/pipeline add Acme stage interview")
     ws.command("bob", "/pipeline offer Acme deadline 2026-11-30 17:00")  # Monday
     out = dms_to(ws.advance(timedelta(days=8)), "bob")
@@ -79,7 +75,7 @@ def test_deadline_reminders_3d_1d_and_morning_of(ws: MemoryWorkspace) -> None:
 
 
 def test_weekend_and_exploding_offers(ws: MemoryWorkspace) -> None:
-    _setup(ws)
+    with_nudges(ws, PARIS)
     ws.command("bob", "/pipeline add Acme stage onsite")
     ws.command("bob", "/pipeline offer Acme deadline 2026-11-28 12:00")  # Sat, within 72 h? no
     ws.command("bob", "/pipeline add Globex stage onsite")
@@ -92,7 +88,7 @@ def test_weekend_and_exploding_offers(ws: MemoryWorkspace) -> None:
 
 
 def test_thank_you_after_the_interview_unless_marked(ws: MemoryWorkspace) -> None:
-    _setup(ws)
+    with_nudges(ws, PARIS)
     ws.command("bob", "/pipeline add Acme stage screen")
     ws.command("bob", "/pipeline add Globex stage screen")
     ws.command("bob", "/pipeline interview Acme 2026-11-23 14:00 technical")
@@ -109,7 +105,7 @@ def test_thank_you_after_the_interview_unless_marked(ws: MemoryWorkspace) -> Non
 
 
 def test_stale_application_follow_up(ws: MemoryWorkspace) -> None:
-    _setup(ws)
+    with_nudges(ws, PARIS)
     ws.command("bob", "/pipeline add Acme stage applied")
     ws.command("bob", "/pipeline add Globex stage applied")
     ws.advance(timedelta(days=5))
@@ -121,7 +117,7 @@ def test_stale_application_follow_up(ws: MemoryWorkspace) -> None:
 
 
 def test_far_apart_deadlines(ws: MemoryWorkspace) -> None:
-    _setup(ws)
+    with_nudges(ws, PARIS)
     ws.command("bob", "/pipeline add Acme stage onsite")
     ws.command("bob", "/pipeline add Globex stage onsite")
     ws.command("bob", "/pipeline offer Acme deadline 2026-11-27 17:00")
@@ -133,7 +129,7 @@ def test_far_apart_deadlines(ws: MemoryWorkspace) -> None:
 
 
 def test_accepted_offer_declines_the_rest_then_review(ws: MemoryWorkspace) -> None:
-    _setup(ws)
+    with_nudges(ws, PARIS)
     for company in ("Acme", "Globex", "Initech"):
         ws.command("bob", f"/pipeline add {company} stage interview")
     ws.command("bob", "/pipeline offer Acme deadline 2026-12-04 17:00")
@@ -153,7 +149,7 @@ def test_accepted_offer_declines_the_rest_then_review(ws: MemoryWorkspace) -> No
 
 
 def test_sensible_hour_snooze_and_stop(ws: MemoryWorkspace) -> None:
-    _setup(ws)
+    with_nudges(ws, PARIS)
     ws.clock.set(datetime(2026, 11, 23, 22, 0, tzinfo=UTC))  # 23:00 in Paris
     ws.command("bob", "/pipeline add Acme stage applied")
     ws.command("bob", "/pipeline add Globex stage applied")
@@ -174,7 +170,7 @@ def test_sensible_hour_snooze_and_stop(ws: MemoryWorkspace) -> None:
 
 
 def test_nudges_are_private_and_buttons_cannot_be_forged(ws: MemoryWorkspace) -> None:
-    _setup(ws)
+    with_nudges(ws, PARIS)
     ws.command("bob", "/pipeline add Acme stage applied")
     ws.command("bob", "/pipeline add Globex stage applied")
     ws.command("bob", "/pipeline offer Acme deadline 2026-12-04 17:00")
@@ -190,7 +186,7 @@ def test_nudges_are_private_and_buttons_cannot_be_forged(ws: MemoryWorkspace) ->
 
 
 def test_a_stopped_kind_is_remembered(ws: MemoryWorkspace) -> None:
-    _setup(ws)
+    with_nudges(ws, PARIS)
     [r] = ws.press_id("bob", "nudge.stop|follow-up")
     assert "no more follow-up reminders" in r.text
     ws.command("bob", "/pipeline add Acme stage applied")

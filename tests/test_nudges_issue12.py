@@ -11,14 +11,10 @@ from sqlalchemy import select
 
 from adapters.memory import Delivery, MemoryWorkspace
 from bot.db.schedule_models import OutboxMessage
-from tests.scheduling import dms_to, local, only_jobs
+from tests.helpers import with_nudges
+from tests.scheduling import dms_to, local
 
 PARIS = "Europe/Paris"
-
-
-def _setup(ws: MemoryWorkspace) -> None:
-    ws.command("bob", f"/settings tz {PARIS}")
-    only_jobs(ws, "nudges")
 
 
 def _kind(d: Delivery) -> str:
@@ -44,7 +40,7 @@ def _pending(ws: MemoryWorkspace, kind: str) -> list[str]:
 
 
 def test_after_accepting_the_others_get_only_their_decline_letter(ws: MemoryWorkspace) -> None:
-    _setup(ws)
+    with_nudges(ws, PARIS)
     for company in ("Acme", "Globex", "Initech"):
         ws.command("bob", f"/pipeline add {company} stage interview")
     ws.command("bob", "/pipeline offer Globex deadline 2026-12-04 17:00")
@@ -61,7 +57,7 @@ def test_after_accepting_the_others_get_only_their_decline_letter(ws: MemoryWork
 
 
 def test_a_process_reopened_after_accepting_is_nudged_again(ws: MemoryWorkspace) -> None:
-    _setup(ws)
+    with_nudges(ws, PARIS)
     ws.command("bob", "/pipeline add Acme stage onsite")
     ws.command("bob", "/pipeline add Globex stage interview")
     ws.command("bob", "/pipeline move Acme accepted")
@@ -73,7 +69,7 @@ def test_a_process_reopened_after_accepting_is_nudged_again(ws: MemoryWorkspace)
 
 
 def test_queued_nudges_about_a_process_are_dropped_when_it_closes(ws: MemoryWorkspace) -> None:
-    _setup(ws)
+    with_nudges(ws, PARIS)
     _night(ws)
     for company in ("Acme", "Globex", "Initech"):
         ws.command("bob", f"/pipeline add {company} stage applied")
@@ -87,7 +83,7 @@ def test_queued_nudges_about_a_process_are_dropped_when_it_closes(ws: MemoryWork
 
 
 def test_queued_nudges_about_a_removed_application_are_dropped(ws: MemoryWorkspace) -> None:
-    _setup(ws)
+    with_nudges(ws, PARIS)
     _night(ws)
     for company in ("Acme", "Globex", "Initech"):
         ws.command("bob", f"/pipeline add {company} stage applied")
@@ -105,7 +101,7 @@ def test_queued_nudges_about_a_removed_application_are_dropped(ws: MemoryWorkspa
 
 
 def test_accepting_drops_what_was_queued_about_the_others(ws: MemoryWorkspace) -> None:
-    _setup(ws)
+    with_nudges(ws, PARIS)
     _night(ws)
     ws.command("bob", "/pipeline add Acme stage onsite")
     ws.command("bob", "/pipeline add Globex stage onsite")
@@ -120,7 +116,7 @@ def test_accepting_drops_what_was_queued_about_the_others(ws: MemoryWorkspace) -
 
 
 def test_a_booked_interview_is_movement(ws: MemoryWorkspace) -> None:
-    _setup(ws)
+    with_nudges(ws, PARIS)
     ws.command("bob", "/pipeline add Atlassian stage applied")
     ws.advance(timedelta(days=5))
     ws.command("bob", "/pipeline interview Atlassian 2026-12-06 10:00")  # booked on 28 Nov
@@ -136,7 +132,7 @@ def test_a_booked_interview_is_movement(ws: MemoryWorkspace) -> None:
 
 
 def test_one_request_for_more_time_per_offer(ws: MemoryWorkspace) -> None:
-    _setup(ws)
+    with_nudges(ws, PARIS)
     ws.command("bob", "/pipeline add Acme stage onsite")
     ws.command("bob", "/pipeline add Globex stage onsite")
     # Acme: under 72 hours, on a Saturday, and well before Globex's deadline.
@@ -152,7 +148,7 @@ def test_one_request_for_more_time_per_offer(ws: MemoryWorkspace) -> None:
 
 
 def test_a_weekend_deadline_moves_to_the_next_business_day(ws: MemoryWorkspace) -> None:
-    _setup(ws)
+    with_nudges(ws, PARIS)
     ws.command("bob", "/pipeline add Acme stage onsite")
     ws.command("bob", "/pipeline offer Acme deadline 2026-12-19 12:00")  # a Saturday
     out = dms_to(ws.advance(timedelta(hours=2)), "bob")
@@ -163,7 +159,7 @@ def test_a_weekend_deadline_moves_to_the_next_business_day(ws: MemoryWorkspace) 
 
 
 def test_old_extension_buttons_still_work(ws: MemoryWorkspace) -> None:
-    _setup(ws)
+    with_nudges(ws, PARIS)
     [r] = ws.press_id("bob", "nudge.stop|exploding")
     assert "Stopped" in r.text
     ws.command("bob", "/pipeline add Acme stage onsite")
@@ -173,7 +169,7 @@ def test_old_extension_buttons_still_work(ws: MemoryWorkspace) -> None:
 
 
 def test_stop_drops_what_is_already_queued(ws: MemoryWorkspace) -> None:
-    _setup(ws)
+    with_nudges(ws, PARIS)
     _night(ws)
     for company in ("Acme", "Globex", "Initech"):
         ws.command("bob", f"/pipeline add {company} stage applied")
@@ -187,7 +183,7 @@ def test_stop_drops_what_is_already_queued(ws: MemoryWorkspace) -> None:
 
 
 def test_snooze_leaves_no_queued_copy(ws: MemoryWorkspace) -> None:
-    _setup(ws)
+    with_nudges(ws, PARIS)
     _night(ws)
     ws.command("bob", "/pipeline add Acme stage applied")
     ws.command("bob", "/pipeline add Globex stage applied")
@@ -203,7 +199,7 @@ def test_snooze_leaves_no_queued_copy(ws: MemoryWorkspace) -> None:
 
 
 def test_a_snoozed_deadline_reminder_counts_the_days_again(ws: MemoryWorkspace) -> None:
-    _setup(ws)
+    with_nudges(ws, PARIS)
     ws.command("bob", "/pipeline add Acme stage interview")
     ws.command("bob", "/pipeline offer Acme deadline 2026-11-30 17:00")  # Monday
     out = dms_to(ws.advance(datetime(2026, 11, 27, 17, 0, tzinfo=UTC)), "bob")
@@ -216,7 +212,7 @@ def test_a_snoozed_deadline_reminder_counts_the_days_again(ws: MemoryWorkspace) 
 
 
 def test_a_snoozed_reminder_that_a_later_one_replaces_is_not_sent(ws: MemoryWorkspace) -> None:
-    _setup(ws)
+    with_nudges(ws, PARIS)
     ws.command("bob", "/pipeline add Acme stage interview")
     ws.command("bob", "/pipeline offer Acme deadline 2026-11-30 17:00")
     out = dms_to(ws.advance(datetime(2026, 11, 29, 17, 0, tzinfo=UTC)), "bob")
@@ -228,7 +224,7 @@ def test_a_snoozed_reminder_that_a_later_one_replaces_is_not_sent(ws: MemoryWork
 
 
 def test_decline_letters_stop_once_closed(ws: MemoryWorkspace) -> None:
-    _setup(ws)
+    with_nudges(ws, PARIS)
     ws.command("bob", "/pipeline add Acme stage onsite")
     ws.command("bob", "/pipeline add Globex stage onsite")
     ws.command("bob", "/pipeline move Acme accepted")

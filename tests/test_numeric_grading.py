@@ -32,11 +32,6 @@ from tests.cli import run_cohortbot
 BUILTIN = builtin_content_dir()
 
 
-@pytest.fixture(scope="module")
-def content() -> Content:
-    return load_content([BUILTIN])
-
-
 def right(content: Content, drill_id: str, reply: str) -> bool:
     return grade_number(reply, content.drills[drill_id]).correct
 

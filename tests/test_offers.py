@@ -10,10 +10,7 @@ from bot.db.pipeline_models import Offer
 from bot.features.pipeline.handlers import parse_amount
 from bot.types import Ephemeral
 from tests.conftest import snapshot
-
-
-def say(ws: MemoryWorkspace, line: str, who: str = "bob") -> str:
-    return "\n".join(d.text for d in ws.command(who, line))
+from tests.helpers import say
 
 
 def two_offers(ws: MemoryWorkspace) -> None:

@@ -17,6 +17,7 @@ from bot.db.pipeline_models import Application, Interview, Offer, StageMove
 from bot.router import QUOTE_MARK
 from bot.types import DM, Ephemeral, Invocation
 from tests.conftest import snapshot
+from tests.helpers import say
 
 
 def app_of(ws: MemoryWorkspace, company: str, owner: str = "bob") -> Application:
@@ -36,12 +37,6 @@ def _member_ids(s: object, name: str) -> list[int]:
     from bot.db.models import Member
 
     return list(s.scalars(select(Member.id).where(Member.display_name == name)))  # type: ignore[attr-defined]
-
-
-def say(ws: MemoryWorkspace, line: str, who: str = "bob") -> str:
-    out = ws.command(who, line)
-    assert out, line
-    return "\n".join(d.text for d in out)
 
 
 def test_console_script_exports_every_move_and_a_calendar(

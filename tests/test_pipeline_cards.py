@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import io
 
+import pytest
+
 from adapters.console import Console
 from adapters.memory import MemoryWorkspace
 from adapters.slack import render as slack_render
+
+# How a card renders: the database plays no part.
+pytestmark = pytest.mark.sqlite_only
 
 
 def _section_texts(blocks: list[dict[str, object]]) -> list[str]:

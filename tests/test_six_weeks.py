@@ -70,20 +70,8 @@ SCRIPT = """
 """
 
 
-@pytest.fixture(params=["sqlite"])
-def db(request: pytest.FixtureRequest, tmp_path):  # type: ignore[no-untyped-def]
-    # Narrow the shared fixture to SQLite for this one long scenario.
-    import shutil
-
-    from bot.db.session import make_engine
-
-    path = tmp_path / "bot.db"
-    shutil.copy(request.getfixturevalue("sqlite_template"), path)
-    engine = make_engine(f"sqlite:///{path}")
-    yield f"sqlite:///{path}", engine
-    engine.dispose()
-
-
+# One long scenario; its rows are the memory workspace's, checked on both databases elsewhere.
+@pytest.mark.sqlite_only
 def test_six_weeks_of_a_five_member_cohort(ws: MemoryWorkspace) -> None:
     ws.clock.set(datetime(2026, 11, 22, 12, 0, tzinfo=UTC))  # a Sunday, before the first week
     # Every job ticks each quarter hour here (the drill times below are on quarter hours):

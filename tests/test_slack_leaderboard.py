@@ -1,26 +1,35 @@
 """The leaderboard end to end over Slack: a cohort set up by an admin with /cohort setup,
 members practising, `/leaderboard` privately with its chart, and the weekly post through the
-scheduler and the outbox into the cohort channel. SQLite and PostgreSQL."""
+scheduler and the outbox into the cohort channel. In-process through `SlackBot.dispatch`, on
+SQLite: the board's queries run on both databases in tests/test_cohort.py."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
+
+import pytest
 
 from bot.app import App
 from bot.outbox import Dispatcher
 from tests.conftest import START
+from tests.helpers import slack_run
+from tests.helpers import slack_text as blob
 from tests.slack_fake import Call, SlackRig
+
+pytestmark = pytest.mark.sqlite_only
 
 CHANNEL = "C9"
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.fixture
+def rig(slack: SlackRig) -> SlackRig:
+    return slack
+
+
 def run(rig: SlackRig, line: str, user: str = "U1", channel: str = CHANNEL) -> Call:
-    """One command, waiting for its answer, as a member typing would."""
-    before = len(rig.fake.messages())
-    assert rig.command(line, user=user, channel=channel).status == 200
-    return rig.fake.wait_messages(before + 1)[before]
+    """One command in the cohort channel, waiting for its answer."""
+    return slack_run(rig, line, user, channel)
 
 
 def channel_posts(rig: SlackRig) -> list[Call]:
@@ -41,10 +50,6 @@ def uploads_to(rig: SlackRig, channel: str) -> list[Call]:
         for c in rig.fake.delivered("files.completeUploadExternal")
         if c.body.get("channel_id") == channel
     ]
-
-
-def blob(call: Call) -> str:
-    return json.dumps({"text": call.body.get("text"), "blocks": call.body.get("blocks")})
 
 
 def practise(rig: SlackRig, user: str) -> None:
@@ -84,7 +89,7 @@ def test_leaderboard_command_is_private_with_the_chart_in_the_dm(rig: SlackRig) 
     assert board.body["blocks"][0]["text"]["text"].startswith("Leaderboard: week of")
     assert "1. u1: 3 points, 1 drill" in blob(board)
     assert "direct messages" in blob(board)  # files can't be ephemeral: the chart went to DM
-    rig.fake.wait_for(lambda: uploads_to(rig, "DU1"), what="the chart in the DM")
+    rig.fake.wait_for(lambda: bool(uploads_to(rig, "DU1")), what="the chart in the DM")
     [url] = [
         c
         for c in rig.fake.delivered("files.getUploadURLExternal")
