@@ -164,3 +164,17 @@ def test_a_spent_bucket_is_raised_not_slept(bot: Bot, fake: FakeDiscord) -> None
     assert _timed(lambda: bot.adapter.deliver(_dm(CAROL, "drill"))) < PROMPT
     assert len(fake.created(dm_channel_id(BOB.uid))) == 5
     assert len(fake.created(dm_channel_id(CAROL.uid))) == 1
+
+
+def test_known_dm_channels_do_not_wait_on_opening_new_ones(bot: Bot, fake: FakeDiscord) -> None:
+    """Opening a DM channel is one route for the whole bot: when Discord limits it, members
+    whose DM channel the bot already knows still get their messages. discord.py remembers
+    only 128 DM channels; a cohort is thousands."""
+    cohort = [Person(10_000 + i, f"m{i}") for i in range(200)]
+    for p in cohort:
+        bot.adapter.deliver(_dm(p, "welcome"))
+    fake.rate_limit("POST", r"^/users/@me/channels$", 60.0)
+    bot.adapter.deliver(_dm(cohort[0], "drill", key="m10000|daily|d-1|2026-11-24"))
+    assert len(fake.created(dm_channel_id(cohort[0].uid))) == 2
+    with pytest.raises(RateLimited):  # a member never DMed before waits, alone
+        bot.adapter.deliver(_dm(BOB, "drill"))

@@ -66,6 +66,10 @@ NONCE_MAX = 25  # Discord's limit on a message nonce
 # A wait for a rate limit up to this long happens inline; a longer one goes back to the outbox.
 INLINE_WAIT = 1.0
 SUBMITS_REMEMBERED = 4096
+DM_CHANNELS_REMEMBERED = 50_000  # about 10 MB at most: every member of a large cohort
+CONFIRM_PAUSES = (1.0, 4.0, 15.0, 40.0)  # between DM attempts when the interaction is gone
+# What answering through an interaction can raise, besides our own bounded errors.
+ANSWER_ERRORS = (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError, DeliveryError)
 NO_HOME = (
     "I don't know which cohort you belong to yet. Use any command once in your cohort's "
     "server (try /cohortbot there), and then this works in DMs too."
@@ -124,7 +128,8 @@ class DiscordAdapter:
         # Interactions already taken, so a redelivered modal submit is handled once. Bounded:
         # Discord never redelivers one older than its 15-minute token.
         self._submitted: OrderedDict[int, None] = OrderedDict()
-        self._finished: set[int] = set()
+        self._finished: OrderedDict[int, None] = OrderedDict()  # bounded, like _submitted
+        self._dm_channels: OrderedDict[str, int] = OrderedDict()  # user id -> DM channel id
         self._finished_cv = threading.Condition()
         self.seen = SeenRequests(app.sessions, app.clock.now)  # one replica per interaction
 
@@ -134,14 +139,14 @@ class DiscordAdapter:
         self, interaction: discord.Interaction[Any], command: str, options: dict[str, str]
     ) -> None:
         def work(user: User, conv: Conversation) -> list[Outbound]:
-            inv = Invocation(command, "", user, conv, "slash", options)
-            return self.app.router.handle(inv).all
+            inv = Invocation(command, "", user, conv, "slash", options, interaction)
+            return self.app.router.handle(inv)
 
         await self._serve(interaction, work)
 
     async def on_click(self, interaction: discord.Interaction[Any], custom_id: str) -> None:
         await self._serve(
-            interaction, lambda u, c: self.app.router.click(u, c, custom_id).all
+            interaction, lambda u, c: self.app.router.click(u, c, custom_id, interaction)
         )
 
     async def on_submit(
@@ -174,7 +179,7 @@ class DiscordAdapter:
     ) -> None:
         await self._serve(
             interaction,
-            lambda u, c: self.app.router.submit(u, c, action, value, fields).all,
+            lambda u, c: self.app.router.submit(u, c, action, value, fields, interaction),
         )
 
     async def _serve(
@@ -182,29 +187,40 @@ class DiscordAdapter:
         interaction: discord.Interaction[Any],
         work: Callable[[User, Conversation], list[Outbound]],
     ) -> None:
+        """Answer (or defer) within `defer_after`, whatever the work or the database does;
+        then every reply of committed work reaches the member: through the interaction while
+        Discord takes it, by DM when its token is gone."""
+
+        def run() -> list[Outbound] | None:
+            if not self.seen.first_time(f"discord:{interaction.id}"):
+                return None  # another replica (each gateway session gets it too) took it on
+            user, conv = self._identify(interaction)
+            if user is None:
+                return [Outbound(DM(_anonymous(interaction)), Reply(NO_HOME))]
+            return work(user, conv)
+
         try:
-
-            def run() -> list[Outbound]:
-                user, conv = self._identify(interaction)
-                if user is None:
-                    return [Outbound(DM(_anonymous(interaction)), Reply(NO_HOME))]
-                return work(user, conv)
-
-            if not await asyncio.to_thread(self.seen.first_time, f"discord:{interaction.id}"):
-                return  # another replica (each gateway session gets it too) took it on
-            task = asyncio.ensure_future(asyncio.to_thread(run))
-            try:
-                outs = await asyncio.wait_for(asyncio.shield(task), self.defer_after)
-            except TimeoutError:
-                await self._defer(interaction)
-                outs = await task
-            await self._answer(interaction, outs)
+            async with bounded(INLINE_WAIT):
+                try:
+                    task = asyncio.ensure_future(asyncio.to_thread(run))
+                    try:
+                        outs = await asyncio.wait_for(asyncio.shield(task), self.defer_after)
+                    except TimeoutError:
+                        await self._defer(interaction)
+                        outs = await task
+                except Exception:
+                    log.exception("interaction failed", extra={"interaction": interaction.id})
+                    await self._apologise(interaction)
+                    return
+                if outs is not None:
+                    await self._answer(interaction, outs)
         except Exception:
-            log.exception("interaction failed", extra={"interaction": interaction.id})
-            await self._apologise(interaction)
+            log.exception("answering failed", extra={"interaction": interaction.id})
         finally:
             with self._finished_cv:
-                self._finished.add(interaction.id)
+                self._finished[interaction.id] = None
+                while len(self._finished) > SUBMITS_REMEMBERED:
+                    self._finished.popitem(last=False)
                 self._finished_cv.notify_all()
 
     def wait_finished(self, interaction_id: int, timeout: float) -> bool:
@@ -244,40 +260,75 @@ class DiscordAdapter:
     # -- answering an interaction ---------------------------------------------------------
 
     async def _defer(self, interaction: discord.Interaction[Any]) -> None:
+        """Defer; when Discord refuses or is too slow, the work goes on (it will commit) and
+        its replies find their way by follow-up or DM."""
         if interaction.response.is_done():
             return
-        if interaction.type is discord.InteractionType.component:
-            await interaction.response.defer()  # keeps the message; follow-ups come after
-        else:
-            await interaction.response.defer(
-                ephemeral=interaction.guild_id is not None, thinking=True
-            )
+        try:
+            async with asyncio.timeout(self.deliver_timeout):
+                if interaction.type is discord.InteractionType.component:
+                    await interaction.response.defer()  # keeps the message; follow-ups come after
+                else:
+                    await interaction.response.defer(
+                        ephemeral=interaction.guild_id is not None, thinking=True
+                    )
+        except ANSWER_ERRORS as exc:
+            log.warning("could not defer interaction %s: %s", interaction.id, exc)
 
     async def _answer(self, interaction: discord.Interaction[Any], outs: list[Outbound]) -> None:
+        """The member's own replies go first, so nothing else stands between the member and
+        Discord's 3 s; other members' DMs and channel posts follow. A reply Discord would not
+        take through the interaction (its token gone, a 5xx) goes by DM instead."""
         me = str(interaction.user.id)
         in_dm = interaction.guild_id is None
+        mine = [ob for ob in outs if _answers(ob, me, in_dm)]
+        others = [ob for ob in outs if not _answers(ob, me, in_dm)]
         replied = False
-        for ob in outs:
-            target, reply = ob.target, ob.reply
-            if reply.form is not None and await self._open_form(interaction, reply.form):
-                replied = True
+        late: list[Reply] = []
+        for ob in mine:
+            if late:  # the token is gone: the rest follows the first by DM, in order
+                late.append(ob.reply)
                 continue
-            match target:
-                case Ephemeral(user=u) if u.user_id == me:
-                    await self._reply_here(interaction, reply, ephemeral=not in_dm)
-                    replied = True
-                case DM(user=u) if u.user_id == me and in_dm:
-                    await self._reply_here(interaction, reply, ephemeral=False)
-                    replied = True
-                case InPlace(user=u) if u.user_id == me:
-                    await self._replace(interaction, reply)
-                    replied = True
+            try:
+                async with asyncio.timeout(self.deliver_timeout):
+                    await self._answer_one(interaction, ob, in_dm)
+                replied = True
+            except ANSWER_ERRORS as exc:
+                log.warning("could not answer interaction %s: %s", interaction.id, exc)
+                late.append(ob.reply)
+        if not late:  # else the interaction is past answering: its replies go by DM
+            try:
+                async with asyncio.timeout(self.deliver_timeout):
+                    await self._close(interaction, replied=replied, in_dm=in_dm)
+            except ANSWER_ERRORS as exc:
+                log.warning("could not close interaction %s: %s", interaction.id, exc)
+        for ob in others:
+            match ob.target:
                 case Ephemeral(user=u) | DM(user=u) | InPlace(user=u):
-                    await self._try(self._send_dm(u.user_id, reply), ob)
+                    await self._try(self._send_dm(u.user_id, ob.reply), ob)
                 case Channel(conversation=c):
-                    await self._try(self._send_channel(c.id, reply), ob)
-                case _:
+                    await self._try(self._send_channel(c.id, ob.reply), ob)
+                case target:
                     raise UnsupportedTarget(f"cannot deliver to {target!r} on Discord")
+        for i, reply in enumerate(late):
+            await self._confirm_by_dm(interaction, reply, i)
+
+    async def _answer_one(
+        self, interaction: discord.Interaction[Any], ob: Outbound, in_dm: bool
+    ) -> None:
+        if ob.reply.form is not None and await self._open_form(interaction, ob.reply.form):
+            return
+        if isinstance(ob.target, DM) and not in_dm:  # a form that could not open as a modal
+            await self._send_dm(ob.target.user.user_id, ob.reply)
+        elif isinstance(ob.target, InPlace):
+            await self._replace(interaction, ob.reply)
+        else:
+            await self._reply_here(interaction, ob.reply, ephemeral=not in_dm)
+
+    async def _close(
+        self, interaction: discord.Interaction[Any], *, replied: bool, in_dm: bool
+    ) -> None:
+        """Every interaction gets an answer: a bare acknowledgement when all went elsewhere."""
         if not interaction.response.is_done():
             if interaction.type is discord.InteractionType.component:
                 await interaction.response.defer()
@@ -288,6 +339,34 @@ class DiscordAdapter:
         elif not replied and interaction.type is not discord.InteractionType.component:
             # A deferred command whose output all went elsewhere: close the "thinking…" note.
             await interaction.edit_original_response(content=DONE)
+
+    async def _confirm_by_dm(
+        self, interaction: discord.Interaction[Any], reply: Reply, index: int
+    ) -> None:
+        """The work is done (committed): the member hears so by DM, retried a few times over
+        about a minute. The nonce makes a retry after a lost answer harmless."""
+        note = "Discord did not let me answer where you asked, so here it is."
+        reply = replace(reply, footer=reply.footer or note)
+        nonce = nonce_of(f"late|{interaction.id}|{index}")
+        user_id = str(interaction.user.id)
+        for pause in (*CONFIRM_PAUSES, None):
+            try:
+                await self._send_dm(user_id, reply, nonce)
+                return
+            except RateLimited as exc:
+                wait = exc.retry_after
+            except Undeliverable:
+                log.warning("member %s takes no DMs: a reply is lost", user_id)
+                return
+            except DeliveryError as exc:
+                if not exc.retryable:
+                    log.warning("could not confirm by DM: %s", exc)
+                    return
+                wait = 0.0
+            if pause is None:
+                break
+            await asyncio.sleep(max(pause, wait))
+        log.error("could not confirm interaction %s by DM: a reply is lost", interaction.id)
 
     async def _try(self, send: Any, ob: Outbound) -> None:
         """A side delivery (another member's DM, a channel post) must not sink the answer."""
@@ -365,10 +444,23 @@ class DiscordAdapter:
 
     async def _send_dm(self, user_id: str, reply: Reply, nonce: str | None = None) -> None:
         async def go() -> None:
-            channel = await self.client.create_dm(discord.Object(int(user_id)))
-            await _post(channel, reply, nonce)
+            await _post(await self._dm_channel(user_id), reply, nonce)
 
         await self._bounded(go())
+
+    async def _dm_channel(self, user_id: str) -> discord.abc.Messageable:
+        """A member's DM channel. Opening one is a single route for the whole bot, and
+        discord.py remembers 128: known ones (a DM channel never changes) are kept here, so a
+        limit on opening new ones delays only members never written to before."""
+        known = self._dm_channels.get(user_id)
+        if known is not None:
+            self._dm_channels.move_to_end(user_id)
+            return self.client.get_partial_messageable(known, type=discord.ChannelType.private)
+        channel = await self.client.create_dm(discord.Object(int(user_id)))
+        self._dm_channels[user_id] = channel.id
+        while len(self._dm_channels) > DM_CHANNELS_REMEMBERED:
+            self._dm_channels.popitem(last=False)
+        return channel
 
     async def _send_channel(self, channel_id: str, reply: Reply, nonce: str | None = None) -> None:
         async def go() -> None:
@@ -378,9 +470,12 @@ class DiscordAdapter:
 
     async def _bounded(self, call: Awaitable[None]) -> None:
         """One REST delivery: no wait over INLINE_WAIT, no longer than deliver_timeout."""
-        async with bounded(INLINE_WAIT, self.deliver_timeout):
-            self.client.global_limit.check()
-            await _translate(call)
+        try:
+            async with bounded(INLINE_WAIT, self.deliver_timeout):
+                self.client.global_limit.check()
+                await _translate(call)
+        except TimeoutError as exc:
+            raise DeliveryError("Discord did not answer in time (it may have the message)") from exc
 
     def deliver(self, outbound: Outbound) -> None:
         """The synchronous Adapter.deliver, for the outbox worker thread: runs `send` on the
@@ -457,6 +552,17 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _answers(ob: Outbound, me: str, in_dm: bool) -> bool:
+    """Whether this reply answers the interaction itself (else it goes elsewhere by REST)."""
+    match ob.target:
+        case Ephemeral(user=u) | InPlace(user=u):
+            return u.user_id == me
+        case DM(user=u):
+            return u.user_id == me and (in_dm or ob.reply.form is not None)  # a form: a modal
+        case _:
+            return False
 
 
 def _without_form(reply: Reply) -> Reply:

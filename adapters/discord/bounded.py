@@ -30,8 +30,8 @@ _INLINE: ContextVar[float | None] = ContextVar("discord_inline_wait", default=No
 
 
 @asynccontextmanager
-async def bounded(inline: float, timeout: float) -> AsyncIterator[None]:
-    """Calls in this block wait at most `inline` s for a rate limit and `timeout` s in all."""
+async def bounded(inline: float, timeout: float | None = None) -> AsyncIterator[None]:
+    """Calls in this block wait at most `inline` s for a rate limit (and `timeout` s in all)."""
     token = _INLINE.set(inline)
     try:
         async with asyncio.timeout(timeout):
