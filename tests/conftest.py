@@ -138,6 +138,16 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("db", ["sqlite"] if one else ["sqlite", "postgres"], indirect=True)
 
 
+# Minutes of work each: `-m "not slow"` (the quick loop) leaves them out with the rest of slow.
+SLOW_TOO = ("chaos",)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if any(item.get_closest_marker(name) for name in SLOW_TOO):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, Engine]]:
     """(url, engine) for a clean, migrated database of each kind."""
