@@ -34,6 +34,7 @@ from bot.types import (
     Button,
     Conversation,
     Ephemeral,
+    InPlace,
     Invocation,
     Outbound,
     Reply,
@@ -80,6 +81,13 @@ class Ctx:
         if self.conversation.kind == "dm":
             return Outbound(DM(self.user), reply)
         return Outbound(Ephemeral(self.user, self.conversation), reply)
+
+    def in_place(self, reply: Reply) -> Outbound:
+        """The pressed button's message, replaced by `reply` (what the press did; its spent
+        buttons gone); from a command, the usual private answer."""
+        if self.source == "button":
+            return Outbound(InPlace(self.user, self.conversation), reply)
+        return self.private(reply)
 
     def arg(self, name: str, default: str = "") -> str:
         return self.options.get(name, default)

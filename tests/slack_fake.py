@@ -547,14 +547,20 @@ class SlackRig:
         *,
         response_url: bool = True,
         message_ts: str = "1700000000.000001",
+        message: dict[str, Any] | None = None,
     ) -> Answer:
-        """A button press (block_actions), as Slack posts it: payload=<json>."""
+        """A button press (block_actions), as Slack posts it: payload=<json>. `message` is the
+        pressed message (its text and blocks), which Slack sends for a posted message and
+        never for an ephemeral one."""
         payload = self._button(value, user)
         payload["container"] = {
             "type": "message",
             "message_ts": message_ts,
             "channel_id": channel,
+            "is_ephemeral": message is None,
         }
+        if message is not None:
+            payload["message"] = {"type": "message", "ts": message_ts, **message}
         payload["channel"] = {"id": channel, "name": "cohort"}
         if response_url:
             payload["response_url"] = self._response_url(f"click-{user}")

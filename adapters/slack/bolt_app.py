@@ -277,12 +277,14 @@ class SlackBot:
         team = (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id", "")
         channel = body.get("channel") or {}
         container = body.get("container") or {}
+        message = body.get("message") or {}
         handle = SlackHandle(
             team_id=team,
             response_url=body.get("response_url"),
             trigger_id=body.get("trigger_id"),
             channel_id=channel.get("id") or container.get("channel_id"),
             message_ts=container.get("message_ts"),
+            original=tuple(message.get("blocks") or ()) if message else None,
         )
         conv = conversation_of(handle.channel_id, channel.get("name"))
         user_id = body["user"]["id"]
@@ -376,6 +378,9 @@ class SlackBot:
         ]:
             # Tags a DM or channel post, so a later try can look for it before posting again.
             out = replace(out, key=uuid.uuid4().hex)
+            if isinstance(out.target, InPlace) and not _has_message(via):
+                # Pressed on the App Home (a view, no message): the answer comes privately.
+                out = replace(out, target=_private(out.target.user, out.target.conversation))
             key = outbox_key(out)
             try:
                 wants_modal = out.reply.form is not None and via and via.trigger_id
@@ -544,6 +549,15 @@ class SlackBot:
 
     def close(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _has_message(handle: SlackHandle | None) -> bool:
+    """Did the request come from a message that an in-place answer can replace?"""
+    return bool(handle and (handle.response_url or (handle.message_ts and handle.original)))
+
+
+def _private(user: User, conv: Conversation) -> Target:
+    return DM(user) if conv.kind == "dm" or not conv.id else Ephemeral(user, conv)
 
 
 def _retry_after_of(resp: Any) -> float:

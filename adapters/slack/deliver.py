@@ -179,6 +179,9 @@ class SlackHandle:
     trigger_id: str | None = None
     channel_id: str | None = None
     message_ts: str | None = None
+    # The pressed message's blocks, as Slack sent them with the press (never an ephemeral's):
+    # what an in-place answer keeps of it.
+    original: tuple[dict[str, Any], ...] | None = None
 
 
 def retry_handlers(max_rate_limit_retries: int = 2) -> list[Any]:
@@ -370,17 +373,20 @@ class SlackAdapter:
             case InPlace(user=user, conversation=conv):
                 if uploads:
                     self._upload(client, self.open_dm(user), uploads, reply)
+                original = list(handle.original) if handle and handle.original else None
+                body = render.replaced(reply, original)
                 if handle and handle.response_url:
                     try:
-                        self.respond(handle.response_url, reply, "ephemeral", replace=True)
+                        self.respond(
+                            handle.response_url, reply, "ephemeral", replace=True, body=body
+                        )
                         return
                     except ResponseUrlSpent:
-                        self._ephemeral(client, user, conv, reply, key)
-                        return
-                if handle and handle.message_ts and handle.channel_id:
-                    client.chat_update(
-                        channel=handle.channel_id, ts=handle.message_ts, **render.message(reply)
-                    )
+                        pass  # its 5 uses are gone: the message itself, when Slack named it
+                if handle and handle.message_ts and handle.channel_id and handle.original:
+                    client.chat_update(channel=handle.channel_id, ts=handle.message_ts, **body)
+                elif handle and handle.response_url:
+                    self._ephemeral(client, user, conv, reply, key)
                 else:
                     raise UnsupportedTarget("an in-place update needs the message it replaces")
 
@@ -471,13 +477,20 @@ class SlackAdapter:
             self._url_uses[url] = (first, uses + 1)
 
     def respond(
-        self, url: str, reply: Reply, response_type: str = "ephemeral", *, replace: bool = False
+        self,
+        url: str,
+        reply: Reply,
+        response_type: str = "ephemeral",
+        *,
+        replace: bool = False,
+        body: dict[str, Any] | None = None,
     ) -> None:
+        """`body`: the text and blocks to send, when not `reply`'s own (a replaced message)."""
         self._use_url(url)
         hook = WebhookClient(
             url, timeout=30, retry_handlers=[_ShortRateLimitRetry(max_retry_count=2)]
         )
-        body: dict[str, Any] = {"response_type": response_type, **render.message(reply)}
+        body = {"response_type": response_type, **(body or render.message(reply))}
         body["replace_original"] = replace
         resp = hook.send_dict(body)
         if resp.status_code == 200:

@@ -145,6 +145,31 @@ def message(reply: Reply) -> dict[str, Any]:
     return {"text": fallback_text(reply), "blocks": blocks(reply)}
 
 
+_SPENT = {"actions"}  # blocks a spent message loses: its buttons (an input block too)
+_SPENT_ACCESSORIES = {"button", "overflow", "static_select", "datepicker", "timepicker"}
+
+
+def replaced(reply: Reply, original: list[Block] | None) -> dict[str, Any]:
+    """A message whose button was pressed, as it should read afterwards: what it said (when
+    Slack sent it with the press; an ephemeral's never is), without its buttons, then what
+    the press did. The outcome always fits: the old content is what gets shortened."""
+    after = blocks(reply)
+    kept: list[Block] = []
+    for b in original or []:
+        if b.get("type") in _SPENT or b.get("type") == "input":
+            continue
+        accessory = b.get("accessory")
+        if isinstance(accessory, dict) and accessory.get("type") in _SPENT_ACCESSORIES:
+            b = {k: v for k, v in b.items() if k != "accessory"}
+        kept.append(b)
+    if kept:
+        room = BLOCKS_PER_MESSAGE - len(after) - 1
+        if len(kept) > room:
+            kept = [*kept[: max(room - 1, 0)], {"type": "context", "elements": [mrkdwn("…")]}]
+        after = [*kept, {"type": "divider"}, *after]
+    return {"text": fallback_text(reply), "blocks": after}
+
+
 # -- modals ---------------------------------------------------------------------------------
 
 FORM_CALLBACK = "cohortbot.form"

@@ -35,7 +35,7 @@ from bot.features.drills.practice import (
 from bot.router import Ctx, action, command, form, too_long
 from bot.text import clean, clip, plural
 from bot.types import ANSWER_LIMIT as PLATFORM_ANSWER_LIMIT
-from bot.types import Button, Field, Form, FormField, Reply
+from bot.types import Button, Field, Form, FormField, Outbound, Reply
 
 # The platforms' own longest input (Discord modals; Slack's form stops at 3,000): an answer the
 # member could type is never refused here.
@@ -412,11 +412,12 @@ def drill_rate(ctx: Ctx) -> Reply:
 
 
 @action("drill.rate")
-def drill_rate_button(ctx: Ctx, value: str) -> Reply:
+def drill_rate_button(ctx: Ctx, value: str) -> list[Outbound]:
     drill_id, _, n = value.partition(":")
     if n not in ("1", "2", "3", "4"):
         raise UserError("That rating button is broken; type /drill rate good instead.")
-    return rate(ctx, _drill(ctx, drill_id), int(n))
+    # The rating buttons are spent: their message becomes the rating's outcome.
+    return [ctx.in_place(rate(ctx, _drill(ctx, drill_id), int(n)))]
 
 
 @action("drill.next")

@@ -15,7 +15,7 @@ from bot.features.nudges.engine import OLD_EXTENSION_KINDS, SNOOZED, canonical, 
 from bot.features.pipeline.queries import drop_pending, move_stage, owned_application
 from bot.router import Ctx, action
 from bot.text import as_id
-from bot.types import Reply
+from bot.types import Outbound, Reply
 
 OUT_OF_DATE = "That button is out of date; nothing changed."
 
@@ -58,16 +58,16 @@ def _queued(ctx: Ctx, kinds: tuple[str, ...], subject: str | None = None) -> lis
 
 
 @action("nudge.done")
-def nudge_done(ctx: Ctx, value: str) -> Reply:
+def nudge_done(ctx: Ctx, value: str) -> list[Outbound]:
     kind, subject = canonical(*_split(value))
     st = _state(ctx, kind, subject)
     st.done, st.snoozed_until = True, None
     drop_pending(ctx.session, _queued(ctx, (kind,), subject), "marked done")
-    return Reply("Marked done. I won't remind you about this one again.")
+    return [ctx.in_place(Reply("Marked done. I won't remind you about this one again."))]
 
 
 @action("nudge.snooze")
-def nudge_snooze(ctx: Ctx, value: str) -> Reply:
+def nudge_snooze(ctx: Ctx, value: str) -> list[Outbound]:
     sent_kind, sent_subject = _split(value)
     kind, subject = canonical(sent_kind, sent_subject)
     # The nudge must have been sent to this member (rows are keyed by member: no forging).
@@ -89,11 +89,12 @@ def nudge_snooze(ctx: Ctx, value: str) -> Reply:
     # counted then), and only if it still applies; no copy of it stays queued meanwhile.
     _state(ctx, kind, subject).snoozed_until = again
     drop_pending(ctx.session, _queued(ctx, (kind,), subject), "snoozed")
-    return Reply(f"Snoozed: I'll bring it back {fmt_when(again, ctx.tz)}, if it still applies.")
+    back = fmt_when(again, ctx.tz)
+    return [ctx.in_place(Reply(f"Snoozed: I'll bring it back {back}, if it still applies."))]
 
 
 @action("nudge.stop")
-def nudge_stop(ctx: Ctx, value: str) -> Reply:
+def nudge_stop(ctx: Ctx, value: str) -> list[Outbound]:
     stopped = rule_of(value)
     if stopped is None:
         raise UserError(OUT_OF_DATE)
@@ -103,22 +104,22 @@ def nudge_stop(ctx: Ctx, value: str) -> Reply:
     # What is already queued stops too, not only what the job would queue next.
     kinds = (kind, *OLD_EXTENSION_KINDS) if kind == "extension" else (kind,)
     drop_pending(ctx.session, _queued(ctx, kinds), "stopped by the member")
-    return Reply(f"Stopped: no more {stopped.label}.")
+    return [ctx.in_place(Reply(f"Stopped: no more {stopped.label}."))]
 
 
 @action("nudge.altsent")
-def alternatives_sent(ctx: Ctx, value: str) -> Reply:
+def alternatives_sent(ctx: Ctx, value: str) -> list[Outbound]:
     offer_id, _, app_id = value.partition(":")
     app = owned_application(ctx.session, ctx.member.id, aid) if (aid := as_id(app_id)) else None
     offer = ctx.session.get(Offer, oid) if (oid := as_id(offer_id)) else None
     if app is None or offer is None or offer.member_id != ctx.member.id:
         raise UserError("That button isn't for you, or that application is gone. Nothing changed.")
     _state(ctx, "alternatives", f"o{offer.id}-a{app.id}").done = True
-    return Reply(f"Noted: the alternatives letter to {app.company} is sent.")
+    return [ctx.in_place(Reply(f"Noted: the alternatives letter to {app.company} is sent."))]
 
 
 @action("nudge.declined")
-def decline_sent(ctx: Ctx, value: str) -> Reply:
+def decline_sent(ctx: Ctx, value: str) -> list[Outbound]:
     app = owned_application(ctx.session, ctx.member.id, aid) if (aid := as_id(value)) else None
     if app is None:
         raise UserError("That button isn't for you, or that application is gone. Nothing changed.")
@@ -126,4 +127,5 @@ def decline_sent(ctx: Ctx, value: str) -> Reply:
         move_stage(app, "withdrawn", ctx.now)
     elif app.stage == "offer":
         move_stage(app, "declined", ctx.now)
-    return Reply(f"Closed {app.company} ({app.stage}). One less thing to track.")
+    closed = Reply(f"Closed {app.company} ({app.stage}). One less thing to track.")
+    return [ctx.in_place(closed)]

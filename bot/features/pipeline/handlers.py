@@ -34,7 +34,7 @@ from bot.features.pipeline.queries import (
 )
 from bot.router import Ctx, action, command, form
 from bot.text import as_id, clean, clip, plural
-from bot.types import Attachment, Button, Field, Form, FormField, Reply
+from bot.types import Attachment, Button, Field, Form, FormField, Outbound, Reply
 
 COMPANY_LIMIT = 100
 ROLE_LIMIT = 150
@@ -798,18 +798,18 @@ def _confirm_remove(ctx: Ctx, app: Application, args: dict[str, str]) -> Reply:
 
 
 @action("pipeline.remove")
-def remove_confirmed(ctx: Ctx, value: str) -> Reply:
+def remove_confirmed(ctx: Ctx, value: str) -> list[Outbound]:
     app = own(ctx, value)
     name = app.company
     cancel_queued(ctx.session, app)  # nothing queued about it may go out after it is gone
     ctx.session.delete(app)
-    return Reply(f"Deleted {name} and its history from your pipeline.")
+    return [ctx.in_place(Reply(f"Deleted {name} and its history from your pipeline."))]
 
 
 @action("pipeline.keep")
-def remove_cancelled(ctx: Ctx, value: str) -> Reply:
+def remove_cancelled(ctx: Ctx, value: str) -> list[Outbound]:
     app = own(ctx, value)
-    return Reply(f"Kept {app.company}; nothing was deleted.")
+    return [ctx.in_place(Reply(f"Kept {app.company}; nothing was deleted."))]
 
 
 # -- files ---------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from bot.errors import NotAllowed, UserError
 from bot.features.drills.daily import KIND as DAILY_KIND
 from bot.router import Ctx, action, command
 from bot.text import as_id, clip
-from bot.types import Attachment, Button, Field, Reply
+from bot.types import Attachment, Button, Field, Outbound, Reply
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _FULL_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -355,29 +355,31 @@ def _own(ctx: Ctx, value: str) -> str:
 
 
 @action("settings.forget")
-def settings_forget_confirmed(ctx: Ctx, value: str) -> Reply:
+def settings_forget_confirmed(ctx: Ctx, value: str) -> list[Outbound]:
     stamp = _own(ctx, value)
     asked = ctx.member.settings.forget_requested_at
     if asked is None or stamp != _stamp(asked):
-        return Reply(
+        stale = Reply(
             "That confirmation is out of date (it was cancelled, or a newer one was asked "
             "for). Nothing was deleted. Type /settings forget-me to start again.",
         )
+        return [ctx.in_place(stale)]
     counts = delete_member(ctx.session, ctx.member.id)
     total = sum(counts.values())
     listed = ", ".join(f"{table} {n}" for table, n in sorted(counts.items()))
-    return Reply(
+    done = Reply(
         f"Done. I deleted {total} rows about you ({listed}). If you use a command again, "
         "I will start a fresh profile.",
         title="Your data is gone",
     )
+    return [ctx.in_place(done)]
 
 
 @action("settings.keep")
-def settings_keep(ctx: Ctx, value: str) -> Reply:
+def settings_keep(ctx: Ctx, value: str) -> list[Outbound]:
     _own(ctx, value)
     _touch(ctx).forget_requested_at = None  # the Yes button of this request is now stale
-    return Reply("Nothing was deleted.")
+    return [ctx.in_place(Reply("Nothing was deleted."))]
 
 
 def zone_choices(prefix: str, limit: int = 25) -> list[str]:
