@@ -163,9 +163,13 @@ class Router:
         """A slash command (or a console line) from a member."""
         return Answer.sort(self._command(inv), inv.user, inv.conversation)
 
-    def click(self, user: User, conversation: Conversation, custom_id: str) -> Answer:
-        """A button press; its state is all in `custom_id` (`action|value`)."""
-        return Answer.sort(self._click(user, conversation, custom_id), user, conversation)
+    def click(
+        self, user: User, conversation: Conversation, custom_id: str, *, counted: bool = True
+    ) -> Answer:
+        """A button press; its state is all in `custom_id` (`action|value`). `counted`: False
+        for a view an adapter refreshes by itself (an App Home kept up), not the member's."""
+        out = self._click(user, conversation, custom_id, counted)
+        return Answer.sort(out, user, conversation)
 
     def submit(
         self,
@@ -231,8 +235,10 @@ class Router:
             log.info("command handled", extra={"command": path, "ms": round(elapsed * 1000, 1)})
             metrics.command_handled(path, elapsed)
 
-    def _click(self, user: User, conversation: Conversation, custom_id: str) -> list[Outbound]:
-        if throttled := self._throttled(user, conversation):
+    def _click(
+        self, user: User, conversation: Conversation, custom_id: str, counted: bool = True
+    ) -> list[Outbound]:
+        if counted and (throttled := self._throttled(user, conversation)):
             return throttled
         name, value = Button.parse(custom_id)
         fn = _ACTIONS.get(name)

@@ -8,6 +8,7 @@ requests were never acknowledged and Slack showed the member an error (issue 15)
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -54,6 +55,7 @@ from bot.db.schedule_models import OutboxMessage
 from bot.db.session import deadline
 from bot.delivery import DeliveryError, RateLimited
 from bot.outbox import Scheduled, enqueue
+from bot.ratelimit import SLOW_DOWN
 from bot.router import SORRY
 from bot.seen import SeenRequests as SharedSeenRequests
 from bot.serialize import outbound_from_dict
@@ -84,6 +86,10 @@ USER_CACHE_SECONDS = 6 * 3600
 WORK_DB_SECONDS = 2.0  # the database's share of a command, from its first query
 FAILED_LOOKUP_SECONDS = 300
 UNCERTAIN_CACHE_SECONDS = 2.0
+# A member's Home is published again this long after a change, once for every change in
+# that while: a burst of commands costs one views.publish.
+HOME_REFRESH_SECONDS = 2.0
+HOMES_REMEMBERED = 50_000
 
 
 class SeenRequests:
@@ -184,6 +190,12 @@ class SlackBot:
         self.seen = SharedSeenRequests(core.sessions, core.clock.now)  # across replicas
         self._users: dict[tuple[str, str], _Known] = {}
         self._users_lock = threading.Lock()
+        # Members whose Home this process published (it is theirs to keep up), and those
+        # with a refresh already on its way.
+        self.home_refresh_seconds = HOME_REFRESH_SECONDS
+        self._homes: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._homes_due: set[tuple[str, str]] = set()
+        self._homes_lock = threading.Lock()
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="slack")
         self.bolt = BoltApp(
             client=self.client,
@@ -319,16 +331,58 @@ class SlackBot:
     def _on_home(self, event: dict[str, Any], body: dict[str, Any]) -> None:
         if event.get("tab") != "home":
             return
-        user = self.user(body.get("team_id", ""), event["user"], "")
-        conv = Conversation("dm", event.get("channel", ""), "app home")
+        self._publish_home(body.get("team_id", ""), event["user"], event.get("channel", ""))
+
+    def _publish_home(
+        self, team: str, user_id: str, channel: str = "", *, opened: bool = True
+    ) -> None:
+        user = self.user(team, user_id, "")
+        conv = Conversation("dm", channel, "app home")
         # Through the router like a click: one transaction, first contact, friendly errors.
-        replies = [o.reply for o in self.core.router.click(user, conv, HOME_ACTION).all]
-        if not replies:
-            return
+        # A refresh the member did not ask for does not count against their rate.
+        answer = self.core.router.click(user, conv, HOME_ACTION, counted=opened)
+        replies = [o.reply for o in answer.all]
+        if not replies or replies[0].text == SLOW_DOWN:
+            return  # a member over their rate keeps the Home they have
         try:
             self.adapter.publish_home(user.user_id, render.home(replies[0]), user.workspace_id)
-        except (SlackApiError, SlackClientError, OSError):
+        except (SlackApiError, SlackClientError, OSError, NotInstalled):
             log.exception("could not publish App Home")
+            return
+        with self._homes_lock:
+            self._homes[(team, user_id)] = None
+            self._homes.move_to_end((team, user_id))
+            while len(self._homes) > HOMES_REMEMBERED:
+                self._homes.popitem(last=False)
+
+    def refresh_home_later(self, team: str, user_id: str) -> None:
+        """After a change by a member whose Home was published: publish it again shortly,
+        once per burst, on the worker pool (never on an ack's thread)."""
+        key = (team, user_id)
+        with self._homes_lock:
+            if key not in self._homes or key in self._homes_due:
+                return
+            self._homes_due.add(key)
+
+        def due() -> None:
+            with self._homes_lock:
+                self._homes_due.discard(key)
+            try:
+                self._publish_home(team, user_id, opened=False)
+            except Exception:
+                log.exception("could not refresh App Home")
+
+        timer = threading.Timer(self.home_refresh_seconds, self._submit, args=(due,))
+        timer.daemon = True
+        timer.start()
+
+    def _submit(self, fn: Callable[[], None]) -> None:
+        with contextlib.suppress(RuntimeError):  # shutting down: published when next opened
+            self.executor.submit(fn)
+
+    def home_refresh_pending(self) -> bool:
+        with self._homes_lock:
+            return bool(self._homes_due)
 
     def _on_uninstalled(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         """Drop the workspace's token at once; members' own data stays (see slack_models)."""
@@ -365,6 +419,8 @@ class SlackBot:
                 who = User("slack", handle.team_id, user_id, "")
                 where: Target = DM(who) if conv.kind == "dm" else Ephemeral(who, conv)
                 answer = Answer((Outbound(where, Reply(SORRY)),))
+        if user_id and answer.all and not any(o.refusal for o in answer.all):
+            self.refresh_home_later(handle.team_id, user_id)
         self.send_all(answer, handle, conv)
 
     def send_all(self, answer: Answer, handle: SlackHandle | None, conv: Conversation) -> None:
