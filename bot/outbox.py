@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, cast, delete, exists, func, inspect, or_, select, update
+from sqlalchemy import String, and_, case, cast, delete, exists, func, inspect, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from bot import metrics
@@ -66,6 +66,13 @@ BATCH_WINDOW = 30.0
 # replicas that tick together may pick different drills; the key ignores which.
 ONCE_A_DAY = frozenset({"drill"})
 FINISHED = ("sent", "failed", "dropped", "undeliverable")
+# How a row's last error starts when its last try may have reached the platform (the adapters
+# raise such errors too): the next sender is told `uncertain` and looks before sending again.
+UNCERTAIN = "uncertain: "
+# Written just before each send and replaced by its outcome: a row still saying this when its
+# claim lapsed was perhaps delivered (its sender died, or lost the database, in between).
+SENDING = UNCERTAIN + "sent, outcome not recorded"
+RATE_LIMITED = "rate limited"  # how a RateLimited's message (bot/delivery.py) starts
 
 
 @dataclass(frozen=True)
@@ -303,13 +310,27 @@ class Dispatcher:
             .order_by(ranked.c.next_attempt_at, ranked.c.id)
             .limit(self.batch)
         )
-        due = select(t.id).where(t.id.in_(picked))
+        # Still free, checked again where the row is locked and updated: on PostgreSQL the
+        # lock re-reads a row another replica claimed meanwhile, but re-checks only this
+        # level's conditions, not the subquery's (which saw the row free): without them,
+        # two replicas claiming at the same moment both took it, and both sent it.
+        free = and_(t.status == "pending", or_(t.lease_until.is_(None), t.lease_until < now))
+        due = select(t.id).where(t.id.in_(picked), free)
         if session.get_bind().dialect.name == "postgresql":
             due = due.with_for_update(skip_locked=True)
+        # A lapsed claim (its holder died or lost the database) counts as a try only if the
+        # send began: a crash must not back a message off as a platform failure would.
+        lapsed_unsent = and_(
+            t.lease_until.is_not(None), or_(t.last_error.is_(None), t.last_error != SENDING)
+        )
         stmt = (
             update(t)
-            .where(t.id.in_(due.scalar_subquery()))
-            .values(claimed_by=self.name, lease_until=now + self.lease, attempts=t.attempts + 1)
+            .where(t.id.in_(due.scalar_subquery()), free)
+            .values(
+                claimed_by=self.name,
+                lease_until=now + self.lease,
+                attempts=t.attempts + case((lapsed_unsent, 0), else_=1),
+            )
             .returning(t.id, t.recipient, t.next_attempt_at)
             .execution_options(synchronize_session=False)
         )
@@ -553,13 +574,22 @@ class Dispatcher:
             # re-send of the same row is recognised as the same message.
             if not outbound.key:
                 outbound = replace(outbound, key=row.dedupe_key)
+            last_error = row.last_error or ""
+            if last_error.startswith(UNCERTAIN):
+                outbound = replace(outbound, uncertain=True)
+            # A 429 again for a recipient whose last try was a 429 is that recipient's own
+            # limit (a member throttled for good), not a sign of the workspace's.
+            throttled_before = last_error.startswith(RATE_LIMITED)
             member_id, attempts, workspace = row.member_id, row.attempts, row.workspace_id
         blocked = self._blocked.get(workspace)
         if blocked is not None and blocked > self._now():
-            # The workspace as a whole is waiting out a Retry-After: this waits its turn.
-            self._retry(row_id, blocked, "waiting out a rate limit", refund=True, count=False)
+            # The workspace as a whole is waiting out a Retry-After: this waits its turn (an
+            # uncertain row keeps its mark, so that its next sender still looks first).
+            why = last_error if outbound.uncertain else "waiting out a rate limit"
+            self._retry(row_id, blocked, why, refund=True, count=False)
             self._count(report, "deferred")
             return None
+        self._sending(row_id)  # before the pacing, which times the sends themselves
         self._pace(outbound.platform)
         try:
             self.send(outbound)
@@ -574,7 +604,8 @@ class Dispatcher:
             resume = self._now() + timedelta(seconds=max(1.0, exc.retry_after))
             self._retry(row_id, resume, str(exc), refund=True)
             self._hold_recipient(recipient, row_id, resume)
-            self._note_limited(workspace, recipient, resume)
+            if not throttled_before:
+                self._note_limited(workspace, recipient, resume)
             self._count(report, "retried")
             return resume
         except DeliveryError as exc:
@@ -600,6 +631,16 @@ class Dispatcher:
             report.sent += 1
             report.delivered.append(outbound)
         return None
+
+    def _sending(self, row_id: int) -> None:
+        """Mark the row as being sent, until its outcome replaces the mark. Without the
+        database there is no send: what cannot be recorded is not sent."""
+        with self.sessions.begin() as session:
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == row_id, OutboxMessage.claimed_by == self.name)
+                .values(last_error=SENDING)
+            )
 
     def _count(self, report: DispatchReport, name: str) -> None:
         with self._cv:
