@@ -1,18 +1,35 @@
-"""Running the Discord client in its own thread and event loop, beside Slack and the scheduler."""
+"""Running the Discord client in its own thread and event loop, beside Slack and the scheduler.
+
+Discord sends each gateway event to every session of a shard ("You can establish multiple
+sessions with the same [shard_id, num_shards]": num_shards only routes traffic, see Discord's
+gateway docs on sharding), so replicas that all connected would all receive every
+interaction. With a lease (bot/lease.py) only its holder connects; every replica logs in and
+sends over REST (scheduled messages, follow-ups), and a standby takes the gateway over within
+one lease of the holder's death."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import socket
 import threading
-from collections.abc import Coroutine
+import uuid
+from collections.abc import Callable, Coroutine
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import discord
+import discord.gateway
+import discord.http
+import yarl
 
 from adapters.discord.adapter import DiscordAdapter
+from adapters.discord.settings import DiscordSettings, load_discord_settings
 from bot.app import App
 from bot.config import Settings
+from bot.lease import Lease
 
 log = logging.getLogger("cohortbot.discord")
 T = TypeVar("T")
@@ -20,10 +37,23 @@ T = TypeVar("T")
 
 class DiscordRunner:
     """Owns the thread and loop of one DiscordAdapter. `connect=False` logs in for REST only
-    (a process that only delivers scheduled messages needs no gateway connection)."""
+    (a process that only delivers scheduled messages needs no gateway connection). With
+    `lease` (given the application id once logged in, it names the lease) the gateway
+    connection is held only while this replica holds the lease, renewed every
+    `renew_every` seconds."""
 
-    def __init__(self, adapter: DiscordAdapter) -> None:
+    def __init__(
+        self,
+        adapter: DiscordAdapter,
+        *,
+        lease: Callable[[int], Lease] | None = None,
+        renew_every: float = 1.0,
+    ) -> None:
         self.adapter = adapter
+        self._lease_for = lease
+        self.lease: Lease | None = None
+        self.renew_every = renew_every
+        self.gateway_changes = 0  # times this replica took or gave up the gateway
         self.loop = asyncio.new_event_loop()
         self.ready = threading.Event()
         self.finished = threading.Event()  # the client's thread is over, however it ended
@@ -66,7 +96,10 @@ class DiscordRunner:
         try:
             await client.login(token)
             self.ready.set()
-            if connect:
+            if connect and self._lease_for is not None:
+                self.lease = self._lease_for(client.application_id or 0)
+                await self._gateway_under_lease(self.lease)
+            elif connect:
                 await client.connect(reconnect=True)
             else:
                 await asyncio.Event().wait()  # serve REST calls until stopped
@@ -76,6 +109,55 @@ class DiscordRunner:
             await _drain()  # finish in-flight answers while the HTTP session is still open
             if not client.is_closed():
                 await client.close()
+
+    async def _gateway_under_lease(self, lease: Lease) -> None:
+        """Connect while holding the lease, disconnect when it is lost; returns or raises as
+        `connect` does (a fatal close ends the runner either way)."""
+        gateway: asyncio.Task[None] | None = None
+        failing = False
+        try:
+            while True:
+                try:
+                    await asyncio.to_thread(lease.acquire)
+                    failing = False
+                except Exception as exc:
+                    if not failing:  # once per outage: the database may be away for a while
+                        log.warning("gateway lease not renewed: %s", type(exc).__name__)
+                    failing = True
+                if gateway is not None and gateway.done():
+                    await gateway  # a fatal close raises here; a clean end returns
+                    return
+                if lease.held() and gateway is None:
+                    log.info("holding the Discord gateway", extra={"lease": lease.name})
+                    self.gateway_changes += 1
+                    gateway = asyncio.create_task(self.adapter.client.connect(reconnect=True))
+                elif not lease.held() and gateway is not None:
+                    log.info("leaving the Discord gateway to another replica")
+                    self.gateway_changes += 1
+                    await self._disconnect(gateway)
+                    gateway = None
+                if gateway is None:
+                    await asyncio.sleep(self.renew_every)
+                else:  # woken early if the connection ends (a fatal close)
+                    await asyncio.wait([gateway], timeout=self.renew_every)
+        finally:
+            if gateway is not None:
+                await self._disconnect(gateway)
+                # Handed over at once on a clean stop, rather than after the lease runs out.
+                with contextlib.suppress(Exception):
+                    await asyncio.to_thread(lease.release)
+
+    async def _disconnect(self, gateway: asyncio.Task[None]) -> None:
+        """Close the gateway session only; the client (and its REST session) stays open."""
+        gateway.cancel()
+        with contextlib.suppress(BaseException):
+            await gateway
+        client = self.adapter.client
+        ws = client.ws
+        if ws is not None:
+            with contextlib.suppress(Exception):
+                await ws.close(code=1000)
+        client.ws = None  # type: ignore[assignment]
 
     def call(self, coro: Coroutine[Any, Any, T], timeout: float = 30.0) -> T:
         """Run a coroutine on the client's loop from another thread and wait for its result."""
@@ -93,6 +175,8 @@ class DiscordRunner:
         ws = getattr(self.adapter.client, "ws", None)
         if ws is not None and ws.open and self.adapter.client.is_ready():
             return "connected"
+        if self.lease is not None and not self.lease.held():
+            return "standby"  # another replica holds the gateway; this one sends over REST
         return "connecting"
 
     def describe_error(self) -> str:
@@ -146,13 +230,46 @@ _FATAL_CLOSES = {
 _WORK_TASKS = ("CommandTree-", "discord-ui-", "discord.py: on_")
 
 
-def start_discord(app: App, settings: Settings) -> DiscordRunner:
+def point_at(settings: DiscordSettings) -> None:
+    """Send discord.py to the configured endpoints. discord.py keeps both as class
+    attributes, so this holds for the whole process (one Discord bot per process)."""
+    if settings.api_base_url:
+        discord.http.Route.BASE = settings.api_base_url.rstrip("/")
+    if settings.gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.gateway_url)
+
+
+def gateway_lease(app: App, seconds: float) -> Callable[[int], Lease]:
+    """The lease on one application's gateway connection, held by this process."""
+    holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+    def make(application_id: int) -> Lease:
+        return Lease(
+            app.sessions,
+            f"discord-gateway:{application_id}",
+            holder,
+            app.clock.now,
+            ttl=timedelta(seconds=seconds),
+        )
+
+    return make
+
+
+def start_discord(
+    app: App, settings: Settings, discord_settings: DiscordSettings | None = None
+) -> DiscordRunner:
     """Start the bot's Discord side (used by `cohortbot serve` when DISCORD_TOKEN is set).
     Commands are not synced here: `cohortbot discord sync` does it deliberately."""
     token = settings.discord_token.get_secret_value().strip() if settings.discord_token else ""
     if not token:
         raise RuntimeError("DISCORD_TOKEN is not set")
-    runner = DiscordRunner(DiscordAdapter(app))
+    own = discord_settings or load_discord_settings()
+    point_at(own)
+    lease = gateway_lease(app, own.gateway_lease_seconds)
+    # Renewed several times per lease, so a renewal or two lost to a slow database is no loss.
+    runner = DiscordRunner(
+        DiscordAdapter(app), lease=lease, renew_every=min(2.0, own.gateway_lease_seconds / 5)
+    )
     runner.start(token)
     log.info("Discord client started")
     return runner

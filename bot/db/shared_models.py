@@ -34,3 +34,15 @@ class MemberRate(Base):
     tokens: Mapped[float] = mapped_column(Float)
     refilled_at: Mapped[float] = mapped_column(Float, index=True)
     allowed: Mapped[bool] = mapped_column(Boolean)  # whether the last update took a token
+
+
+class LeaseRow(Base):
+    """A role one replica holds at a time (the Discord gateway connection): who holds `name`
+    and until when. The holder renews `expires_at` every few seconds; once it has passed, any
+    replica may take the row over (bot/lease.py)."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(100))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
