@@ -48,6 +48,7 @@ from adapters.slack.oauth import (
     SQLOAuthStateStore,
     cipher_from,
 )
+from bot import commands
 from bot.app import App
 from bot.config import Settings
 from bot.db.models import Workspace
@@ -89,6 +90,12 @@ UNCERTAIN_CACHE_SECONDS = 2.0
 # A member's Home is published again this long after a change, once for every change in
 # that while: a burst of commands costs one views.publish.
 HOME_REFRESH_SECONDS = 2.0
+# What a member may type in the bot's DM for a command's name.
+DM_ALIASES = {"help": "cohortbot", "?": "cohortbot"}
+DM_HELP = (
+    "Type a command here without its slash: drill, pipeline list, pipeline add Acme, "
+    "leaderboard, settings show. Type help for every command."
+)
 HOMES_REMEMBERED = 50_000
 
 
@@ -230,6 +237,7 @@ class SlackBot:
         bolt.action(re.compile(r".+"))(ack=_ack, lazy=[self._on_action])
         bolt.view(render.FORM_CALLBACK)(ack=_ack, lazy=[self._on_view])  # ack closes the modal
         bolt.event("app_home_opened")(ack=_ack, lazy=[self._on_home])
+        bolt.event("message")(ack=_ack, lazy=[self._on_message])
         bolt.event("app_uninstalled")(ack=_ack, lazy=[self._on_uninstalled])
         bolt.event("tokens_revoked")(ack=_ack, lazy=[self._on_uninstalled])
 
@@ -383,6 +391,33 @@ class SlackBot:
     def home_refresh_pending(self) -> bool:
         with self._homes_lock:
             return bool(self._homes_due)
+
+    def _on_message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        """A member writing in the bot's DM (the Messages tab): a command typed without its
+        slash runs as one; anything else gets a short help."""
+        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
+            return  # edits, joins, our own posts: nothing a member asked
+        team = str(body.get("team_id") or event.get("team") or "")
+        user_id = str(event.get("user") or "")
+        channel = str(event.get("channel") or "")
+        text = render.unescape(str(event.get("text") or "")).strip()
+        if not user_id or not text:
+            return
+        conv = Conversation("dm", channel, "directmessage")
+        handle = SlackHandle(team_id=team, channel_id=channel)
+        word, _, rest = text.lstrip("/").partition(" ")
+        name = DM_ALIASES.get(word.lower(), word.lower())
+
+        def work() -> Answer:
+            user = self.user(team, user_id, "")
+            if commands.find(name) is None:
+                return Answer((Outbound(DM(user), Reply(DM_HELP)),))
+            inv = Invocation(
+                command=name, args=rest.strip(), user=user, conversation=conv, source="text"
+            )
+            return self.core.router.handle(inv)
+
+        self._answer(work, handle, conv, user_id)
 
     def _on_uninstalled(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         """Drop the workspace's token at once; members' own data stays (see slack_models)."""

@@ -10,9 +10,10 @@ import yaml
 from bot import commands
 
 # Least privilege: slash commands, posting where invited, opening DMs, reading a member's
-# zone (users.info) and uploading exports, calendars and charts.
-BOT_SCOPES = ("commands", "chat:write", "im:write", "users:read", "files:write")
-BOT_EVENTS = ("app_home_opened", "app_uninstalled", "tokens_revoked")
+# zone (users.info), uploading exports, calendars and charts, and reading what a member
+# writes in the bot's own DM (im:history, for message.im: commands typed without a slash).
+BOT_SCOPES = ("commands", "chat:write", "im:write", "im:history", "users:read", "files:write")
+BOT_EVENTS = ("app_home_opened", "app_uninstalled", "tokens_revoked", "message.im")
 
 NAME = "Cohortbot"
 DESCRIPTION = "Interview drills, a private job-hunt pipeline with nudges, and a cohort board."
