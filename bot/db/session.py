@@ -159,9 +159,18 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     if parsed.drivername == "postgresql":
         url = str(parsed.set(drivername="postgresql+psycopg").render_as_string(False))
-    connect_args = {**_PG_CONNECT_ARGS, **dict(kwargs.pop("connect_args", None) or {})}
-    # The caller's options (a search_path, say) come after ours, so theirs win on a clash.
-    connect_args["options"] = f"{_PG_OPTIONS} {connect_args.get('options', '')}".strip()
+    # connect_args replace the URL's parameters of the same name, so ours are defaults only:
+    # a URL's own connect_timeout stays, and its options (a search_path, say) are kept too.
+    ours = {k: v for k, v in _PG_CONNECT_ARGS.items() if k not in parsed.query}
+    caller = dict(kwargs.pop("connect_args", None) or {})
+    url_options = parsed.query.get("options", ())
+    # Later options win on a clash: ours, then the URL's, then the caller's.
+    options = [
+        _PG_OPTIONS,
+        *([url_options] if isinstance(url_options, str) else url_options),
+        str(caller.get("options", "")),
+    ]
+    connect_args = {**ours, **caller, "options": " ".join(o for o in options if o)}
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_timeout", POOL_TIMEOUT)
     engine = create_engine(url, connect_args=connect_args, **kwargs)
