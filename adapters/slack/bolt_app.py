@@ -57,7 +57,7 @@ from bot.db.session import deadline
 from bot.delivery import DeliveryError, RateLimited
 from bot.outbox import Scheduled, enqueue
 from bot.ratelimit import SLOW_DOWN
-from bot.router import SORRY
+from bot.router import QUOTE_MARK, SORRY
 from bot.seen import SeenRequests as SharedSeenRequests
 from bot.serialize import outbound_from_dict
 from bot.types import (
@@ -235,7 +235,9 @@ class SlackBot:
         bolt.middleware(self._drop_retries)
         bolt.command(re.compile(r"^/.+"))(ack=_ack, lazy=[self._on_command])
         bolt.action(re.compile(r".+"))(ack=_ack, lazy=[self._on_action])
-        bolt.view(render.FORM_CALLBACK)(ack=_ack, lazy=[self._on_view])  # ack closes the modal
+        # A form's work runs before its ack: a refusal keeps the modal open, its message
+        # beside the field (response_action errors), and only the ack can say that.
+        bolt.view(render.FORM_CALLBACK)(self._on_view)
         bolt.event("app_home_opened")(ack=_ack, lazy=[self._on_home])
         bolt.event("message")(ack=_ack, lazy=[self._on_message])
         bolt.event("app_uninstalled")(ack=_ack, lazy=[self._on_uninstalled])
@@ -317,7 +319,12 @@ class SlackBot:
 
         self._answer(work, handle, conv, user_id)
 
-    def _on_view(self, body: dict[str, Any], view: dict[str, Any]) -> None:
+    def _on_view(
+        self, ack: Callable[..., None], body: dict[str, Any], view: dict[str, Any]
+    ) -> None:
+        """On the request's thread, within the ack's 3 s (the database has WORK_DB_SECONDS):
+        a refusal answers `response_action: errors` and nothing is sent; anything else closes
+        the modal and its messages go out from the worker pool."""
         team = (body.get("team") or {}).get("id") or body["user"].get("team_id", "")
         try:
             meta = json.loads(view.get("private_metadata") or "{}")
@@ -334,7 +341,15 @@ class SlackBot:
                 user, conv, str(meta.get("a", "")), str(meta.get("v", "")), fields
             )
 
-        self._answer(work, handle, conv, user_id)
+        answer = self._work(work, handle, conv, user_id)
+        refused = [o for o in answer.all if o.refusal]
+        if refused and view.get("blocks"):
+            message = refused[0].reply.text.split(QUOTE_MARK, 1)[0].strip()
+            where = render.field_for(message, view["blocks"])
+            ack(response_action="errors", errors={where: render.error_text(message)})
+            return
+        ack()
+        self._submit(lambda: self.send_all(answer, handle, conv))
 
     def _on_home(self, event: dict[str, Any], body: dict[str, Any]) -> None:
         if event.get("tab") != "home":
@@ -444,6 +459,16 @@ class SlackBot:
         conv: Conversation,
         user_id: str,
     ) -> None:
+        self.send_all(self._work(work, handle, conv, user_id), handle, conv)
+
+    def _work(
+        self,
+        work: Callable[[], Answer],
+        handle: SlackHandle,
+        conv: Conversation,
+        user_id: str,
+    ) -> Answer:
+        """The core's answer, or the apology when it failed; a change keeps the Home up."""
         try:
             with deadline(WORK_DB_SECONDS):  # a silent database: 'try again' inside 3 s
                 answer = work()
@@ -456,7 +481,7 @@ class SlackBot:
                 answer = Answer((Outbound(where, Reply(SORRY)),))
         if user_id and answer.all and not any(o.refusal for o in answer.all):
             self.refresh_home_later(handle.team_id, user_id)
-        self.send_all(answer, handle, conv)
+        return answer
 
     def send_all(self, answer: Answer, handle: SlackHandle | None, conv: Conversation) -> None:
         """Answer now: the replies through the request's own handle (its response_url, its

@@ -215,6 +215,26 @@ def modal(form: Form, metadata: str) -> dict[str, Any]:
     }
 
 
+ERROR_LIMIT = 300  # a message beside a field: a sentence or two, the typed text stays above
+
+
+def field_for(message: str, view_blocks: list[Block]) -> str:
+    """The input a refusal is about: the first whose name or label the message names, else
+    the first input (the modal must name one for its errors)."""
+    inputs = [b for b in view_blocks if b.get("type") == "input" and b.get("block_id")]
+    lowered = message.lower()
+    for b in inputs:
+        label = str((b.get("label") or {}).get("text") or "").lower()
+        names = {str(b["block_id"]).lower(), label, label.split(" (")[0]}
+        if any(n and re.search(rf"\b{re.escape(n)}\b", lowered) for n in names):
+            return str(b["block_id"])
+    return str(inputs[0]["block_id"]) if inputs else ""
+
+
+def error_text(message: str) -> str:
+    return _clip(message, ERROR_LIMIT)
+
+
 def form_values(state: dict[str, Any]) -> dict[str, str]:
     """Field name -> typed text, from a view_submission's state.values."""
     out: dict[str, str] = {}
