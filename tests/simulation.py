@@ -8,6 +8,7 @@ clock jumping between the instants that matter; `violations` lists every broken 
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -24,7 +25,7 @@ from bot.app import build_app
 from bot.clock import ManualClock
 from bot.config import load_settings
 from bot.db.drill_models import Review
-from bot.db.models import Member, MemberSettings
+from bot.db.models import Cohort, Member, MemberSettings
 from bot.db.pipeline_models import Application, Offer
 from bot.db.schedule_models import OutboxMessage
 from bot.db.session import make_engine
@@ -299,6 +300,12 @@ def violations(lived: Lived) -> list[str]:
                 Member, Member.id == Review.member_id
             )
         ).all()
+        cohort_of_channel: dict[str | None, int] = dict(
+            s.execute(select(Cohort.channel_id, Cohort.id)).all()
+        )
+        cohort_of_name: dict[str, int | None] = dict(
+            s.execute(select(Member.display_name, Member.cohort_id)).all()
+        )
 
     # 1. No scheduled DM outside waking hours, except the member's own drill at its time.
     for d in lived.scheduled:
@@ -443,6 +450,17 @@ def violations(lived: Lived) -> list[str]:
             leaked = [x for x in secrets if x in text]
             if leaked:
                 bad.append(f"channel post {d.reply.title!r} names {leaked}")
+
+    # 8b. A leaderboard goes to a cohort's own channel and ranks only that cohort's members
+    #     (members who left since are no longer known, and not counted against it).
+    for d in lived.scheduled:
+        t = d.outbound.target
+        if isinstance(t, Channel) and (d.reply.title or "").startswith("Leaderboard"):
+            cid = cohort_of_channel.get(t.conversation.id)
+            ranked = re.findall(r"^\d+\. (.+?): \d+ points", d.text, re.M)
+            strangers = [n for n in ranked if cohort_of_name.get(n, cid) != cid]
+            if cid is None or strangers:
+                bad.append(f"leaderboard in #{t.conversation.name} ranks {strangers}")
 
     # 9. Nobody hears from the bot after leaving.
     for d in lived.scheduled:
