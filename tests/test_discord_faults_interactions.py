@@ -184,3 +184,15 @@ def test_unsubmitted_modals_take_no_memory(bot: Bot, clock: ManualClock) -> None
     # Before: about 2.1 kB each here. After: under 0.4 kB, all of it bounded caches (the
     # answered-interaction ids, aiohttp's URL cache) that stop growing.
     assert grown < 200 * 1024, f"{grown / 200:.0f} bytes kept per unsubmitted modal"
+
+
+def test_lost_answer_to_a_first_response_is_not_doubled(bot: Bot, fake: FakeDiscord) -> None:
+    """Discord takes the answer but the connection drops before its reply: asked again,
+    Discord says it was already acknowledged (40060), so the member sees it once, and no DM
+    repeats it."""
+    bot.send(slash(BOB, "settings", "show"))
+    fake.slow("POST", r"^/interactions/\d+/[^/]+/callback$", 0.0, lose=True)
+    reqs = bot.send(slash(BOB, "settings", "tz", {"zone": "Asia/Seoul"}))
+    tries = [r for r in reqs if r.path.endswith("/callback")]
+    assert [r.status for r in tries] == [200, 400]  # taken; then "already acknowledged"
+    assert not any("Asia/Seoul" in t for t in _dm_texts(fake, BOB))

@@ -70,6 +70,9 @@ DM_CHANNELS_REMEMBERED = 50_000  # about 10 MB at most: every member of a large 
 CONFIRM_PAUSES = (1.0, 4.0, 15.0, 40.0)  # between DM attempts when the interaction is gone
 # What answering through an interaction can raise, besides our own bounded errors.
 ANSWER_ERRORS = (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError, DeliveryError)
+# Failures after which Discord may still have taken the request.
+AMBIGUOUS = (aiohttp.ClientError, OSError, TimeoutError)
+ALREADY_ACKNOWLEDGED = 40060
 NO_HOME = (
     "I don't know which cohort you belong to yet. Use any command once in your cohort's "
     "server (try /cohortbot there), and then this works in DMs too."
@@ -139,15 +142,13 @@ class DiscordAdapter:
         self, interaction: discord.Interaction[Any], command: str, options: dict[str, str]
     ) -> None:
         def work(user: User, conv: Conversation) -> list[Outbound]:
-            inv = Invocation(command, "", user, conv, "slash", options, interaction)
-            return self.app.router.handle(inv)
+            inv = Invocation(command, "", user, conv, "slash", options)
+            return self.app.router.handle(inv).all
 
         await self._serve(interaction, work)
 
     async def on_click(self, interaction: discord.Interaction[Any], custom_id: str) -> None:
-        await self._serve(
-            interaction, lambda u, c: self.app.router.click(u, c, custom_id, interaction)
-        )
+        await self._serve(interaction, lambda u, c: self.app.router.click(u, c, custom_id).all)
 
     async def on_submit(
         self, interaction: discord.Interaction[Any], form: Form, fields: dict[str, str]
@@ -179,7 +180,7 @@ class DiscordAdapter:
     ) -> None:
         await self._serve(
             interaction,
-            lambda u, c: self.app.router.submit(u, c, action, value, fields, interaction),
+            lambda u, c: self.app.router.submit(u, c, action, value, fields).all,
         )
 
     async def _serve(
@@ -290,8 +291,7 @@ class DiscordAdapter:
                 late.append(ob.reply)
                 continue
             try:
-                async with asyncio.timeout(self.deliver_timeout):
-                    await self._answer_one(interaction, ob, in_dm)
+                await self._answer_surely(interaction, ob, in_dm)
                 replied = True
             except ANSWER_ERRORS as exc:
                 log.warning("could not answer interaction %s: %s", interaction.id, exc)
@@ -312,6 +312,32 @@ class DiscordAdapter:
                     raise UnsupportedTarget(f"cannot deliver to {target!r} on Discord")
         for i, reply in enumerate(late):
             await self._confirm_by_dm(interaction, reply, i)
+
+    async def _answer_surely(
+        self, interaction: discord.Interaction[Any], ob: Outbound, in_dm: bool
+    ) -> None:
+        """One reply through the interaction. When the first answer's reply is lost (the
+        connection dropped, no answer in time), Discord may have taken it: it is sent again,
+        and Discord's "already acknowledged" (40060) says the first went through, so the
+        member sees it once and no DM repeats it."""
+        first = not interaction.response.is_done()
+        try:
+            async with asyncio.timeout(self.deliver_timeout):
+                await self._answer_one(interaction, ob, in_dm)
+            return
+        except AMBIGUOUS as exc:
+            if not first:
+                raise  # a follow-up has no such check: sent again, it would show twice
+            log.warning("no answer to interaction %s's response: %s", interaction.id, exc)
+        try:
+            async with asyncio.timeout(self.deliver_timeout):
+                await self._answer_one(interaction, ob, in_dm)
+        except discord.HTTPException as exc:
+            if exc.code != ALREADY_ACKNOWLEDGED:
+                raise
+            # discord.py only marks a response done when it saw Discord's answer: mark it, so
+            # what follows goes as follow-ups.
+            interaction.response._response_type = discord.InteractionResponseType.channel_message
 
     async def _answer_one(
         self, interaction: discord.Interaction[Any], ob: Outbound, in_dm: bool
