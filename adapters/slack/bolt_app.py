@@ -87,6 +87,10 @@ USER_CACHE_SECONDS = 6 * 3600
 WORK_DB_SECONDS = 2.0  # the database's share of a command, from its first query
 FAILED_LOOKUP_SECONDS = 300
 UNCERTAIN_CACHE_SECONDS = 2.0
+# A failed reply that cannot be queued (the database is away too) is queued again after this,
+# up to QUEUE_TRIES times (about five minutes), rather than lost.
+QUEUE_RETRY_SECONDS = 5.0
+QUEUE_TRIES = 60
 # A member's Home is published again this long after a change, once for every change in
 # that while: a burst of commands costs one views.publish.
 HOME_REFRESH_SECONDS = 2.0
@@ -193,6 +197,7 @@ class SlackBot:
         # A row that failed ambiguously waits 30 s or more for its next try, so a list a
         # couple of seconds old is fresh enough.
         self.uncertain_cache_seconds = UNCERTAIN_CACHE_SECONDS
+        self.queue_retry_seconds = QUEUE_RETRY_SECONDS
         self._uncertain: tuple[float, set[str]] = (0.0, set())
         self.seen = SharedSeenRequests(core.sessions, core.clock.now)  # across replicas
         self._users: dict[tuple[str, str], _Known] = {}
@@ -541,9 +546,11 @@ class SlackBot:
         *,
         delay: float = 0.0,
         uncertain: bool = False,
+        tries: int = 1,
     ) -> None:
         """Hand a reply to the durable outbox (any replica sends it), under `key`, the key its
-        first try carried. An in-place update becomes a new ephemeral: its message is gone."""
+        first try carried. An in-place update becomes a new ephemeral: its message is gone.
+        Without the database, this process keeps it and tries again every few seconds."""
         target: Target = out.target
         if isinstance(target, InPlace):
             target = Ephemeral(target.user, target.conversation)
@@ -574,8 +581,26 @@ class SlackBot:
                 )
                 enqueue(session, [item], now)
             log.info("a reply goes to the outbox", extra={"key": key, "uncertain": uncertain})
-        except Exception:
-            log.exception("could not queue a failed reply", extra={"key": key})
+        except Exception as exc:
+            # Slack and the database failing together (a reply's 5xx during an outage) must
+            # not lose a reply whose change is committed: it is late instead.
+            if tries >= QUEUE_TRIES:
+                log.exception("could not queue a failed reply: it is lost", extra={"key": key})
+                return
+            log.warning("could not queue a failed reply yet: %s", type(exc).__name__)
+            wait = self.queue_retry_seconds
+            retry = threading.Timer(
+                wait,
+                self.later,
+                args=(out, key, handle),
+                kwargs={
+                    "delay": max(0.0, delay - wait),
+                    "uncertain": uncertain,
+                    "tries": tries + 1,
+                },
+            )
+            retry.daemon = True
+            retry.start()
 
     def uncertain_keys(self) -> set[str]:
         """Keys of queued posts whose last try may have reached Slack, from the outbox that
