@@ -39,10 +39,9 @@ def _two_cohorts(ws: MemoryWorkspace) -> tuple[Conversation, Conversation]:
     frank. bob and erin join by using the bot in the channel, carol and frank by /cohort join."""
     c12, c13 = ws.channel("cohort-12"), ws.channel("cohort-13")
     ws.user("dora", admin=True)
-    [post, _] = ws.command("alice", f"/cohort setup {BERLIN} 2026-11-23", where=c12)
-    assert post.outbound.target == Channel(c12, "memory", "W1")
-    [post, _] = ws.command("dora", f"/cohort setup {NEW_YORK} 2026-12-07", where=c13)
-    assert post.outbound.target == Channel(c13, "memory", "W1")
+    [post] = _posts_in(ws.command("alice", f"/cohort setup {BERLIN} 2026-11-23", where=c12), c12)
+    assert "/cohort join" not in post.text  # the workspace's first: everyone is in it
+    [post] = _posts_in(ws.command("dora", f"/cohort setup {NEW_YORK} 2026-12-07", where=c13), c13)
     assert "/cohort join here" in post.text
     _drill(ws, "bob", where=c12)
     [d] = ws.command("carol", "/cohort join", where=c12)
@@ -85,6 +84,9 @@ def test_each_organizer_sees_only_their_cohort(ws: MemoryWorkspace) -> None:
     ws.command("dora", "/cohort schedule leaderboard sat 10:00", where=c13)
     [no] = ws.command("alice", "/cohort setup Europe/Paris", where=c13)
     assert "another cohort's home" in no.text
+    for line in ("/cohort pair now", "/cohort offday add dec 24", "/cohort preview"):
+        [no] = ws.command("alice", line, where=c13)
+        assert "another cohort's channel" in no.text, line
 
     # Preview: one leaderboard post in the week, and daily drills for their members only.
     [pa] = ws.command("alice", "/cohort preview")
@@ -142,8 +144,8 @@ def test_a_member_is_in_one_cohort_and_moves_by_joining(ws: MemoryWorkspace) -> 
     assert "bob" not in a.text and "bob" in d.text
     # An organizer who sets up a third channel runs that cohort from then on.
     c14 = ws.channel("cohort-14")
-    [_, confirm] = ws.command("alice", f"/cohort setup {BERLIN}", where=c14)
-    assert "instead of #cohort-12" in confirm.text
+    out = ws.command("alice", f"/cohort setup {BERLIN}", where=c14)
+    assert any("instead of #cohort-12" in d.text for d in out)
     [a] = ws.command("alice", "/cohort members")
     assert "carol" not in a.text and "#cohort-14" in (a.reply.title or "")
     with ws.app.sessions() as s:

@@ -17,6 +17,7 @@ from bot.cohorts import (
     all_cohorts,
     info_of,
     local_at,
+    organized_cohort,
     require_cohort,
     waking,
     week_start,
@@ -328,7 +329,7 @@ def mock_status(ctx: Ctx) -> Reply:
 
 @command("cohort pair")
 def cohort_pair_now(ctx: Ctx) -> Reply:
-    c = _cohort(ctx)
+    c = info_of(ctx.session, organized_cohort(ctx.session, ctx.member, ctx.conversation))
     week = week_start(c.local_now(ctx.now).date())
     from bot.outbox import enqueue
 
