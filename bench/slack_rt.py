@@ -1,15 +1,13 @@
 """Figure 2: a signed `/drill` over HTTP into the served Slack app, against the same request
 into a bare Bolt app that acks with fixed text, behind the same HTTP server code.
 
-Both are served by `adapters.serve`'s request handler on a ThreadingHTTPServer, as `cohortbot
+Both are served by `adapters.serve`'s HTTP front (uvicorn with serve's ASGI app), as `cohortbot
 serve` does; the scheduler thread is left out so that a first catch-up tick (a whole fan-out
 at 18:00 UTC) does not run underneath the measurement."""
 
 from __future__ import annotations
 
-import threading
 import time
-from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,7 +16,7 @@ from slack_bolt import App as BoltApp
 from slack_bolt import BoltResponse
 from slack_bolt.request import BoltRequest
 
-from adapters.serve import EVENTS_PATH, Runtime, _handler_for
+from adapters.serve import EVENTS_PATH, Runtime
 from adapters.slack import SlackBot
 from bench.common import Database, Results, Row, median, ms, percentile
 from tests.slack_fake import SECRET, FakeSlack, post
@@ -46,15 +44,17 @@ class BareSlack:
     def dispatch(self, body: str, headers: dict[str, Any], query: str = "") -> BoltResponse:
         return self.bolt.dispatch(BoltRequest(body=body, query=query, headers=headers))
 
+    def oauth_page(self, *args: Any) -> None:
+        return None
+
     def close(self) -> None:
         return
 
 
-def _serve(runtime: Runtime) -> ThreadingHTTPServer:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(runtime, True))
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+def _serve(runtime: Runtime) -> Runtime:
+    # Only the HTTP front: Runtime.start() would also start the scheduler (see above).
+    runtime._start_http(slack_http=True)
+    return runtime
 
 
 def _body(fake: FakeSlack, member: int, cohort_size: int, tag: str) -> str:
@@ -100,8 +100,8 @@ def round_trip(
     ours = _serve(Runtime(app, settings, port=0, host="127.0.0.1", slack=bot))
     bare = _serve(Runtime(app, settings, port=0, host="127.0.0.1", slack=BareSlack(fake)))  # type: ignore[arg-type]
     urls = {
-        "ours": f"http://127.0.0.1:{ours.server_address[1]}{EVENTS_PATH}",
-        "bare": f"http://127.0.0.1:{bare.server_address[1]}{EVENTS_PATH}",
+        "ours": f"{ours.url}{EVENTS_PATH}",
+        "bare": f"{bare.url}{EVENTS_PATH}",
     }
     ack: dict[str, list[float]] = {"ours": [], "bare": []}
     answered: list[float] = []
@@ -131,10 +131,8 @@ def round_trip(
                     if which == "ours":
                         answered.append(call.at - started)
     finally:
-        for server in (ours, bare):
-            server.shutdown()
-            server.server_close()
-        bot.close()
+        for runtime in (ours, bare):
+            runtime.stop()  # closes `bot` too
         fake.stop()
     ratio = median(ack["ours"]) / median(ack["bare"])
     results.add(
