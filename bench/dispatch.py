@@ -114,7 +114,7 @@ def _queue(db: Database, n: int, tag: str) -> None:
             Outbound(
                 DM(User("slack", "T0", f"U{i:06d}", f"Member {i}")),
                 Reply(f"Message {i} of the run."),
-                {"key": f"{tag}-{i}"},
+                key=f"{tag}-{i}",
             ),
             workspace_id=1,
             kind="bench",
