@@ -83,7 +83,9 @@ def find_member(
     member.last_active_at = now
     if user.display_name and member.display_name != user.display_name[:100]:
         member.display_name = user.display_name[:100]
-    if user.is_admin and not member.is_admin:
+    if user.admin_checked and member.is_admin != user.is_admin:
+        member.is_admin = user.is_admin  # demoted (or promoted) on the platform just now
+    elif user.is_admin and not member.is_admin:
         member.is_admin = True
     if (
         not member.settings.timezone_set

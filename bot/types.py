@@ -21,6 +21,9 @@ class User:
     display_name: str
     is_admin: bool = False
     timezone: str | None = None  # the platform's own idea of the zone, if it has one
+    # is_admin is the platform's fresh word both ways (Slack's users.info, read within the
+    # minute), so a demotion there takes the organizer's rights here; else it only promotes.
+    admin_checked: bool = False
 
 
 @dataclass(frozen=True)

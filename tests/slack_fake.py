@@ -193,7 +193,7 @@ class FakeSlack:
                 out = {
                     "app_id": "A1",
                     "authed_user": {"id": str(body.get("installer", "UINSTALLER"))},
-                    "scope": "commands,chat:write,im:write,users:read,files:write",
+                    "scope": "commands,chat:write,im:write,im:history,users:read,files:write",
                     "token_type": "bot",
                     "access_token": token_for(team),
                     "bot_user_id": f"UBOT{team}",

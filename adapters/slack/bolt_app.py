@@ -84,6 +84,9 @@ NOT_INSTALLED = (
     "An admin can add it again from the bot's install page."
 )  # bot/features/home/handlers.py
 USER_CACHE_SECONDS = 6 * 3600
+# An admin's users.info is read again after this long, and anyone's for an organizer action:
+# a demotion in Slack ends the organizer's rights within the minute.
+ADMIN_CACHE_SECONDS = 60.0
 WORK_DB_SECONDS = 2.0  # the database's share of a command, from its first query
 FAILED_LOOKUP_SECONDS = 300
 UNCERTAIN_CACHE_SECONDS = 2.0
@@ -149,6 +152,7 @@ def conversation_of(channel_id: str | None, channel_name: str | None = None) -> 
 class _Known:
     user: User
     until: float
+    fetched: float = 0.0
 
 
 class SlackBot:
@@ -202,6 +206,7 @@ class SlackBot:
         self.seen = SharedSeenRequests(core.sessions, core.clock.now)  # across replicas
         self._users: dict[tuple[str, str], _Known] = {}
         self._users_lock = threading.Lock()
+        self.admin_cache_seconds = ADMIN_CACHE_SECONDS
         # Members whose Home this process published (it is theirs to keep up), and those
         # with a refresh already on its way.
         self.home_refresh_seconds = HOME_REFRESH_SECONDS
@@ -287,11 +292,15 @@ class SlackBot:
         )
         conv = conversation_of(body.get("channel_id"), body.get("channel_name"))
 
+        name = str(body.get("command", "")).lstrip("/").lower()
+        args = render.unescape(body.get("text") or "")
+
         def work() -> Answer:
-            user = self.user(handle.team_id, body["user_id"], body.get("user_name", ""))
+            organizer = _organizer_command(name, args)
+            user = self.user(handle.team_id, body["user_id"], body.get("user_name", ""), organizer)
             inv = Invocation(
-                command=str(body.get("command", "")).lstrip("/").lower(),
-                args=render.unescape(body.get("text") or ""),
+                command=name,
+                args=args,
                 user=user,
                 conversation=conv,
                 source="slash",
@@ -319,7 +328,8 @@ class SlackBot:
         custom_id = str((actions[0] if actions else {}).get("value") or "")
 
         def work() -> Answer:
-            user = self.user(team, user_id, body["user"].get("username", ""))
+            organizer = custom_id.startswith(ORGANIZER_ACTIONS)
+            user = self.user(team, user_id, body["user"].get("username", ""), organizer)
             return self.core.router.click(user, conv, custom_id)
 
         self._answer(work, handle, conv, user_id)
@@ -651,14 +661,20 @@ class SlackBot:
             log.warning("could not open a modal: %s", exc)
             return False
 
-    def user(self, team_id: str, user_id: str, name_hint: str) -> User:
-        """The member as the core sees them: zone and admin flag from users.info, cached."""
+    def user(self, team_id: str, user_id: str, name_hint: str, organizer: bool = False) -> User:
+        """The member as the core sees them: zone and admin flag from users.info, cached;
+        an admin's, and anyone's for an organizer action (`organizer`), for a minute at most,
+        so that the core may follow the flag both ways (User.admin_checked)."""
         key = (team_id, user_id)
         now = time.monotonic()
         with self._users_lock:
             known = self._users.get(key)
         if known and known.until > now:
-            return known.user
+            short = known.user.is_admin or organizer
+            if not (short and known.user.admin_checked):
+                return known.user
+            if now - known.fetched < self.admin_cache_seconds:
+                return known.user
         try:
             info = self.adapter.client_for(team_id).users_info(user=user_id)["user"]
         except (SlackApiError, SlackClientError, OSError, NotInstalled) as exc:
@@ -683,13 +699,27 @@ class SlackBot:
             str(name),
             is_admin=bool(info.get("is_admin") or info.get("is_owner")),
             timezone=info.get("tz") or None,
+            admin_checked=True,
         )
         with self._users_lock:
-            self._users[key] = _Known(user, now + USER_CACHE_SECONDS)
+            self._users[key] = _Known(user, now + USER_CACHE_SECONDS, now)
         return user
 
     def close(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+ORGANIZER_ACTIONS = ("organizer.",)  # buttons only organizers may press
+
+
+def _organizer_command(name: str, args: str) -> bool:
+    cmd = commands.find(name)
+    if cmd is None:
+        return False
+    if cmd.admin or not cmd.subcommands:
+        return cmd.admin
+    sub = cmd.sub(args.split(None, 1)[0].lower() if args.strip() else cmd.default or "")
+    return bool(sub and sub.admin)
 
 
 def _has_message(handle: SlackHandle | None) -> bool:
