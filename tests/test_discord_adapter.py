@@ -164,8 +164,10 @@ def test_button_survives_a_restart_and_refuses_strangers(
     finally:
         again.stop()
     cb = _callback(reqs)
-    assert cb.json["type"] == 4 and cb.ephemeral
+    # The pressed message itself now says what happened, and its spent buttons are gone.
+    assert cb.json["type"] == 7
     assert cb.message["embeds"][0]["title"] == "Your data is gone"
+    assert not cb.message.get("components")
     with app.sessions() as s:
         left = s.scalar(
             select(func.count()).select_from(Member).where(Member.platform_user_id == str(BOB.uid))
