@@ -87,6 +87,12 @@ def find_member(
         member.is_admin = user.is_admin  # demoted (or promoted) on the platform just now
     elif user.is_admin and not member.is_admin:
         member.is_admin = True
+    _follow_zone(member, user, now)
+    return member, False
+
+
+def _follow_zone(member: Member, user: User, now: datetime) -> bool:
+    """A member who never chose a zone follows the platform's; True when it moved."""
     if (
         not member.settings.timezone_set
         and (zone := _valid_zone(user.timezone))
@@ -95,7 +101,23 @@ def find_member(
         member.settings.timezone = zone
         # A new zone moves the drill time: start from the next one, not a missed one.
         member.settings.daily_from = now
-    return member, False
+        return True
+    return False
+
+
+def platform_zone_changed(session: Session, user: User, now: datetime) -> bool:
+    """The platform says `user`'s zone changed (Slack's user_change): an existing member who
+    never set one follows it now, not at their next command; nobody new is created."""
+    member = session.scalar(
+        select(Member)
+        .join(Workspace, Member.workspace_id == Workspace.id)
+        .where(
+            Workspace.platform == user.platform,
+            Workspace.external_id == user.workspace_id,
+            Member.platform_user_id == user.user_id,
+        )
+    )
+    return member is not None and _follow_zone(member, user, now)
 
 
 def next_drill_at(s: MemberSettings, now: datetime) -> datetime | None:

@@ -55,6 +55,7 @@ from bot.db.models import Workspace
 from bot.db.schedule_models import OutboxMessage
 from bot.db.session import deadline
 from bot.delivery import DeliveryError, RateLimited
+from bot.members import platform_zone_changed
 from bot.outbox import Scheduled, enqueue
 from bot.ratelimit import SLOW_DOWN
 from bot.router import QUOTE_MARK, SORRY
@@ -250,6 +251,7 @@ class SlackBot:
         bolt.view(render.FORM_CALLBACK)(self._on_view)
         bolt.event("app_home_opened")(ack=_ack, lazy=[self._on_home])
         bolt.event("message")(ack=_ack, lazy=[self._on_message])
+        bolt.event("user_change")(ack=_ack, lazy=[self._on_user_change])
         bolt.event("app_uninstalled")(ack=_ack, lazy=[self._on_uninstalled])
         bolt.event("tokens_revoked")(ack=_ack, lazy=[self._on_uninstalled])
 
@@ -448,6 +450,27 @@ class SlackBot:
             return self.core.router.handle(inv)
 
         self._answer(work, handle, conv, user_id)
+
+    def _on_user_change(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        """A profile changed in Slack: the cached member is re-read from it, and a member who
+        never set /settings tz follows a new zone at once (their next drill's time moves)."""
+        info = event.get("user") or {}
+        team = str(body.get("team_id") or info.get("team_id") or "")
+        user_id = str(info.get("id") or "")
+        if not user_id:
+            return
+        with self._users_lock:
+            self._users.pop((team, user_id), None)
+        user = self.user(team, user_id, "")
+        try:
+            with self.core.sessions.begin() as session:
+                moved = platform_zone_changed(session, user, self.core.clock.now())
+        except Exception:
+            log.exception("could not follow a member's new zone")
+            return
+        if moved:
+            log.info("a member follows their new Slack zone", extra={"zone": user.timezone})
+            self.refresh_home_later(team, user_id)
 
     def _on_uninstalled(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         """Drop the workspace's token at once; members' own data stays (see slack_models)."""

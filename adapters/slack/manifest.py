@@ -13,7 +13,7 @@ from bot import commands
 # zone (users.info), uploading exports, calendars and charts, and reading what a member
 # writes in the bot's own DM (im:history, for message.im: commands typed without a slash).
 BOT_SCOPES = ("commands", "chat:write", "im:write", "im:history", "users:read", "files:write")
-BOT_EVENTS = ("app_home_opened", "app_uninstalled", "tokens_revoked", "message.im")
+BOT_EVENTS = ("app_home_opened", "app_uninstalled", "tokens_revoked", "message.im", "user_change")
 
 NAME = "Cohortbot"
 DESCRIPTION = "Interview drills, a private job-hunt pipeline with nudges, and a cohort board."
