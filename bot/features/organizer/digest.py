@@ -81,8 +81,9 @@ def _percent(done: int, sent: int) -> str:
     return f"{round(100 * done / sent)}%" if sent else "n/a"
 
 
-def _lines(lines: list[str], more: str = "", most: int = 50) -> str:
-    """At most `most` lines within FIELD_LIMIT characters, then how many more and where."""
+def _lines(lines: list[str], more: str = "", most: int = 50, total: int | None = None) -> str:
+    """At most `most` lines within FIELD_LIMIT characters, then how many more and where:
+    `total` lines in all when `lines` holds only the first of them."""
     out: list[str] = []
     used = 0
     for line in lines[:most]:
@@ -91,8 +92,9 @@ def _lines(lines: list[str], more: str = "", most: int = 50) -> str:
             break
         out.append(line)
         used += len(line) + 1
-    if len(out) < len(lines):
-        out.append(f"and {len(lines) - len(out)} more" + (f": {more}" if more else ""))
+    total = len(lines) if total is None else total
+    if len(out) < total:
+        out.append(f"and {total - len(out)} more" + (f": {more}" if more else ""))
     return "\n".join(out)
 
 
@@ -116,7 +118,12 @@ def render(snap: Snapshot) -> Reply:
     on_track = snap.group("on-track")
     inactive = snap.group("inactive")
     needs = (
-        _lines([_attention_line(m) for m in attention], "/cohort members attention", SHOWN)
+        _lines(
+            [_attention_line(m) for m in attention[:SHOWN]],
+            "/cohort members attention",
+            SHOWN,
+            total=len(attention),
+        )
         or "Nobody: every active member drilled and nothing is overdue."
     )
 
@@ -170,8 +177,12 @@ def render(snap: Snapshot) -> Reply:
         coming.append(f"Next stage: {s.stage.name}, from {fmt_date(s.start)}")
     elif snap.stage_now is not None:
         coming.append(f"Last stage now: {snap.stage_now.stage.name}")
+    in_all = len(coming) + snap.coming_total
     coming.extend(f"{fmt_when(d.at, c.tz)}: {clip(d.member, 40)}, {d.what}" for d in snap.coming)
-    coming_text = _lines(coming, "/cohort member <name>") or "Nothing shared for the coming week."
+    coming_text = (
+        _lines(coming, "/cohort member <name>", total=in_all)
+        or "Nothing shared for the coming week."
+    )
 
     period = f"{fmt_date(snap.first)} to {fmt_date(snap.last)}"
     fields = (

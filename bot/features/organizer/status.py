@@ -45,6 +45,8 @@ IN_PLAY = ("applied", "screen", "interview", "onsite")
 # Written answers read for the framework parts most often missing: the newest this many of
 # the week. Checking one costs about two milliseconds: a cohort of any size stays in budget.
 ANSWERS_READ = 100
+TREND_WEEKS = 4  # the engagement trend: the period and the three weeks before it
+COMING_READ = 50  # dated events read for "coming up"; the digest shows fewer, and counts the rest
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,8 @@ class Snapshot:
     answers_read: int = 0
     funnel: Funnel | None = None
     mock: MeetingCounts | None = None  # pairs whose week ended in the period
-    coming: list[Dated] = field(default_factory=list)
+    coming: list[Dated] = field(default_factory=list)  # the soonest COMING_READ
+    coming_total: int = 0  # how many there are in all
     next_stage: DatedStage | None = None
     stage_now: DatedStage | None = None
 
@@ -121,7 +124,6 @@ def sent_drills(cohort_id: int, since: date, until: date, now: datetime) -> Subq
         .join(Member, Member.id == Review.member_id)
         .where(
             _cohort_members(cohort_id),
-            Review.reviewed_at >= utc_day_start(since),
             Review.local_date >= since,
             Review.local_date <= until,
         )
@@ -145,6 +147,33 @@ def sent_drills(cohort_id: int, since: date, until: date, now: datetime) -> Subq
         )
         .subquery()
     )
+
+
+def _rates(
+    session: Session, cid: int, first: date, last: date, now: datetime, weeks: int
+) -> tuple[dict[int, tuple[int, int]], list[tuple[date, int, int]]]:
+    """Daily drills (sent, done) of each member over the period `first..last`, and the
+    cohort's (monday, done, sent) for each of `weeks` weeks ending with the period. One read
+    of the daily drills, a row per member with a sum per week, rather than one per figure."""
+    # Each week's first and last day; the last week is the period itself.
+    starts = [first - timedelta(days=7 * (weeks - 1 - w)) for w in range(weeks)]
+    bounds = [(lo, lo + timedelta(days=6)) for lo in starts[:-1]] + [(first, last)]
+    sent = sent_drills(cid, bounds[0][0], last, now)
+    cols: list[Any] = []
+    for lo, hi in bounds:
+        within = and_(sent.c.day >= lo, sent.c.day <= hi)
+        cols += [
+            func.sum(case((within, 1), else_=0)),
+            func.sum(case((within, sent.c.done), else_=0)),
+        ]
+    per_member: dict[int, tuple[int, int]] = {}
+    totals = [[0, 0] for _ in bounds]
+    for mid, *sums in session.execute(select(sent.c.mid, *cols).group_by(sent.c.mid)).all():
+        for w in range(weeks):
+            totals[w][0] += int(sums[2 * w] or 0)
+            totals[w][1] += int(sums[2 * w + 1] or 0)
+        per_member[mid] = (int(sums[-2] or 0), int(sums[-1] or 0))
+    return per_member, [(lo, done, n) for (lo, _), (n, done) in zip(bounds, totals, strict=True)]
 
 
 def _cohort_members(cohort_id: int) -> ColumnElement[bool]:
@@ -174,11 +203,6 @@ def _stage_rank(col: Any) -> Any:
 @lru_cache(maxsize=64)
 def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
-
-
-def utc_day_start(day: date) -> datetime:
-    """The earliest instant any zone's `day` can begin (UTC+14), for index-friendly bounds."""
-    return datetime.combine(day, datetime.min.time(), tzinfo=_zone("UTC")) - timedelta(hours=14)
 
 
 def snapshot(
@@ -219,20 +243,15 @@ def snapshot(
         session.execute(
             _in_cohort(select(Review.member_id, func.count()), Review.member_id, cid)
             .where(
-                Review.reviewed_at >= utc_day_start(first),
                 Review.local_date >= first,
                 Review.local_date <= last,
             )
             .group_by(Review.member_id)
         ).all()
     )
-    sent = sent_drills(cid, first, last, now)
-    rate: dict[int, tuple[int, int]] = {
-        mid: (int(n), int(a or 0))
-        for mid, n, a in session.execute(
-            select(sent.c.mid, func.count(), func.sum(sent.c.done)).group_by(sent.c.mid)
-        ).all()
-    }
+    # The digest's four-week trend and each member's week come from one read of the daily
+    # drills; the live list needs only the week.
+    rate, weekly = _rates(session, cid, first, last, now, TREND_WEEKS if full else 1)
     overdue: dict[int, int] = dict(
         session.execute(
             _in_cohort(select(Card.member_id, func.count()), Card.member_id, cid)
@@ -254,6 +273,8 @@ def snapshot(
         if stage_now is not None and stage_now.stage.id in APPLYING_STAGES
         else {}
     )
+    # A cohort spans a handful of zones: each one's date once, not once per member.
+    todays = {tz: now.astimezone(_zone(tz)).date() for tz in {r.timezone for r in rows}}
     streaks = alive_streaks(
         session,
         cid,
@@ -262,7 +283,7 @@ def snapshot(
                 r.id,
                 r.streak or 0,
                 r.last_active_date,
-                now.astimezone(_zone(r.timezone)).date(),
+                todays[r.timezone],
                 r.drill_days,
                 r.paused,
                 r.paused_until,
@@ -273,13 +294,14 @@ def snapshot(
     )
     members: list[MemberWeek] = []
     for r in rows:
-        today = now.astimezone(_zone(r.timezone)).date()
+        today = todays[r.timezone]
         resting = r.paused and (r.paused_until is None or r.paused_until >= today)
         reasons: list[str] = []
         last_drill: date | None = r.last_active_date
-        joined = r.created_at.astimezone(_zone(r.timezone)).date()
         if not resting and not r.undeliverable:
-            if last_drill is None and joined <= today - timedelta(days=QUIET_DAYS):
+            if last_drill is None and r.created_at.astimezone(
+                _zone(r.timezone)
+            ).date() <= today - timedelta(days=QUIET_DAYS):
                 reasons.append(f"no drill yet, joined {QUIET_DAYS}+ days ago")
             elif last_drill is not None and last_drill <= today - timedelta(days=QUIET_DAYS):
                 reasons.append(f"no drill in {(today - last_drill).days} days")
@@ -315,7 +337,7 @@ def snapshot(
     members.sort(key=lambda m: (GROUPS.index(m.group), -len(m.reasons), m.name.casefold()))
     snap = Snapshot(c, now, first, last, members, stage_now=stage_now)
     if full:
-        _cohort_figures(session, snap, content)
+        _cohort_figures(session, snap, content, weekly)
     return snap
 
 
@@ -406,6 +428,9 @@ def _ignored_twice(session: Session, cid: int, now: datetime) -> set[int]:
             # A drill's day must be over (in any zone) before not answering it counts.
             DailyDrill.due_at < now - timedelta(hours=24),
             DailyDrill.due_at >= now - timedelta(days=30),
+            # Implied by the line above (a local day is within a day of its UTC instant);
+            # bounds the (member, day) key's range read for each member.
+            DailyDrill.local_date >= (now - timedelta(days=31)).date(),
             or_(
                 PracticeState.last_active_date.is_(None),
                 DailyDrill.local_date > PracticeState.last_active_date,
@@ -417,68 +442,45 @@ def _ignored_twice(session: Session, cid: int, now: datetime) -> set[int]:
     return set(session.scalars(stmt).all())
 
 
-def _cohort_figures(session: Session, snap: Snapshot, content: Content) -> None:
+def _most(counts: Counter[str], n: int = 3) -> list[tuple[str, int]]:
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
+
+
+def _cohort_figures(
+    session: Session, snap: Snapshot, content: Content, weekly: list[tuple[date, int, int]]
+) -> None:
     cid, first, last = snap.cohort.id, snap.first, snap.last
-    start = first - timedelta(days=21)
-    since = utc_day_start(start)
-    per_day: dict[date, int] = dict(
-        session.execute(
-            _in_cohort(select(Review.local_date, func.count()), Review.member_id, cid)
-            .where(
-                Review.reviewed_at >= since, Review.local_date >= start, Review.local_date <= last
-            )
-            .group_by(Review.local_date)
-        ).all()
-    )
+    start = first - timedelta(days=7 * (TREND_WEEKS - 1))
+    # Drills per day over four weeks and the period's Again and Hard ratings (the weak spots,
+    # by track and by drill) in one read of the reviews: a row per day, and per day of the
+    # period a row per track and drill rated Again or Hard.
+    hard = and_(Review.rating <= 2, Review.local_date >= first)
+    track = case((hard, Review.track))
+    drill = case((hard, Review.drill_id))
+    per_day: Counter[date] = Counter()
+    tracks: Counter[str] = Counter()
+    drills: Counter[str] = Counter()
+    for d, t, dr, n in session.execute(
+        _in_cohort(select(Review.local_date, track, drill, func.count()), Review.member_id, cid)
+        .where(Review.local_date >= start, Review.local_date <= last)
+        .group_by(Review.local_date, track, drill)
+    ).all():
+        per_day[d] += int(n)
+        if t is not None:
+            tracks[t] += int(n)
+            drills[dr] += int(n)
     snap.per_day = [
-        (d, int(per_day.get(d, 0)))
-        for d in (start + timedelta(days=i) for i in range((last - start).days + 1))
+        (d, per_day[d]) for d in (start + timedelta(days=i) for i in range((last - start).days + 1))
     ]
-    # The response rate of each of the four weeks ending with the period.
-    sent = sent_drills(cid, start, last, snap.now)
-    sent_days = session.execute(
-        select(sent.c.day, func.count(), func.sum(sent.c.done)).group_by(sent.c.day)
-    ).all()
-    weeks: list[tuple[date, int, int]] = []
-    for w in range(4):
-        lo = start + timedelta(days=7 * w)
-        hi = lo + timedelta(days=6)
-        n = sum(int(k) for d, k, _ in sent_days if lo <= d <= hi)
-        a = sum(int(x or 0) for d, _, x in sent_days if lo <= d <= hi)
-        weeks.append((lo, a, n))
-    snap.weekly_rate = weeks
-    # Weak spots: the week's Again and Hard ratings, by track and by drill.
-    hard = _in_cohort(select(func.count()).select_from(Review), Review.member_id, cid).where(
-        Review.reviewed_at >= utc_day_start(first),
-        Review.local_date >= first,
-        Review.local_date <= last,
-        Review.rating <= 2,
-    )
-    snap.hard_total = int(session.scalar(hard) or 0)
-    snap.hard_tracks = [
-        (t, int(n))
-        for t, n in session.execute(
-            hard.with_only_columns(Review.track, func.count(), maintain_column_froms=True)
-            .group_by(Review.track)
-            .order_by(func.count().desc(), Review.track)
-            .limit(3)
-        ).all()
-    ]
-    snap.hard_drills = [
-        (d, int(n))
-        for d, n in session.execute(
-            hard.with_only_columns(Review.drill_id, func.count(), maintain_column_froms=True)
-            .group_by(Review.drill_id)
-            .order_by(func.count().desc(), Review.drill_id)
-            .limit(3)
-        ).all()
-    ]
+    snap.weekly_rate = weekly
+    snap.hard_total = sum(tracks.values())
+    snap.hard_tracks = _most(tracks)
+    snap.hard_drills = _most(drills)
     framed = [d.id for d in content.drills.values() if d.framework in content.frameworks]
     answers = (
         session.execute(
             _in_cohort(select(Review.drill_id, Review.answer), Review.member_id, cid)
             .where(
-                Review.reviewed_at >= utc_day_start(first),
                 Review.local_date >= first,
                 Review.local_date <= last,
                 Review.written.is_(True),
@@ -501,7 +503,7 @@ def _cohort_figures(session: Session, snap: Snapshot, content: Content) -> None:
     snap.missing_parts = sorted(missing.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
     snap.mock = meeting_counts(session, cid, first - timedelta(days=6), last - timedelta(days=6))
     snap.funnel = _funnel(session, cid, snap.cohort.tz, snap.now, first, last)
-    snap.coming = _coming(session, cid, snap.now)
+    snap.coming, snap.coming_total = _coming(session, cid, snap.now)
     if snap.cohort.start_date is not None:
         today = snap.cohort.local_now(snap.now).date()
         snap.next_stage = next(
@@ -515,17 +517,12 @@ def _funnel(
     """How far the sharing members' applications got (the furthest stage each ever reached),
     what moved in the period, and what is stale."""
     # Every application's first stage is a move too (from no stage), so the moves alone say
-    # how far each got: one scan, a distinct count per level.
-    rank = _stage_rank(StageMove.to_stage)
-    levels = session.execute(
+    # how far each got: the furthest per application (grouped by member first, the order of
+    # the index that finds them), then a count per level.
+    furthest = (
         _sharing(
             _in_cohort(
-                select(
-                    *(
-                        func.count(func.distinct(case((rank >= i + 1, StageMove.application_id))))
-                        for i in range(len(FUNNEL))
-                    )
-                ).select_from(StageMove),
+                select(func.max(_stage_rank(StageMove.to_stage)).label("r")),
                 StageMove.member_id,
                 cid,
             ),
@@ -533,6 +530,12 @@ def _funnel(
             "counts",
             "details",
         )
+        .where(StageMove.to_stage.in_(FUNNEL))
+        .group_by(StageMove.member_id, StageMove.application_id)
+        .subquery()
+    )
+    levels = session.execute(
+        select(*(func.sum(case((furthest.c.r >= i + 1, 1), else_=0)) for i in range(len(FUNNEL))))
     ).one()
     reached = {s: int(levels[i] or 0) for i, s in enumerate(FUNNEL)}
     # The period's moves, in the cohort's days; never past `now`.
@@ -575,15 +578,24 @@ def _funnel(
     )
 
 
-def _coming(session: Session, cid: int, now: datetime) -> list[Dated]:
-    """Shared interviews and offer deadlines in the next seven days; company names only for
-    members who share details."""
+def _coming(session: Session, cid: int, now: datetime) -> tuple[list[Dated], int]:
+    """Shared interviews and offer deadlines in the next seven days, the soonest COMING_READ
+    of them and how many there are in all (a large cohort has thousands: the digest lists a
+    dozen); company names only for members who share details."""
     until = now + timedelta(days=7)
     level = _SHARE.label("level")
+    everyone = func.count().over().label("everyone")
     out: list[Dated] = []
     ivs = _sharing(
         _in_cohort(
-            select(Member.display_name, level, Interview.at, Interview.kind, Application.company)
+            select(
+                Member.display_name,
+                level,
+                Interview.at,
+                Interview.kind,
+                Application.company,
+                everyone,
+            )
             .select_from(Interview)
             .join(Application, Application.id == Interview.application_id),
             Interview.member_id,
@@ -593,7 +605,11 @@ def _coming(session: Session, cid: int, now: datetime) -> list[Dated]:
         "counts",
         "details",
     ).where(Interview.at >= now, Interview.at < until)
-    for name, lv, at, kind, company in session.execute(ivs).all():
+    total = 0
+    for name, lv, at, kind, company, n in session.execute(
+        ivs.order_by(Interview.at, Member.display_name).limit(COMING_READ)
+    ).all():
+        total = int(n)
         what = kind or "interview"
         out.append(
             Dated(
@@ -608,7 +624,7 @@ def _coming(session: Session, cid: int, now: datetime) -> list[Dated]:
         )
     dls = _sharing(
         _in_cohort(
-            select(Member.display_name, level, Offer.deadline, Application.company)
+            select(Member.display_name, level, Offer.deadline, Application.company, everyone)
             .select_from(Offer)
             .join(Application, Application.id == Offer.application_id),
             Offer.member_id,
@@ -617,9 +633,17 @@ def _coming(session: Session, cid: int, now: datetime) -> list[Dated]:
         Offer.member_id,
         "counts",
         "details",
-    ).where(Application.stage == "offer", Offer.deadline >= now, Offer.deadline < until)
-    for name, lv, deadline, company in session.execute(dls).all():
-        if deadline is None:
+    ).where(
+        Application.stage == "offer",
+        Offer.deadline >= now,
+        Offer.deadline < until,
+    )
+    deadlines = 0
+    for name, lv, deadline, company, n in session.execute(
+        dls.order_by(Offer.deadline, Member.display_name).limit(COMING_READ)
+    ).all():
+        deadlines = int(n)
+        if deadline is None:  # the WHERE says so; the column type does not
             continue
         out.append(
             Dated(
@@ -629,7 +653,7 @@ def _coming(session: Session, cid: int, now: datetime) -> list[Dated]:
             )
         )
     out.sort(key=lambda d: (d.at, d.member))
-    return out
+    return out[:COMING_READ], total + deadlines
 
 
 __all__ = ["GROUPS", "MemberWeek", "Snapshot", "snapshot"]
