@@ -47,7 +47,10 @@ def test_a_chosen_zone_stays_and_strangers_are_not_created(rig: SlackRig) -> Non
     slack_run(rig, "/settings show")
     profile_changes(rig, "U1", "Europe/Berlin")
     wait_until(lambda: zone_of(rig, "U1") == "Europe/Berlin", what="U1's new zone")
-    looked_up = lambda: {c.body.get("user") for c in rig.fake.delivered("users.info")}  # noqa: E731
+
+    def looked_up() -> set[str]:
+        return {str(c.body.get("user")) for c in rig.fake.delivered("users.info")}
+
     wait_until(lambda: {"U2", "U9"} <= looked_up(), what="both profiles re-read")
     assert zone_of(rig, "U2") == "Asia/Kolkata"
     with rig.runtime.core.sessions() as s:
