@@ -44,9 +44,11 @@ from bot.app import App
 from bot.db.models import Member, Workspace
 from bot.delivery import DeliveryError, RateLimited, Undeliverable, UnsupportedTarget
 from bot.features.settings.handlers import zone_choices
+from bot.router import SORRY
 from bot.seen import SeenRequests
 from bot.types import (
     DM,
+    Answer,
     Channel,
     Conversation,
     Ephemeral,
@@ -77,7 +79,6 @@ NO_HOME = (
     "I don't know which cohort you belong to yet. Use any command once in your cohort's "
     "server (try /cohortbot there), and then this works in DMs too."
 )
-SORRY = "Sorry, something went wrong on my side. Please try again in a moment."
 DONE = "Done."
 
 
@@ -141,14 +142,14 @@ class DiscordAdapter:
     async def on_command(
         self, interaction: discord.Interaction[Any], command: str, options: dict[str, str]
     ) -> None:
-        def work(user: User, conv: Conversation) -> list[Outbound]:
+        def work(user: User, conv: Conversation) -> Answer:
             inv = Invocation(command, "", user, conv, "slash", options)
-            return self.app.router.handle(inv).all
+            return self.app.router.handle(inv)
 
         await self._serve(interaction, work)
 
     async def on_click(self, interaction: discord.Interaction[Any], custom_id: str) -> None:
-        await self._serve(interaction, lambda u, c: self.app.router.click(u, c, custom_id).all)
+        await self._serve(interaction, lambda u, c: self.app.router.click(u, c, custom_id))
 
     async def on_submit(
         self, interaction: discord.Interaction[Any], form: Form, fields: dict[str, str]
@@ -180,24 +181,25 @@ class DiscordAdapter:
     ) -> None:
         await self._serve(
             interaction,
-            lambda u, c: self.app.router.submit(u, c, action, value, fields).all,
+            lambda u, c: self.app.router.submit(u, c, action, value, fields),
         )
 
     async def _serve(
         self,
         interaction: discord.Interaction[Any],
-        work: Callable[[User, Conversation], list[Outbound]],
+        work: Callable[[User, Conversation], Answer],
     ) -> None:
         """Answer (or defer) within `defer_after`, whatever the work or the database does;
         then every reply of committed work reaches the member: through the interaction while
         Discord takes it, by DM when its token is gone."""
 
-        def run() -> list[Outbound] | None:
+        def run() -> Answer | None:
             if not self.seen.first_time(f"discord:{interaction.id}"):
                 return None  # another replica (each gateway session gets it too) took it on
             user, conv = self._identify(interaction)
             if user is None:
-                return [Outbound(DM(_anonymous(interaction)), Reply(NO_HOME))]
+                anonymous = _anonymous(interaction)
+                return Answer.sort([Outbound(DM(anonymous), Reply(NO_HOME))], anonymous, conv)
             return work(user, conv)
 
         try:
@@ -276,14 +278,12 @@ class DiscordAdapter:
         except ANSWER_ERRORS as exc:
             log.warning("could not defer interaction %s: %s", interaction.id, exc)
 
-    async def _answer(self, interaction: discord.Interaction[Any], outs: list[Outbound]) -> None:
+    async def _answer(self, interaction: discord.Interaction[Any], answer: Answer) -> None:
         """The member's own replies go first, so nothing else stands between the member and
         Discord's 3 s; other members' DMs and channel posts follow. A reply Discord would not
         take through the interaction (its token gone, a 5xx) goes by DM instead."""
-        me = str(interaction.user.id)
         in_dm = interaction.guild_id is None
-        mine = [ob for ob in outs if _answers(ob, me, in_dm)]
-        others = [ob for ob in outs if not _answers(ob, me, in_dm)]
+        mine, others = answer.replies, answer.elsewhere
         replied = False
         late: list[Reply] = []
         for ob in mine:
@@ -578,17 +578,6 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _answers(ob: Outbound, me: str, in_dm: bool) -> bool:
-    """Whether this reply answers the interaction itself (else it goes elsewhere by REST)."""
-    match ob.target:
-        case Ephemeral(user=u) | InPlace(user=u):
-            return u.user_id == me
-        case DM(user=u):
-            return u.user_id == me and (in_dm or ob.reply.form is not None)  # a form: a modal
-        case _:
-            return False
 
 
 def _without_form(reply: Reply) -> Reply:
