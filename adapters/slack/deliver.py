@@ -26,6 +26,7 @@ import logging
 import socket
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -75,6 +76,7 @@ HISTORY_LIMIT = 15  # the most conversations.history returns to apps outside the
 INLINE_RETRY_AFTER = 2.0
 RESPONSE_URL_USES = 5  # Slack takes at most 5 posts per response_url ...
 RESPONSE_URL_TTL = 1800.0  # ... within 30 minutes
+FILES_REMEMBERED = 10_000  # files known to be in members' DMs (per process)
 # Calls that change nothing when repeated, so a dropped connection may simply retry them.
 _IDEMPOTENT = {
     "auth.test",
@@ -240,6 +242,8 @@ class SlackAdapter:
         self._lock = threading.Lock()
         self._url_uses: dict[str, tuple[float, int]] = {}  # response_url -> (first use, uses)
         self._uncertain: set[str] = set()  # keys this process saw fail ambiguously
+        # (team, user, digest) of files already in a member's DM, most recent last.
+        self._in_dm: OrderedDict[tuple[str, str, str], None] = OrderedDict()
 
     def client_for(self, team_id: str | None) -> WebClient:
         if self.clients is None:
@@ -355,9 +359,16 @@ class SlackAdapter:
         match target:
             case Ephemeral(user=user, conversation=conv):
                 if uploads:
-                    # Files can't be ephemeral: they go to the member's DM, never the channel.
-                    self._upload(client, self.open_dm(user), uploads, reply)
-                    reply = _note(reply, "The file is in your direct messages with me.")
+                    # Files can't be ephemeral: they go to the member's DM, never the channel;
+                    # the same file (a week's chart asked for again) only once.
+                    fresh = self._not_yet_in_dm(user, uploads)
+                    if fresh:
+                        self._upload(client, self.open_dm(user), fresh, reply)
+                        self._sent_to_dm(user, fresh)
+                        note = "The file is in your direct messages with me."
+                    else:
+                        note = "The file is in your direct messages with me, sent earlier."
+                    reply = _note(reply, note)
                 if handle and handle.response_url and handle.channel_id == conv.id:
                     try:
                         self.respond(handle.response_url, reply, "ephemeral")
@@ -403,6 +414,17 @@ class SlackAdapter:
                 raise
             # The bot is not in that channel (or the member left it): their DM instead.
             self._post(client, self.open_dm(user), reply, [], False, key)
+
+    def _not_yet_in_dm(self, user: User, files: list[Attachment]) -> list[Attachment]:
+        with self._lock:
+            return [f for f in files if _file_key(user, f) not in self._in_dm]
+
+    def _sent_to_dm(self, user: User, files: list[Attachment]) -> None:
+        with self._lock:
+            for f in files:
+                self._in_dm[_file_key(user, f)] = None
+            while len(self._in_dm) > FILES_REMEMBERED:
+                self._in_dm.popitem(last=False)
 
     def open_dm(self, user: User) -> str:
         key = (user.workspace_id, user.user_id)
@@ -505,6 +527,11 @@ class SlackAdapter:
             f"response_url answered {resp.status_code}: {resp.body[:200]}",
             retryable=resp.status_code >= 500,
         )
+
+
+def _file_key(user: User, f: Attachment) -> tuple[str, str, str]:
+    digest = hashlib.sha256(f.filename.encode() + b"\0" + f.data).hexdigest()
+    return (user.workspace_id, user.user_id, digest)
 
 
 def _note(reply: Reply, note: str) -> Reply:
