@@ -70,8 +70,9 @@ FINISHED = ("sent", "failed", "dropped", "undeliverable")
 # raise such errors too): the next sender is told `uncertain` and looks before sending again.
 UNCERTAIN = "uncertain: "
 # Written just before each send and replaced by its outcome: a row still saying this when its
-# claim lapsed was perhaps delivered (its sender died, or lost the database, in between).
-SENDING = UNCERTAIN + "sent, outcome not recorded"
+# claim lapsed was perhaps delivered (its sender died, or lost the database, in between). Not
+# UNCERTAIN itself: a send in progress is not a doubt for an adapter asking which are.
+SENDING = "sending: outcome not recorded yet"
 RATE_LIMITED = "rate limited"  # how a RateLimited's message (bot/delivery.py) starts
 
 
@@ -575,7 +576,7 @@ class Dispatcher:
             if not outbound.key:
                 outbound = replace(outbound, key=row.dedupe_key)
             last_error = row.last_error or ""
-            if last_error.startswith(UNCERTAIN):
+            if last_error.startswith(UNCERTAIN) or last_error == SENDING:
                 outbound = replace(outbound, uncertain=True)
             # A 429 again for a recipient whose last try was a 429 is that recipient's own
             # limit (a member throttled for good), not a sign of the workspace's.

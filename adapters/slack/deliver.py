@@ -268,6 +268,13 @@ class SlackAdapter:
         key = outbox_key(outbound)
         was_uncertain = self._is_uncertain(key, outbound)
         try:
+            if was_uncertain and isinstance(outbound.target, Ephemeral):
+                # Slack keeps no history of ephemerals, so there is nothing to look up: as in
+                # the interactive path (bolt_app), one that may have arrived is taken as
+                # arrived, rather than shown twice.
+                log.warning("an uncertain ephemeral is taken as arrived", extra={"key": key})
+                self._settled(key)
+                return
             if was_uncertain and self._already_posted(outbound, key):
                 log.info("an uncertain post had arrived", extra={"key": key})
                 self._settled(key)
