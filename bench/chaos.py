@@ -291,6 +291,12 @@ def section(chaos: Report | None, calm: Report | None, front: list[tuple[str, Lo
             f"| delayed by another recipient's trouble (stalls) "
             f"| {chaos.delayed_by_other} ({chaos.stalls}) | {calm.delayed_by_other} | 0 |",
             f"| p99 ack | {chaos.p99_ack * 1000:.0f} ms | {calm.p99_ack * 1000:.0f} ms | < 3 s |",
+            f"| Discord interactions delivered to several replicas | {chaos.multi_session} "
+            f"| {calm.multi_session} | 0 |",
+            f"| apart: replies cut by a SIGKILL between ack and answer | {chaos.replies_killed} "
+            f"| {calm.replies_killed} | reported |",
+            f"| apart: Discord interactions while no replica held the gateway (gaps) "
+            f"| {chaos.no_session} ({_gaps(chaos)}) | {calm.no_session} | gaps <= 20 s |",
             "",
         ]
     if front:
@@ -315,6 +321,10 @@ def section(chaos: Report | None, calm: Report | None, front: list[tuple[str, Lo
             )
         lines.append("")
     return "\n".join(lines)
+
+
+def _gaps(report: Report) -> str:
+    return ", ".join(f"{g:.1f} s" for g in report.gateway_gaps) or "none"
 
 
 def save(text_: str, path: Path = HERE / "RESULTS.md") -> None:

@@ -616,6 +616,11 @@ class Gateway:
         self._thread = threading.Thread(target=self._run, name="gateway", daemon=True)
         self._runner: Any = None
         self.dispatched: dict[str, float] = {}  # interaction id -> when pushed
+        self.delivered_to: dict[str, list[str]] = {}  # interaction id -> sessions' tokens
+        self.owner: dict[str, str] = {}  # session id -> the token it identified with
+        self.most_at_once = 0  # the most sessions open together
+        self.gaps: list[tuple[float, float]] = []  # spans without any session, once one was up
+        self._gap_from: float | None = None
 
     @property
     def url(self) -> str:
@@ -663,17 +668,30 @@ class Gateway:
         return int(fut.result(5))
 
     async def _push(self, payload: dict[str, Any]) -> int:
-        self.dispatched[str(payload["id"])] = time.time()
-        n = 0
+        iid = str(payload["id"])
+        self.dispatched[iid] = time.time()
+        got = self.delivered_to.setdefault(iid, [])
         for sid, ws in list(self.sessions.items()):
             self._seq[sid] = self._seq.get(sid, 1) + 1
             frame = {"op": 0, "t": "INTERACTION_CREATE", "s": self._seq[sid], "d": payload}
             try:
                 await ws.send_str(json.dumps(frame))
-                n += 1
+                got.append(self.owner.get(sid, ""))
             except Exception:
-                self.sessions.pop(sid, None)
-        return n
+                self._closed(sid)
+        return len(got)
+
+    def _opened(self, sid: str, ws: Any, token: str) -> None:
+        self.sessions[sid] = ws
+        self.owner[sid] = token
+        self.most_at_once = max(self.most_at_once, len(self.sessions))
+        if self._gap_from is not None:
+            self.gaps.append((self._gap_from, time.time()))
+            self._gap_from = None
+
+    def _closed(self, sid: str) -> None:
+        if self.sessions.pop(sid, None) is not None and not self.sessions:
+            self._gap_from = time.time()
 
     async def _ws(self, request: Any) -> Any:
         from aiohttp import WSMsgType, web
@@ -705,9 +723,10 @@ class Gateway:
                     }
                     self._seq[sid] = 1
                     await ws.send_str(json.dumps({"op": 0, "t": "READY", "s": 1, "d": ready}))
-                    self.sessions[sid] = ws
+                    token = str((frame.get("d") or {}).get("token", ""))
+                    self._opened(sid, ws, token.removeprefix("Bot "))
         finally:
-            self.sessions.pop(sid, None)
+            self._closed(sid)
         return ws
 
 

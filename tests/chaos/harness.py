@@ -15,11 +15,24 @@ bot meant to send) and the requests the members made:
   requests cut by a SIGKILL of the replica holding them are counted apart;
 - delayed by another recipient's trouble: a healthy recipient's scheduled message sent by a
   replica in the batch right after that replica sat >2 s on a troubled recipient (a hung post
-  or a Retry-After given for that recipient alone), when the message was due before the stall.
+  or a Retry-After given for that recipient alone), when the message was due before the stall;
+- interactions delivered to several replicas: one replica holds the Discord gateway (a lease),
+  so each interaction reaches one.
+
+Counted apart, and reported: replies whose replica was SIGKILLed between the ack and the
+answer (a reply is not durable before it is sent), and Discord interactions pushed while no
+replica held the gateway (its holder SIGKILLed, its lease not yet run out: Discord shows the
+member "did not respond"), with the length of each such gap.
+
+Members throttled for good (a 429 on their DMs at every try) are throttled during the chaos
+phase only, so their messages can arrive in the drain. The members live where it is about
+noon (see `local_noon`): serve runs on the real clock, and a run across midnight would see a
+second drill day.
 
 Scale with COHORTBOT_CHAOS_MEMBERS (Slack cohort, default 2000), COHORTBOT_CHAOS_DISCORD
 (Discord members, default a quarter of that), COHORTBOT_CHAOS_SECONDS (traffic and faults,
-default 60) and COHORTBOT_CHAOS_DRAIN (longest wait for the outbox to empty, default 150)."""
+default 60) and COHORTBOT_CHAOS_DRAIN (longest wait for the outbox to empty, default 300: a
+row told 5xx three times backs off 30 + 60 + 120 s; the wait ends as soon as nothing is pending)."""
 
 from __future__ import annotations
 
@@ -38,7 +51,7 @@ import time
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -81,7 +94,7 @@ class Plan:
     discord_members: int = -1  # -1: a quarter of `members`
     replicas: int = 3
     seconds: float = field(default_factory=lambda: _env_int("COHORTBOT_CHAOS_SECONDS", 60))
-    drain_seconds: float = field(default_factory=lambda: _env_int("COHORTBOT_CHAOS_DRAIN", 150))
+    drain_seconds: float = field(default_factory=lambda: _env_int("COHORTBOT_CHAOS_DRAIN", 300))
     requests_per_second: float = 6.0
     discord_share: float = 0.25  # of member requests
     kill_every: float = 15.0  # seconds between SIGKILLs (0: none)
@@ -114,6 +127,7 @@ class Request:
     status: int | None = None
     ack_text: str = ""
     outcome: str = ""  # ok | slow | failed | killed | refused
+    replica: str = ""  # who took it (Slack: the replica posted to; Discord: sessions' tokens)
 
 
 @dataclass
@@ -132,6 +146,10 @@ class Report:
     acks_over_3s: int = 0
     acks_failed: int = 0  # answered, but not 200
     acks_killed: int = 0  # in flight when their replica was SIGKILLed (apart)
+    replies_killed: int = 0  # acknowledged, then the replica was SIGKILLed before answering
+    no_session: int = 0  # Discord interactions while no replica held the gateway (apart)
+    multi_session: int = 0  # Discord interactions delivered to more than one replica
+    gateway_gaps: list[float] = field(default_factory=list)  # seconds without a session
     delayed_by_other: int = 0
     stalls: int = 0
     stall_seconds: float = 0.0
@@ -152,6 +170,7 @@ class Report:
             "replies doubled": self.replies_doubled,
             "acks over 3 s": self.acks_over_3s,
             "acks failed": self.acks_failed,
+            "interactions delivered to several replicas": self.multi_session,
             "delayed by another recipient's trouble": self.delayed_by_other,
         }
         return {k: v for k, v in checks.items() if v}
@@ -166,6 +185,10 @@ class Report:
             f"replies: lost {self.replies_lost}, doubled {self.replies_doubled}; "
             f"acks over 3 s {self.acks_over_3s}, failed {self.acks_failed}, "
             f"cut by SIGKILL {self.acks_killed} (apart); p99 ack {self.p99_ack * 1000:.0f} ms",
+            f"apart: {self.replies_killed} replies cut by a SIGKILL between ack and answer; "
+            f"{self.no_session} Discord interactions while no replica held the gateway "
+            f"(gaps {', '.join(f'{g:.1f}' for g in self.gateway_gaps) or 'none'} s); "
+            f"{self.multi_session} delivered to several replicas",
             f"delayed by another recipient's trouble: {self.delayed_by_other} "
             f"({self.stalls} stalls, {self.stall_seconds:.0f} s)",
             f"drain {self.drain_seconds:.1f} s, worst delay {self.worst_delay:.1f} s",
@@ -216,10 +239,24 @@ def discord_uid(i: int) -> int:
     return DISCORD_BASE_UID + i
 
 
+def local_noon(now: datetime) -> tuple[str, str]:
+    """A zone where it is about noon now, and a drill time two minutes ago there.
+
+    `serve` runs on the real clock (it has no clock override). In UTC, a run that crossed
+    midnight saw a second drill day (and the first day's drills expire at midnight); around
+    local noon no run of a few minutes leaves the day, and the next drill is a day away."""
+    offset = 12 - now.hour  # hours east of UTC: -11 .. +12, all real zones
+    zone = "Etc/GMT" + (f"{-offset:+d}" if offset else "")  # POSIX signs: Etc/GMT-5 is UTC+5
+    local = now + timedelta(hours=offset) - timedelta(minutes=2)
+    return zone, f"{local:%H:%M}"
+
+
 def seed(engine: Engine, slack_members: int, discord_members: int) -> None:
-    """Both cohorts, set-based, through the app's own tables (model defaults apply). Drill
-    time 00:00 UTC every day: serve runs on the real clock, so the drill is due at start."""
+    """Both cohorts, set-based, through the app's own tables (model defaults apply): every
+    member in a zone where it is about noon, drill time two minutes ago, every day (see
+    `local_noon`), so the drill is due at start."""
     now = datetime.now(UTC)
+    zone, drill_time = local_noon(now)
     with engine.begin() as conn:
         conn.execute(
             insert(Workspace),
@@ -234,7 +271,7 @@ def seed(engine: Engine, slack_members: int, discord_members: int) -> None:
             insert(Cohort),
             [
                 {"id": w, "workspace_id": w, "name": f"chaos-{w}", "channel_id": ch,
-                 "channel_name": "cohort", "timezone": "UTC", "created_at": now}
+                 "channel_name": "cohort", "timezone": zone, "created_at": now}
                 for w, ch in ((1, "C1"), (2, str(GUILD_CHANNEL)))
             ],
         )  # fmt: skip
@@ -251,7 +288,7 @@ def seed(engine: Engine, slack_members: int, discord_members: int) -> None:
         conn.execute(
             insert(MemberSettings),
             [
-                {"member_id": n, "timezone": "UTC", "timezone_set": True, "drill_time": "00:00",
+                {"member_id": n, "timezone": zone, "timezone_set": True, "drill_time": drill_time,
                  "drill_days": "mon,tue,wed,thu,fri,sat,sun", "updated_at": now}
                 for n in range(1, len(people) + 1)
             ],
@@ -416,17 +453,21 @@ class Chaos:
                     "SLACK_SIGNING_SECRET": SECRET,
                     "SLACK_API_BASE_URL": slack.api_url,
                     "DISCORD_TOKEN": f"r{i}",
-                    "CHAOS_DISCORD_API": discord.api_base,
-                    "CHAOS_DISCORD_GATEWAY": discord.gateway.url,
+                    "DISCORD_API_BASE_URL": discord.api_base,
+                    "DISCORD_GATEWAY_URL": discord.gateway.url,
                     "PYTHONUNBUFFERED": "1",
                 }
                 replicas.append(Replica(f"r{i}", env, self.logs))
             self.started = time.time()
+            # Members throttled for good during the chaos only: after it, their messages can
+            # arrive (late, which is their own trouble), and a message that never can is
+            # not counted as lost.
+            p.faults.throttle_until = self.started + p.seconds
             for r in replicas:
                 r.start()
             for r in replicas:
                 r.wait_healthy()
-            self._wait_gateway(discord, len(replicas))
+            self._wait_gateway(discord)
             threads = [
                 threading.Thread(target=self._traffic, args=(slack, discord, replicas), daemon=True)
                 for _ in range(4)
@@ -442,6 +483,7 @@ class Chaos:
                 t.join(30)
             drained = self._drain(db, slack, discord)
             report = self._count(db, slack, discord, proxy)
+            self._dump(db, slack, discord)
             if not drained:
                 report.notes.append(
                     f"the outbox had not drained after {p.drain_seconds:.0f} s: "
@@ -458,9 +500,10 @@ class Chaos:
                         thing.stop()
             db.drop()
 
-    def _wait_gateway(self, discord: DiscordFront, n: int, timeout: float = 30.0) -> None:
+    def _wait_gateway(self, discord: DiscordFront, timeout: float = 30.0) -> None:
+        """One replica holds the gateway (a lease); the others send over REST only."""
         deadline = time.monotonic() + timeout
-        while discord.gateway.live() < n and time.monotonic() < deadline:
+        while discord.gateway.live() < 1 and time.monotonic() < deadline:
             time.sleep(0.1)
 
     def _chaos(self, replicas: list[Replica], proxy: TcpProxy, discord: DiscordFront) -> None:
@@ -502,7 +545,7 @@ class Chaos:
             if not r.up:
                 with contextlib.suppress(RuntimeError):
                     r.wait_healthy(60)
-        self._wait_gateway(discord, len(replicas))
+        self._wait_gateway(discord)
 
     def _restart(self, r: Replica, killed_at: float) -> None:
         time.sleep(self.plan.down_for)
@@ -602,6 +645,7 @@ class Chaos:
                 continue
             r = up[next(self._rr) % len(up)]
             generation = r.generation
+            req.replica = r.name
             started = time.time()
             conn = http.client.HTTPConnection("127.0.0.1", r.port, timeout=10)
             try:
@@ -633,6 +677,7 @@ class Chaos:
             self.requests.append(req)
         got = discord.gateway.dispatch(payload)
         req.outcome = "ok" if got else "refused"
+        req.replica = ",".join(discord.gateway.delivered_to.get(str(payload["id"]), []))
 
     # -- the end ------------------------------------------------------------------------------
 
@@ -654,6 +699,39 @@ class Chaos:
                 return True
             time.sleep(1)
         return False
+
+    def _dump(self, db: ChaosDatabase, slack: SlackFront, discord: DiscordFront) -> None:
+        """Everything counted, as JSON beside the replica logs: a failing count can be traced
+        to its messages after the database is gone."""
+        from dataclasses import asdict
+
+        t = OutboxMessage
+        with db.engine.connect() as conn:
+            rows = conn.execute(
+                select(
+                    t.id, t.dedupe_key, t.recipient, t.kind, t.status, t.attempts, t.last_error,
+                    t.due_at, t.sent_at, t.claimed_by, t.payload,
+                )
+            ).all()  # fmt: skip
+        s_acc, s_att = slack.snapshot()
+        d_acc, d_att = discord.snapshot()
+        out = {
+            "started": self.started,
+            "kills": dict(self.kill_times),
+            "cuts": self.cut_windows,
+            "requests": [asdict(r) for r in self.requests],
+            "dispatched": discord.gateway.dispatched,
+            "accepted": [asdict(a) for a in s_acc + d_acc],
+            "attempts": [asdict(a) for a in s_att + d_att],
+            "outbox": [
+                {
+                    k: (v.isoformat() if isinstance(v, datetime) else v)
+                    for k, v in r._mapping.items()
+                }
+                for r in rows
+            ],
+        }
+        (self.logs / "records.json").write_text(json.dumps(out, default=str))
 
     def _count(
         self, db: ChaosDatabase, slack: SlackFront, discord: DiscordFront, proxy: TcpProxy
@@ -679,15 +757,18 @@ class Chaos:
                     OutboxMessage.payload,
                     OutboxMessage.due_at,
                     OutboxMessage.last_error,
+                    OutboxMessage.recipient,
                 )
             ).all()
         # Each row is matched to the messages whose text holds the row's own text: the
         # member's other DMs (answers to their commands) are not the scheduled message.
         expected: dict[tuple[str, str, str], list[tuple[str, str, float]]] = defaultdict(list)
-        for _kind, status, payload_, due_at, _err in rows:
+        for _kind, status, payload_, due_at, _err, recipient in rows:
             payload: dict[str, Any] = dict(payload_)
             to: dict[str, Any] = payload.get("target", {})
-            platform = str(payload.get("meta", {}).get("platform", ""))
+            # The row's lane names its platform ("slack:T1:u:U..."): the payload's layout
+            # is the product's to change (it had a `meta` dict, now typed target fields).
+            platform = str(recipient).split(":", 1)[0]
             if to.get("type") == "dm":
                 key = (platform, "dm", str(to["user"]["user_id"]))
             elif to.get("type") == "ephemeral":  # a reply that went through the outbox
@@ -747,6 +828,16 @@ class Chaos:
         for a in sorted(s_acc, key=lambda a: a.at):
             if a.route == "ephemeral":
                 ephemerals[a.target.rsplit("/", 1)[-1]].append(a)
+        killed_at = {name: [k for k, _ in spans] for name, spans in self.kill_times.items()}
+
+        def killed_within(names: str, start: float, seconds: float) -> bool:
+            return any(
+                start <= k <= start + seconds
+                for name in names.split(",")
+                for k in killed_at.get(name, [])
+            )
+
+        rep.gateway_gaps = [b - a for a, b in discord.gateway.gaps]
         for req in self.requests:
             rep.requests += 1
             if req.platform == "slack":
@@ -765,12 +856,19 @@ class Chaos:
                 target = req.member  # the interaction id
                 sent = discord.gateway.dispatched.get(target)
                 first = [a.at for a in d_acc if a.route == "callback" and a.target == target]
-                cb_tries = [
-                    t for t in d_att if t.recipient == target and t.outcome == "acked_twice"
-                ]
-                del cb_tries
                 if sent is None:
                     rep.acks_failed += 1
+                    continue
+                if not req.replica:
+                    # Discord had no session to give it to: the gateway's holder had been
+                    # SIGKILLed and its lease had not run out yet. Discord shows the member
+                    # its own "did not respond"; apart, with the gaps' lengths.
+                    rep.no_session += 1
+                    continue
+                if "," in req.replica:
+                    rep.multi_session += 1
+                if not first and killed_within(req.replica, sent - 0.5, ACK_LIMIT):
+                    rep.acks_killed += 1  # its replica died with it in hand
                     continue
                 if not first:
                     rep.acks_failed += 1
@@ -793,6 +891,12 @@ class Chaos:
                     pool.remove(later)
                     got = Counter([later.content])
             visible = [c for c in got if _visible(c)]
+            if not visible and not answered_in_ack and killed_within(req.replica, req.sent, 10):
+                # Acknowledged, then SIGKILLed before the answer went out: a reply is not
+                # durable before it is sent (a limit of the product, reported apart).
+                rep.replies_killed += 1
+                reply_lost_ex.append(f"(killed) {req.platform} {req.kind} {target}")
+                continue
             if not visible and not answered_in_ack:
                 rep.replies_lost += 1
                 reply_lost_ex.append(f"{req.platform} {req.kind} {target} ({req.member})")
