@@ -109,7 +109,7 @@ def test_clock_runs_jobs_in_order_between_instants(ws: MemoryWorkspace) -> None:
     def hourly(now: datetime, session: object, env: object) -> list[Scheduled]:
         seen.append(now)
         if now.hour == 9:
-            out = Outbound(Channel(channel), Reply(f"tick {now:%Y-%m-%d %H:%M}"))
+            out = Outbound(Channel(channel, "memory", "W1"), Reply(f"tick {now:%Y-%m-%d %H:%M}"))
             return [Scheduled(out, 1, "tick", "t", now.date(), now, target_key="C-cohort")]
         return []
 
@@ -133,7 +133,7 @@ def test_console_prints_clock_deliveries(ws: MemoryWorkspace) -> None:
     def ping(now: datetime, session: object, env: object) -> list[Scheduled]:
         if now.hour != 12:
             return []
-        out = Outbound(Channel(ws.channel()), Reply("ping"))
+        out = Outbound(Channel(ws.channel(), ws.platform, ws.workspace_id), Reply("ping"))
         return [Scheduled(out, 1, "ping", "p", now.date(), now, target_key="C-cohort")]
 
     ws.app.jobs = JobRunner(
