@@ -109,16 +109,16 @@ def test_two_rounds_without_meeting_ask_to_pause(ws: MemoryWorkspace) -> None:
 
     # Sunday 17:00 of week 1: one round missed is not two.
     out = ws.advance(datetime(2026, 11, 30, 7, 0, tzinfo=UTC))
-    assert not [d for d in out if "pause for now" in (d.reply.title or "")]
+    assert not [d for d in out if "Pause mock pairing" in (d.reply.title or "")]
 
     # Week 2: new pairs, and nobody says anything (the reminder goes to everyone).
     out = ws.advance(datetime(2026, 12, 2, 12, 0, tzinfo=UTC))
     assert {n for _, g in _pairs(ws, WEEK2) for n in g} == set(PEOPLE)
     assert all(len(_titled(out, n, "did you meet")) == 1 for n in PEOPLE)
     out = ws.advance(datetime(2026, 12, 6, 18, 0, tzinfo=UTC))
-    asked = {n for n in PEOPLE if _titled(out, n, "pause for now")}
+    asked = {n for n in PEOPLE if _titled(out, n, "Pause mock pairing")}
     assert asked == two  # silent twice; the week-1 pair that met missed only once
-    q = _titled(out, sorted(two)[0], "pause for now")[0]
+    q = _titled(out, sorted(two)[0], "Pause mock pairing")[0]
     assert local(q, BERLIN).strftime("%a %H:%M") == "Sun 17:00"
     assert "last 2 mock pairings" in q.text
 
@@ -126,7 +126,7 @@ def test_two_rounds_without_meeting_ask_to_pause(ws: MemoryWorkspace) -> None:
     pauser, stayer = sorted(two)
     [p] = ws.press(pauser, _button(q, "mock.pause"), where=ws.dm(pauser))
     assert "won't be paired" in p.text
-    keep = _titled(out, stayer, "pause for now")[0]
+    keep = _titled(out, stayer, "Pause mock pairing")[0]
     [k] = ws.press(stayer, _button(keep, "mock.keep"), where=ws.dm(stayer))
     assert "stay in" in k.text
     ws.advance(datetime(2026, 12, 8, 12, 0, tzinfo=UTC))

@@ -216,7 +216,7 @@ def _reminders(session: Session, c: CohortInfo, week: date, now: datetime) -> li
         reply = Reply(
             f"{room.names()}: have you had your mock interview this week? There are a few days "
             "left to find 45 minutes. Press a button once you know.",
-            title=f"Mock interview, week of {fmt_date(week)}: did you meet?",
+            title=f"Your mock interview of the week of {fmt_date(week)}: did you meet?",
             buttons=check_in_buttons(room.pair_id),
         )
         out += room_messages(
@@ -292,7 +292,7 @@ def _pause_questions(session: Session, c: CohortInfo, week: date, now: datetime)
             f'Your last {ask[r.id]} mock pairings did not meet, or nobody pressed "We met". '
             "Would you like to pause pairing for now? Your partners then get someone who can "
             "make it, and /mock join brings you back any time.",
-            title="Mock interviews: pause for now?",
+            title="Pause mock pairing for now?",
             buttons=(
                 Button("mock.pause", "", "Pause pairing", "primary"),
                 Button("mock.keep", "", "Keep me in"),
