@@ -29,6 +29,7 @@ import discord.http
 
 from adapters.discord.adapter import DiscordAdapter
 from adapters.discord.runner import DiscordRunner
+from adapters.discord.tree import discord_path
 from bot.app import App
 
 APP_ID = 900000000000000001
@@ -158,6 +159,9 @@ class FakeDiscord:
         self.buckets: list[Bucket] = []
         self.late: list[Late] = []
         self._nonces: dict[str, tuple[float, int]] = {}  # nonce -> (created at, message id)
+        # Registered application commands by scope ("global" or the guild's id), as Discord
+        # keeps them: a bulk overwrite replaces the scope's list; each command keeps its id.
+        self.commands: dict[str, list[dict[str, Any]]] = {}
         self._opened: dict[str, float] = {}  # interaction token -> when it was dispatched
         self._acknowledged: set[str] = set()
         self._release = threading.Event()  # ends every late answer at once (stop, tests)
@@ -447,13 +451,60 @@ class FakeDiscord:
             return 200, _message(0, req), {}
         if m == "DELETE" and re.fullmatch(r"/webhooks/\d+/[^/]+/messages/\S+", p):
             return 204, None, {}
-        if m == "PUT" and re.fullmatch(r"/applications/\d+(/guilds/\d+)?/commands", p):
-            out = [
-                {**c, "id": str(snowflake()), "application_id": str(APP_ID), "version": "1"}
-                for c in req.json
-            ]
-            return 200, out, {}
+        if cm := re.fullmatch(r"/applications/\d+(?:/guilds/(\d+))?/commands", p):
+            scope = cm.group(1) or "global"
+            if m == "GET":
+                with self.lock:
+                    return 200, list(self.commands.get(scope, [])), {}
+            if m == "PUT":
+                problem = _bad_commands(req.json, guild=scope != "global")
+                if problem:
+                    return 400, {"message": problem, "code": 50035}, {}
+                with self.lock:
+                    old = {c["name"]: c["id"] for c in self.commands.get(scope, [])}
+                    out = [
+                        {
+                            **c,
+                            "id": old.get(c["name"]) or str(snowflake()),
+                            "application_id": str(APP_ID),
+                            "version": "1",
+                            **({"guild_id": scope} if scope != "global" else {}),
+                        }
+                        for c in req.json
+                    ]
+                    self.commands[scope] = out
+                return 200, out, {}
         return 404, {"message": f"fake Discord has no {m} {p}", "code": 0}, {}
+
+
+COMMAND_NAME = re.compile(r"^[-_\w]{1,32}$")
+
+
+def _bad_commands(cmds: list[dict[str, Any]], *, guild: bool) -> str | None:
+    """What Discord refuses in a bulk overwrite (PLATFORM_LIMITS.md, commands and installs)."""
+    if len(cmds) > 100:
+        return "too many commands"
+    for c in cmds:
+        if not COMMAND_NAME.match(c["name"]) or c["name"] != c["name"].lower():
+            return f"bad name {c['name']!r}"
+        if not 1 <= len(c.get("description", "")) <= 100:
+            return f"{c['name']}: bad description"
+        if not set(c.get("integration_types") or [0]) <= {0, 1}:
+            return f"{c['name']}: bad integration_types"
+        if not set(c.get("contexts") or [0]) <= {0, 1, 2}:
+            return f"{c['name']}: bad contexts"
+        perms = c.get("default_member_permissions")
+        if perms is not None and not (isinstance(perms, str) and perms.isdigit()):
+            return f"{c['name']}: default_member_permissions must be a string bit set"
+        stack = list(c.get("options", []))
+        while stack:
+            o = stack.pop()
+            stack.extend(o.get("options", []))
+            if len(o.get("choices") or []) > 25:
+                return f"{c['name']}: more than 25 choices"
+            if "max_length" in o and not 1 <= o["max_length"] <= 6000:
+                return f"{c['name']}: bad max_length"
+    return None
 
 
 def _too_many(retry_after: float, is_global: bool, scope: str) -> tuple[int, Any, dict[str, str]]:
@@ -580,7 +631,24 @@ class Person:
         }
 
 
-def _base(itype: int, person: Person, guild_id: int | None, channel_id: int) -> dict[str, Any]:
+# The interaction's context (Discord's InteractionContextType).
+GUILD_CONTEXT, BOT_DM, PRIVATE_CHANNEL = 0, 1, 2
+# What the bot may do in a channel: VIEW_CHANNEL | SEND_MESSAGES | EMBED_LINKS | ATTACH_FILES.
+APP_PERMISSIONS = (1 << 10) | (1 << 11) | (1 << 14) | (1 << 15)
+
+
+def _base(
+    itype: int,
+    person: Person,
+    guild_id: int | None,
+    channel_id: int,
+    *,
+    context: int | None = None,
+    user_install: bool = False,
+    app_permissions: int | None = None,
+) -> dict[str, Any]:
+    """`user_install`: the member installed the app for themselves and uses it where the
+    server never added it (a server: the guild's id is not among the owners)."""
     iid = snowflake()
     data: dict[str, Any] = {
         "id": str(iid),
@@ -591,7 +659,9 @@ def _base(itype: int, person: Person, guild_id: int | None, channel_id: int) -> 
         "locale": "en-US",
         "attachment_size_limit": 10 * 1024 * 1024,
         "entitlements": [],
-        "authorizing_integration_owners": {"0": str(guild_id or person.uid)},
+        "authorizing_integration_owners": (
+            {"1": str(person.uid)} if user_install else {"0": str(guild_id or person.uid)}
+        ),
     }
     if guild_id is not None:
         data["guild_id"] = str(guild_id)
@@ -609,8 +679,9 @@ def _base(itype: int, person: Person, guild_id: int | None, channel_id: int) -> 
             "parent_id": None,
         }
         data["member"] = person.member()
-        data["app_permissions"] = str((1 << 11) | (1 << 15))
-        data["context"] = 0
+        perms = APP_PERMISSIONS if app_permissions is None else app_permissions
+        data["app_permissions"] = str(perms)
+        data["context"] = GUILD_CONTEXT
     else:
         data["channel_id"] = str(channel_id)
         data["channel"] = {
@@ -619,7 +690,10 @@ def _base(itype: int, person: Person, guild_id: int | None, channel_id: int) -> 
             "recipients": [user_payload(person.uid, person.name)],
         }
         data["user"] = user_payload(person.uid, person.name)
-        data["context"] = 1
+        data["context"] = BOT_DM
+        if context == PRIVATE_CHANNEL:  # a group DM or another DM: the bot is no member there
+            data["channel"] = {"id": str(channel_id), "type": 3, "recipients": []}
+            data["context"] = PRIVATE_CHANNEL
     return data
 
 
@@ -636,8 +710,14 @@ def slash(
     guild_id: int | None = 555,
     channel_id: int = 777,
     focused: str | None = None,
+    context: int | None = None,
+    user_install: bool = False,
+    app_permissions: int | None = None,
 ) -> dict[str, Any]:
-    """An APPLICATION_COMMAND (or, with `focused`, an AUTOCOMPLETE) interaction."""
+    """An APPLICATION_COMMAND (or, with `focused`, an AUTOCOMPLETE) interaction. `command` and
+    `sub` are the core's: an organizer sub-command goes out under its Discord name, as the
+    Discord client would send it (`/cohort setup` is `/cohort-admin setup` there)."""
+    command, sub = discord_path(command, sub)
     opts = [
         {
             "name": k,
@@ -649,7 +729,15 @@ def slash(
     ]
     if sub is not None:
         opts = [{"name": sub, "type": 1, "options": opts}]
-    payload = _base(4 if focused else 2, person, guild_id, channel_id)
+    payload = _base(
+        4 if focused else 2,
+        person,
+        guild_id,
+        channel_id,
+        context=context,
+        user_install=user_install,
+        app_permissions=app_permissions,
+    )
     payload["data"] = {
         "id": str(snowflake()),
         "name": command,

@@ -232,21 +232,31 @@ class DiscordAdapter:
             return self._finished_cv.wait_for(lambda: interaction_id in self._finished, timeout)
 
     def _identify(self, interaction: discord.Interaction[Any]) -> tuple[User | None, Conversation]:
+        """Who asks, in which cohort. A member who installed the app for themselves may use it
+        in their DMs, a group DM or a server the app was never added to: their cohort is then
+        their home one, and that place is private to them. Only in the cohort's own server does
+        the interaction carry the member's permissions there, read afresh each time, so a
+        demoted organizer loses the organizer's commands at once."""
         author = interaction.user
         channel_id = str(interaction.channel_id or "")
-        if interaction.guild_id is None:
+        if not _in_cohort_server(interaction):
             conv = Conversation("dm", channel_id)
             workspace = self._home_workspace(str(author.id))
             if workspace is None:
                 return None, conv
-            is_admin = False
-        else:
-            name = getattr(interaction.channel, "name", None)
-            conv = Conversation("channel", channel_id, name)
-            workspace = str(interaction.guild_id)
-            perms = interaction.permissions
-            is_admin = bool(perms.administrator or perms.manage_guild)
-        user = User("discord", workspace, str(author.id), author.display_name, is_admin=is_admin)
+            user = User("discord", workspace, str(author.id), author.display_name)
+            return user, conv
+        name = getattr(interaction.channel, "name", None)
+        conv = Conversation("channel", channel_id, name)
+        perms = interaction.permissions
+        user = User(
+            "discord",
+            str(interaction.guild_id),
+            str(author.id),
+            author.display_name,
+            is_admin=bool(perms.administrator or perms.manage_guild),
+            admin_checked=True,
+        )
         return user, conv
 
     def _home_workspace(self, user_id: str) -> str | None:
@@ -273,7 +283,7 @@ class DiscordAdapter:
                     await interaction.response.defer()  # keeps the message; follow-ups come after
                 else:
                     await interaction.response.defer(
-                        ephemeral=interaction.guild_id is not None, thinking=True
+                        ephemeral=not _in_bot_dm(interaction), thinking=True
                     )
         except ANSWER_ERRORS as exc:
             log.warning("could not defer interaction %s: %s", interaction.id, exc)
@@ -282,7 +292,7 @@ class DiscordAdapter:
         """The member's own replies go first, so nothing else stands between the member and
         Discord's 3 s; other members' DMs and channel posts follow. A reply Discord would not
         take through the interaction (its token gone, a 5xx) goes by DM instead."""
-        in_dm = interaction.guild_id is None
+        in_dm = _in_bot_dm(interaction)
         mine, others = answer.replies, answer.elsewhere
         replied = False
         late: list[Reply] = []
@@ -344,7 +354,10 @@ class DiscordAdapter:
     ) -> None:
         if ob.reply.form is not None and await self._open_form(interaction, ob.reply.form):
             return
-        if isinstance(ob.target, DM) and not in_dm:  # a form that could not open as a modal
+        if isinstance(ob.target, DM) and not in_dm and _in_cohort_server(interaction):
+            # A form that could not open as a modal, a file: to the member's DM. Where the
+            # member uses their own install (a group DM, another server) the core took the
+            # place for a DM, so the answer is given here, visible only to them.
             await self._send_dm(ob.target.user.user_id, ob.reply)
         elif isinstance(ob.target, InPlace):
             await self._replace(interaction, ob.reply)
@@ -424,7 +437,7 @@ class DiscordAdapter:
 
     async def _replace(self, interaction: discord.Interaction[Any], reply: Reply) -> None:
         if interaction.type is not discord.InteractionType.component:
-            await self._reply_here(interaction, reply, ephemeral=interaction.guild_id is not None)
+            await self._reply_here(interaction, reply, ephemeral=not _in_bot_dm(interaction))
             return
         reply = _without_form(reply)
         kwargs: dict[str, Any] = {
@@ -599,6 +612,17 @@ def _modal_values(data: Mapping[str, Any]) -> dict[str, str]:
         elif "custom_id" in comp:
             out[str(comp["custom_id"])] = str(comp.get("value") or "")
     return out
+
+
+def _in_cohort_server(interaction: discord.Interaction[Any]) -> bool:
+    """A server that installed the app (the cohort's), not one a member brought it into."""
+    return interaction.guild_id is not None and interaction.is_guild_integration()
+
+
+def _in_bot_dm(interaction: discord.Interaction[Any]) -> bool:
+    """Only the bot's own DM is private by nature; in a group DM or a server everyone present
+    would see a non-ephemeral answer."""
+    return interaction.guild_id is None and not interaction.context.private_channel
 
 
 def _anonymous(interaction: discord.Interaction[Any]) -> User:

@@ -3,7 +3,15 @@
 Each top-level command with sub-commands becomes a Group; each leaf gets a callback whose
 signature is built from its Options, so Discord shows typed options, choices and autocomplete.
 Every callback ends in the same place: `on_command(interaction, command, options)` with
-`options = {"sub": ..., **values}`, which is what Router.handle takes as structured input."""
+`options = {"sub": ..., **values}`, which is what Router.handle takes as structured input.
+
+Where it is installed and used: a member's own commands (drills, pipeline, letters, offers,
+settings, help) can be installed by the member themselves and used in the bot's DM, in group
+DMs and in any server; the cohort's commands live only where the cohort's server installed the
+app. Discord sets default_member_permissions per top-level command, so a command mixing
+organizer and member sub-commands (`/cohort`) is split on Discord: the organizer ones become
+`/cohort-admin ...` (Manage Server by default, which a server can re-grant per role), the member
+ones stay under `/cohort`. The core still sees "cohort" with its sub-command either way."""
 
 from __future__ import annotations
 
@@ -25,6 +33,19 @@ OPTIONS_MAX = 25
 SUBCOMMANDS_MAX = 25
 COMMANDS_MAX = 100
 
+# Top-level commands that only mean something inside a cohort's server.
+COHORT_COMMANDS = frozenset({"cohort", "leaderboard", "mock"})
+ADMIN_SUFFIX = "-admin"
+MANAGE_SERVER = discord.Permissions(manage_guild=True)
+PERSONAL_INSTALLS = app_commands.AppInstallationType(guild=True, user=True)
+PERSONAL_CONTEXTS = app_commands.AppCommandContext(
+    guild=True, dm_channel=True, private_channel=True
+)
+COHORT_INSTALLS = app_commands.AppInstallationType(guild=True, user=False)
+COHORT_CONTEXTS = app_commands.AppCommandContext(
+    guild=True, dm_channel=False, private_channel=False
+)
+
 OnCommand = Callable[[discord.Interaction[Any], str, dict[str, str]], Awaitable[None]]
 # A completer gets the interaction and what the member typed so far; returns suggestions.
 Completer = Callable[[discord.Interaction[Any], str], Awaitable[list[str]]]
@@ -34,6 +55,25 @@ _TYPES: dict[str, type] = {"word": str, "text": str, "choice": str, "int": int}
 
 # Discord's own ceiling for a string option's max_length.
 STRING_OPTION_MAX = 6000
+
+
+def _modern(base: dict[str, Any]) -> dict[str, Any]:
+    """`contexts` replaces the deprecated `dm_permission`, which discord.py still sends."""
+    base.pop("dm_permission", None)
+    perms = base.get("default_member_permissions")
+    if perms is not None:
+        base["default_member_permissions"] = str(perms)  # Discord's type: a string bit set
+    return base
+
+
+class SlashCommand(app_commands.Command[Any, ..., Any]):
+    def to_dict(self, tree: app_commands.CommandTree[Any]) -> dict[str, Any]:
+        return _modern(super().to_dict(tree))
+
+
+class SlashGroup(app_commands.Group):
+    def to_dict(self, tree: app_commands.CommandTree[Any]) -> dict[str, Any]:
+        return _modern(super().to_dict(tree))
 
 
 def _annotation(opt: Option) -> Any:
@@ -141,38 +181,67 @@ def leaf_command(
     if auto:
         fn = app_commands.autocomplete(**auto)(fn)
 
-    return app_commands.Command(
+    return SlashCommand(
         name=_name(leaf.name),
         description=_desc(leaf.help),
         callback=fn,
     )
 
 
-def _admin_permissions(cmd: Command) -> discord.Permissions | None:
-    """Hide organizer-only commands from members by default; the core checks again anyway."""
-    leaves = cmd.subcommands or (cmd,)
-    if all(c.admin for c in leaves) or cmd.admin:
-        return discord.Permissions(manage_guild=True)
-    return None
+def _place(out: app_commands.Command[Any, ..., Any] | app_commands.Group, cmd: Command) -> None:
+    if cmd.name in COHORT_COMMANDS:
+        out.allowed_installs, out.allowed_contexts = COHORT_INSTALLS, COHORT_CONTEXTS
+    else:
+        out.allowed_installs, out.allowed_contexts = PERSONAL_INSTALLS, PERSONAL_CONTEXTS
 
 
-def to_app_command(
+def _group(name: str, help: str, perms: discord.Permissions | None) -> SlashGroup:
+    return SlashGroup(name=_name(name), description=_desc(help), default_permissions=perms)
+
+
+def discord_path(command: str, sub: str | None = None) -> tuple[str, str | None]:
+    """Where the core's `/command sub` lives on Discord (organizer sub-commands of a mixed
+    command are under `/command-admin`)."""
+    cmd = commands.find(command)
+    leaf = cmd.sub(sub) if cmd is not None and sub else None
+    if cmd is not None and leaf is not None and _split(cmd) and leaf.admin:
+        return command + ADMIN_SUFFIX, sub
+    return command, sub
+
+
+def _split(cmd: Command) -> bool:
+    kinds = {c.admin for c in cmd.subcommands}
+    return not cmd.admin and len(kinds) == 2
+
+
+def to_app_commands(
     cmd: Command, on_command: OnCommand, completers: Mapping[str, Completer]
-) -> app_commands.Command[Any, ..., Any] | app_commands.Group:
-    perms = _admin_permissions(cmd)
+) -> list[app_commands.Command[Any, ..., Any] | app_commands.Group]:
+    """One top-level Discord command, or two when organizer and member sub-commands mix."""
+    out: list[app_commands.Command[Any, ..., Any] | app_commands.Group] = []
     if not cmd.subcommands:
-        out = leaf_command(cmd, cmd, on_command, completers)
-        if perms is not None:
-            out.default_permissions = perms
-        return out
-    if len(cmd.subcommands) > SUBCOMMANDS_MAX:
-        raise ValueError(f"/{cmd.name}: more than {SUBCOMMANDS_MAX} sub-commands")
-    group = app_commands.Group(
-        name=_name(cmd.name), description=_desc(cmd.help), default_permissions=perms
-    )
-    for sub in cmd.subcommands:
-        group.add_command(leaf_command(cmd, sub, on_command, completers))
-    return group
+        leaf = leaf_command(cmd, cmd, on_command, completers)
+        leaf.default_permissions = MANAGE_SERVER if cmd.admin else None
+        out.append(leaf)
+    else:
+        if len(cmd.subcommands) > SUBCOMMANDS_MAX:
+            raise ValueError(f"/{cmd.name}: more than {SUBCOMMANDS_MAX} sub-commands")
+        admin = cmd.admin or all(c.admin for c in cmd.subcommands)
+        if _split(cmd):
+            member = _group(cmd.name, cmd.help, None)
+            organizer = _group(cmd.name + ADMIN_SUFFIX, "Organizers: " + cmd.help, MANAGE_SERVER)
+            for sub in cmd.subcommands:
+                target = organizer if sub.admin else member
+                target.add_command(leaf_command(cmd, sub, on_command, completers))
+            out += [member, organizer]
+        else:
+            group = _group(cmd.name, cmd.help, MANAGE_SERVER if admin else None)
+            for sub in cmd.subcommands:
+                group.add_command(leaf_command(cmd, sub, on_command, completers))
+            out.append(group)
+    for one in out:
+        _place(one, cmd)
+    return out
 
 
 def populate(
@@ -186,8 +255,11 @@ def populate(
     if len(cmds) > COMMANDS_MAX:
         raise ValueError(f"{len(cmds)} top-level commands; Discord allows {COMMANDS_MAX}")
     tree.clear_commands(guild=None)
-    for cmd in cmds:
-        tree.add_command(to_app_command(cmd, on_command, completers or {}))
+    made = [c for cmd in cmds for c in to_app_commands(cmd, on_command, completers or {})]
+    if len(made) > COMMANDS_MAX:
+        raise ValueError(f"{len(made)} top-level commands; Discord allows {COMMANDS_MAX}")
+    for one in made:
+        tree.add_command(one)
 
 
 def payload(tree: app_commands.CommandTree[Any]) -> list[dict[str, Any]]:
