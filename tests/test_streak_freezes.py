@@ -110,6 +110,11 @@ def test_earning_a_freeze_is_announced_once_a_week(ws: MemoryWorkspace) -> None:
         ws.command("bert", "/drill skip", where=ws.dm("bert"))
         [d] = ws.command("bert", "/drill rate good", where=ws.dm("bert"))
         said.append("streak freeze" in d.text)
+        if i == 6:  # a second drill on the day it was earned says nothing more
+            ws.command("bert", "/drill probability", where=ws.dm("bert"))
+            ws.command("bert", "/drill skip", where=ws.dm("bert"))
+            [again] = ws.command("bert", "/drill rate good", where=ws.dm("bert"))
+            assert "Rated Good" in again.text and "streak freeze" not in again.text
     assert said == [False] * 6 + [True, False]
 
 

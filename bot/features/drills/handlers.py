@@ -364,6 +364,7 @@ def rate(ctx: Ctx, drill: Drill, rating: int) -> Reply:
             "next one."
         )
     written = state.pending_answer is not None
+    first_today = state.last_active_date != ctx.local_now.date()
     row, state = review(
         ctx.session,
         ctx.member.id,
@@ -392,7 +393,7 @@ def rate(ctx: Ctx, drill: Drill, rating: int) -> Reply:
         f"Rated {RATING_LABELS[rating]}: +{row.points} points ({state.points} in all). "
         f"I'll bring {drill.id} back {when}. Streak: {plural(streak, 'day')}."
     )
-    if state.freeze_run == 0 and state.freezes:  # just reached another 7 days in a row
+    if first_today and state.freeze_run == 0 and state.freezes:  # another 7 days in a row
         text += (
             f" Seven drill days in a row: you hold {plural(state.freezes, 'streak freeze')} "
             "(at most 2). A missed drill day uses one instead of ending your streak."
