@@ -94,8 +94,14 @@ def stage_of(text: str) -> str | None:
     return STAGE_ALIASES.get(key)
 
 
+# The company_key column's width. Case-folding can lengthen a name (ß -> ss, the ligature
+# ﬃ -> ffi), so a name within the limit may fold past it: the key is cut to fit, the same way
+# wherever it is computed, so matching stays consistent.
+KEY_WIDTH = 100
+
+
 def company_key(name: str) -> str:
-    return " ".join(name.casefold().split())
+    return " ".join(name.casefold().split())[:KEY_WIDTH]
 
 
 @dataclass(frozen=True)
