@@ -762,6 +762,9 @@ def reachable_again(
     if state.deleted or state.detached or not member.undeliverable:
         return result  # reachable all along, or just removed by forget-me
     member.undeliverable = False
+    # A day whose drill time passed while they were cut off is a missed day, not one to catch
+    # up on late: the daily drill starts again from the next drill time, as after a new zone.
+    member.settings.daily_from = now
     t = OutboxMessage
     parked = session.execute(
         select(t.id, t.kind, t.expires_at, t.due_at).where(

@@ -85,6 +85,39 @@ def test_a_member_cut_off_is_reachable_again_and_told_once(ws: MemoryWorkspace) 
     assert len(dms_to(out, "ben")) == 1
 
 
+def test_a_member_back_after_todays_drill_time_gets_the_next_drill_not_todays_late(
+    ws: MemoryWorkspace,
+) -> None:
+    """Ann's drill at 10:00 runs the daily job after ben is back at 9:05: his Tuesday drill
+    (skipped at 9:00 while he was cut off) must not come then, an hour late; Wednesday's does."""
+    for name in ("ann", "ben"):
+        ws.command(name, "/settings tz UTC")
+    ws.command("ann", "/settings drill-time 10:00")
+    only_jobs(ws, "daily-drill")
+    ws.closed_dms.add("ben")
+    ws.advance(MONDAY_9 + timedelta(days=1, minutes=5) - ws.clock.now())
+    ws.closed_dms.clear()
+    assert "you missed 1 daily drill" in ws.command("ben", "/settings show")[-1].text
+    wednesday_9 = MONDAY_9 + timedelta(days=2)
+    out = ws.advance(wednesday_9 - timedelta(minutes=1) - ws.clock.now())
+    assert dms_to(out, "ann") and not dms_to(out, "ben")
+    out = ws.advance(timedelta(minutes=6))
+    assert len(dms_to(out, "ben")) == 1
+
+
+def test_a_member_back_before_todays_drill_time_gets_todays_drill(ws: MemoryWorkspace) -> None:
+    ws.command("ben", "/settings tz UTC")
+    only_jobs(ws, "daily-drill")
+    ws.closed_dms.add("ben")
+    ws.advance(MONDAY_9 + timedelta(minutes=5) - ws.clock.now())
+    assert _member(ws, "ben").undeliverable
+    ws.clock.set(MONDAY_9 + timedelta(hours=23))  # Tuesday 8:00, before his drill time
+    ws.closed_dms.clear()
+    ws.command("ben", "/settings show")
+    out = ws.advance(timedelta(hours=1, minutes=5))
+    assert len(dms_to(out, "ben")) == 1
+
+
 def test_a_still_useful_message_is_sent_when_the_member_is_back(ws: MemoryWorkspace) -> None:
     ws.command("ben", "/settings tz UTC")
     only_jobs(ws, "daily-drill")
