@@ -39,6 +39,7 @@ from adapters.discord.render import (
     to_files,
     to_view,
 )
+from adapters.discord.speak import for_discord
 from adapters.discord.tree import Completer, populate
 from bot.app import App
 from bot.db.models import Member, Workspace
@@ -97,6 +98,7 @@ class CohortClient(discord.Client):
     async def setup_hook(self) -> None:
         # Registered up front, so clicks on messages sent before this process started dispatch.
         self.add_dynamic_items(ActionButton)
+        await self.adapter.learn_command_ids()
 
     async def on_cohort_click(self, interaction: discord.Interaction[Any], custom_id: str) -> None:
         await self.adapter.on_click(interaction, custom_id)
@@ -128,6 +130,7 @@ class DiscordAdapter:
             "drill": drill_completer(app.content),
         }
         populate(self.client.tree, self.on_command, self.completers)
+        self.command_ids: dict[str, int] = {}  # Discord's command name -> its id
         self.loop: asyncio.AbstractEventLoop | None = None
         # Interactions already taken, so a redelivered modal submit is handled once. Bounded:
         # Discord never redelivers one older than its 15-minute token.
@@ -136,6 +139,17 @@ class DiscordAdapter:
         self._dm_channels: OrderedDict[str, int] = OrderedDict()  # user id -> DM channel id
         self._finished_cv = threading.Condition()
         self.seen = SeenRequests(app.sessions, app.clock.now)  # one replica per interaction
+
+    async def learn_command_ids(self) -> None:
+        """The registered commands' ids, so replies name commands as clickable mentions. One
+        GET at login; without it (not synced yet, Discord slow) replies name them as text."""
+        try:
+            async with asyncio.timeout(self.deliver_timeout):
+                found = await self.client.tree.fetch_commands()
+        except ANSWER_ERRORS as exc:
+            log.warning("could not read the registered commands: %s", exc)
+            return
+        self.command_ids = {c.name: c.id for c in found}
 
     # -- interactions in ------------------------------------------------------------------
 
@@ -429,7 +443,7 @@ class DiscordAdapter:
     async def _reply_here(
         self, interaction: discord.Interaction[Any], reply: Reply, *, ephemeral: bool
     ) -> None:
-        kwargs = message_kwargs(_without_form(reply))
+        kwargs = message_kwargs(for_discord(_without_form(reply), self.command_ids))
         if not interaction.response.is_done():
             await interaction.response.send_message(ephemeral=ephemeral, **kwargs)
         else:
@@ -439,7 +453,7 @@ class DiscordAdapter:
         if interaction.type is not discord.InteractionType.component:
             await self._reply_here(interaction, reply, ephemeral=not _in_bot_dm(interaction))
             return
-        reply = _without_form(reply)
+        reply = for_discord(_without_form(reply), self.command_ids)
         kwargs: dict[str, Any] = {
             "embed": to_embed(reply),
             "view": to_view(reply),
@@ -483,7 +497,8 @@ class DiscordAdapter:
 
     async def _send_dm(self, user_id: str, reply: Reply, nonce: str | None = None) -> None:
         async def go() -> None:
-            await _post(await self._dm_channel(user_id), reply, nonce)
+            said = for_discord(reply, self.command_ids)
+            await _post(await self._dm_channel(user_id), said, nonce)
 
         await self._bounded(go())
 
@@ -503,7 +518,8 @@ class DiscordAdapter:
 
     async def _send_channel(self, channel_id: str, reply: Reply, nonce: str | None = None) -> None:
         async def go() -> None:
-            await _post(self.client.get_partial_messageable(int(channel_id)), reply, nonce)
+            said = for_discord(reply, self.command_ids)
+            await _post(self.client.get_partial_messageable(int(channel_id)), said, nonce)
 
         await self._bounded(go())
 
