@@ -38,7 +38,7 @@ def test_a_reply_that_cannot_be_queued_yet_is_queued_when_the_database_returns(
     user = rig.bot.user(rig.team, "U1", "u1")
     core = rig.bot.core
     rig.bot.queue_retry_seconds = 0.05
-    rig.bot.core = dataclasses.replace(core, sessions=_Away())  # type: ignore[arg-type]
+    rig.bot.core = dataclasses.replace(core, sessions=_Away())
     reply = Outbound(
         Ephemeral(user, Conversation("channel", "C1", "general")), Reply("Saved: Acme, applied.")
     )
