@@ -159,6 +159,10 @@ def test_a_single_cohort_workspace_needs_no_join(ws: MemoryWorkspace) -> None:
     ws.command("alice", f"/cohort setup {BERLIN}")
     [d] = ws.command("carol", "/leaderboard", where=ws.dm("carol"))  # after: joins the one
     assert "not in a cohort" not in d.text
+    # Setting it up again changes its zone, and nobody is told to join what they are in.
+    out = ws.command("alice", "/cohort setup Europe/Paris")
+    assert not any("/cohort join" in d.text for d in out)
+    assert any("Europe/Paris" in d.text for d in out)
     [m] = ws.command("alice", "/cohort members")
     assert "bob" in m.text and "carol" in m.text
 

@@ -33,8 +33,10 @@ def cohort_setup(ctx: Ctx) -> list[Outbound]:
     zone = resolve_zone(ctx.arg("zone")) if ctx.arg("zone") else ctx.member.settings.timezone
     start = parse_date(ctx.arg("start"), ctx.tz, ctx.now) if ctx.arg("start") else None
     ws_id = ctx.member.workspace_id
-    others = cohorts_of_workspace(ctx.session, ws_id)
     cohort = cohort_of_channel(ctx.session, ws_id, ctx.conversation.id)
+    # The workspace's other cohorts: with none, this one is everyone's (as before there
+    # could be several), and running setup again in its channel changes nothing about that.
+    others = [c for c in cohorts_of_workspace(ctx.session, ws_id) if c is not cohort]
     if cohort is not None and ctx.member.cohort_id not in (None, cohort.id):
         raise UserError(
             f"#{cohort.channel_name or cohort.name} is another cohort's home. To organize it, "
@@ -59,11 +61,11 @@ def cohort_setup(ctx: Ctx) -> list[Outbound]:
     elif cohort.start_date is None:
         cohort.start_date = ctx.now.astimezone(ZoneInfo(zone)).date()
     ctx.session.flush()
-    left = next((c for c in others if c.id == ctx.member.cohort_id and c.id != cohort.id), None)
+    left = next((c for c in others if c.id == ctx.member.cohort_id), None)
     ctx.member.cohort_id = cohort.id  # the organizer runs the cohort they set up
     joined = 0
     if not others:
-        # The workspace's first cohort: whoever used the bot before it existed is in it.
+        # The workspace's only cohort: whoever used the bot before it existed is in it.
         joined = cast(
             CursorResult[Any],
             ctx.session.execute(
