@@ -15,7 +15,7 @@ from rich.console import Console as RichConsole
 from rich.text import Text
 
 from adapters.memory import CommandError, Delivery, MemoryWorkspace
-from bot.types import Button, Conversation
+from bot.types import Button, Conversation, instants
 
 CONSOLE_HELP = """Console commands:
   /command ...        a slash command, typed by the current member (try /cohortbot)
@@ -61,7 +61,7 @@ class Console:
     # -- output ---------------------------------------------------------------------------
 
     def say(self, text: str, style: str | None = None) -> None:
-        self.rich.print(Text(text, style=style or ""))
+        self.rich.print(Text(instants(text), style=style or ""))
 
     def show(self, deliveries: list[Delivery]) -> None:
         for d in deliveries:

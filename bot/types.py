@@ -2,12 +2,40 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 Platform = Literal["console", "memory", "slack", "discord"]
 Source = Literal["slash", "button", "modal", "text"]
 Style = Literal["primary", "secondary", "danger", "success"]
+
+# A moment in a reply's text, which each platform shows its own way: Discord as `<t:unix:F>`
+# (in each reader's zone) or `<t:unix:R>` (a countdown), Slack as `<!date^...>`, text-only
+# places as the plain words the core wrote. Invisible separators mark it, so a renderer that
+# knows none of this still shows readable words once `instants()` has run.
+InstantStyle = Literal["F", "R"]  # the full date and time, or relative ("in 3 days")
+_INSTANT = re.compile("\u2063t:(-?\\d+):([FR])\\|([^\u2063]*)\u2063")
+
+
+def instant(at: datetime, plain: str, style: InstantStyle = "F") -> str:
+    """`at` (aware) in a reply's text; `plain` is what text-only readers see."""
+    return f"\u2063t:{int(at.timestamp())}:{style}|{plain}\u2063"
+
+
+def instants(text: str, show: Callable[[int, InstantStyle, str], str] | None = None) -> str:
+    """The text with every instant shown by `show(unix, style, plain)`; by default as plain."""
+    return _INSTANT.sub(
+        lambda m: (show or _plain)(int(m.group(1)), m.group(2), m.group(3)),  # type: ignore[arg-type]
+        text,
+    )
+
+
+def _plain(_unix: int, _style: InstantStyle, plain: str) -> str:
+    return plain
+
 
 # Discord's custom_id holds at most 100 characters; Slack's action_id 255. State lives in the id.
 CUSTOM_ID_LIMIT = 100

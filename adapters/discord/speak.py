@@ -15,7 +15,7 @@ from dataclasses import replace
 
 from adapters.discord.tree import discord_path
 from bot import commands
-from bot.types import Reply
+from bot.types import InstantStyle, Reply, instants
 
 # A command as the core writes it: after a space, a line start or an opening bracket or quote,
 # never inside a word, a path or a link.
@@ -59,13 +59,28 @@ def _as_option(cmd: commands.Command, sub: str, word: str) -> str:
     return f" {fits.name}:{word}" if fits is not None else f" {word}"
 
 
+def _timestamp(unix: int, style: InstantStyle, _plain: str) -> str:
+    return f"<t:{unix}:{style}>"  # each reader's own zone and language; R counts down
+
+
+def _rich(text: str, ids: Mapping[str, int]) -> str:
+    return instants(command_text(text, ids), _timestamp)
+
+
+def _flat(text: str, ids: Mapping[str, int]) -> str:
+    return instants(command_text(text, ids, clickable=False))
+
+
 def for_discord(reply: Reply, ids: Mapping[str, int]) -> Reply:
-    """The reply with Discord's command names (and mentions where they render)."""
+    """The reply with Discord's command names and timestamps where they render (an embed's
+    description and field values), plain words elsewhere (titles, footers, field names)."""
     return replace(
         reply,
-        text=command_text(reply.text, ids),
-        lead=command_text(reply.lead, ids) if reply.lead is not None else None,
-        fields=tuple(replace(f, value=command_text(f.value, ids)) for f in reply.fields),
-        footer=command_text(reply.footer, ids, clickable=False) if reply.footer else None,
-        title=command_text(reply.title, ids, clickable=False) if reply.title else None,
+        text=_rich(reply.text, ids),
+        lead=_rich(reply.lead, ids) if reply.lead is not None else None,
+        fields=tuple(
+            replace(f, name=_flat(f.name, ids), value=_rich(f.value, ids)) for f in reply.fields
+        ),
+        footer=_flat(reply.footer, ids) if reply.footer else None,
+        title=_flat(reply.title, ids) if reply.title else None,
     )

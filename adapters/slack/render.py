@@ -10,7 +10,7 @@ import json
 import re
 from typing import Any
 
-from bot.types import Button, Field, Form, Reply
+from bot.types import Button, Field, Form, InstantStyle, Reply, instants
 
 Block = dict[str, Any]
 
@@ -35,7 +35,13 @@ def escape(text: str) -> str:
     `@channel` only pings when Slack parses it (link_names); a zero-width joiner after the `@`
     makes sure it never does, whatever the message options."""
     out = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _BROADCAST.sub(lambda m: "@\u2060" + m.group(1), out)
+    return instants(_BROADCAST.sub(lambda m: "@\u2060" + m.group(1), out), _slack_date)
+
+
+def _slack_date(unix: int, style: InstantStyle, plain: str) -> str:
+    """A moment in the reader's own zone (Slack's date formatting), `plain` where it cannot."""
+    shown = "{ago}" if style == "R" else "{date_short_pretty} {time}"
+    return f"<!date^{unix}^{shown}|{plain}>"
 
 
 def unescape(text: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -15,7 +16,7 @@ from bot.errors import UserError
 from bot.jobs import SOON, JobEnv, job, wakes
 from bot.outbox import Scheduled, make_key, queued_keys
 from bot.router import Ctx, command
-from bot.types import Outbound, Reply
+from bot.types import Outbound, Reply, instant
 
 # A stage post missed while the bot was down is still worth posting for a couple of days.
 STILL_USEFUL = timedelta(days=2)
@@ -42,10 +43,16 @@ def stage_on(content: Content, start: date, today: date) -> DatedStage | None:
     return next((s for s in dated_plan(content, start) if s.start <= today <= s.end), None)
 
 
-def stage_post(s: DatedStage, total: int) -> Reply:
+def stage_post(s: DatedStage, total: int, tz: ZoneInfo | None = None) -> Reply:
     actions = "\n".join(f"- {a}" for a in s.stage.actions)
+    # Where the platform can, the end is a countdown in each reader's own zone.
+    ends = ""
+    if tz is not None:
+        end = local_at(s.end + timedelta(days=1), "00:00", tz)
+        ends = f" It ends {instant(end, f'after {fmt_date(s.end)}', 'R')}."
     return Reply(
-        f"{s.stage.purpose}\n\nThis stage: {fmt_date(s.start)} to {fmt_date(s.end)}.\n{actions}",
+        f"{s.stage.purpose}\n\nThis stage: {fmt_date(s.start)} to {fmt_date(s.end)}.{ends}\n"
+        f"{actions}",
         title=f"Stage {s.number} of {total} begins: {s.stage.name}",
         footer="Type /cohort plan for the whole plan.",
     )
@@ -66,7 +73,7 @@ def plan_posts(now: datetime, session: Session, env: JobEnv) -> list[Scheduled]:
                     continue
                 out.append(
                     Scheduled(
-                        Outbound(c.channel, stage_post(s, len(stages))),
+                        Outbound(c.channel, stage_post(s, len(stages), c.tz)),
                         workspace_id=c.workspace_id,
                         kind="plan",
                         subject=s.stage.id,
