@@ -26,6 +26,10 @@ class Option:
     free: bool = False
     # Longest value accepted, where it differs from the setting max_arg_length (long answers).
     max_length: int | None = None
+    # The range of a whole number, where the command has one (a score from 1 to 5): platforms
+    # with typed options show it and stop the member at it.
+    min_value: int | None = None
+    max_value: int | None = None
 
     def usage(self) -> str:
         shown = "|".join(self.choices) if self.type == "choice" and self.choices else self.name

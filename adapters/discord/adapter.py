@@ -129,7 +129,12 @@ class DiscordAdapter:
             "company": company_completer(app.sessions),
             "drill": drill_completer(app.content),
         }
-        populate(self.client.tree, self.on_command, self.completers)
+        populate(
+            self.client.tree,
+            self.on_command,
+            self.completers,
+            max_length=app.settings.max_arg_length,
+        )
         self.command_ids: dict[str, int] = {}  # Discord's command name -> its id
         self.loop: asyncio.AbstractEventLoop | None = None
         # Interactions already taken, so a redelivered modal submit is handled once. Bounded:
@@ -157,6 +162,9 @@ class DiscordAdapter:
         self, interaction: discord.Interaction[Any], command: str, options: dict[str, str]
     ) -> None:
         def work(user: User, conv: Conversation) -> Answer:
+            missing = _setup_cannot_post(interaction, command, options, user)
+            if missing:
+                return Answer.sort([Outbound(Ephemeral(user, conv), missing)], user, conv)
             inv = Invocation(command, "", user, conv, "slash", options)
             return self.app.router.handle(inv)
 
@@ -331,7 +339,9 @@ class DiscordAdapter:
                 case Ephemeral(user=u) | DM(user=u) | InPlace(user=u):
                     await self._try(self._send_dm(u.user_id, ob.reply), ob)
                 case Channel(conversation=c):
-                    await self._try(self._send_channel(c.id, ob.reply), ob)
+                    failed = await self._try(self._send_channel(c.id, ob.reply), ob)
+                    if failed is not None and not failed.retryable and not late:
+                        await self._say_post_failed(interaction, c, failed)
                 case target:
                     raise UnsupportedTarget(f"cannot deliver to {target!r} on Discord")
         for i, reply in enumerate(late):
@@ -421,12 +431,31 @@ class DiscordAdapter:
             await asyncio.sleep(max(pause, wait))
         log.error("could not confirm interaction %s by DM: a reply is lost", interaction.id)
 
-    async def _try(self, send: Any, ob: Outbound) -> None:
+    async def _try(self, send: Any, ob: Outbound) -> DeliveryError | None:
         """A side delivery (another member's DM, a channel post) must not sink the answer."""
         try:
             await send
         except DeliveryError as exc:
             log.warning("side delivery failed: %s", exc, extra={"target": repr(ob.target)})
+            return exc
+        return None
+
+    async def _say_post_failed(
+        self, interaction: discord.Interaction[Any], channel: Conversation, exc: DeliveryError
+    ) -> None:
+        """A channel post the member's command made, refused for good (403 Missing Access or
+        Permissions): they hear it now, not never."""
+        place = f"#{channel.name}" if channel.name else "the cohort's channel"
+        text = (
+            f"I could not post in {place}: {exc}. Give Cohortbot View Channel, Send Messages, "
+            "Embed Links and Attach Files there."
+        )
+        try:
+            async with asyncio.timeout(self.deliver_timeout):
+                kwargs = message_kwargs(Reply(text, title="Not posted", color="warning"))
+                await interaction.followup.send(ephemeral=True, **kwargs)
+        except ANSWER_ERRORS as err:
+            log.warning("could not tell about a failed post: %s", err)
 
     async def _open_form(self, interaction: discord.Interaction[Any], form: Form) -> bool:
         """Forms open as modals, which only a first answer to a command or click can be."""
@@ -628,6 +657,42 @@ def _modal_values(data: Mapping[str, Any]) -> dict[str, str]:
         elif "custom_id" in comp:
             out[str(comp["custom_id"])] = str(comp.get("value") or "")
     return out
+
+
+# What the cohort's channel needs from the bot: its posts are embeds, the leaderboard a chart.
+CHANNEL_NEEDS = (
+    ("view_channel", "View Channel"),
+    ("send_messages", "Send Messages"),
+    ("embed_links", "Embed Links"),
+    ("attach_files", "Attach Files"),
+)
+
+
+def _setup_cannot_post(
+    interaction: discord.Interaction[Any], command: str, options: Mapping[str, str], user: User
+) -> Reply | None:
+    """An organizer's `/cohort setup` in a channel where the bot cannot post what the cohort's
+    posts are (Discord computes the bot's permissions there into the interaction): nothing is
+    set up, and the organizer hears which permissions to grant, instead of a "Done" followed
+    by posts that fail unseen."""
+    if command != "cohort" or options.get("sub") != "setup" or not user.is_admin:
+        return None
+    perms = interaction.app_permissions
+    if perms.administrator:
+        return None
+    missing = [label for attr, label in CHANNEL_NEEDS if not getattr(perms, attr)]
+    if not missing:
+        return None
+    where = getattr(interaction.channel, "name", None)
+    place = f"#{where}" if where else "this channel"
+    return Reply(
+        f"I can't post the cohort's messages in {place}: I am missing "
+        f"{', '.join(missing)} there. Give Cohortbot's role (or Cohortbot) "
+        f"{' and '.join(missing) if len(missing) < 3 else 'these permissions'} in this "
+        "channel's settings (Permissions), then run /cohort setup again. Nothing was changed.",
+        title="Not set up yet",
+        color="warning",
+    )
 
 
 def _in_cohort_server(interaction: discord.Interaction[Any]) -> bool:

@@ -53,7 +53,9 @@ def sync(
         typer.echo("Set DISCORD_TOKEN (the bot's token) to sync commands.", err=True)
         raise typer.Exit(2)
     try:
-        result = asyncio.run(sync_commands(token, guild, state_file, force=force))
+        result = asyncio.run(
+            sync_commands(token, guild, state_file, force=force, max_length=settings.max_arg_length)
+        )
     except discord.LoginFailure:
         typer.echo("Discord refused the token: check DISCORD_TOKEN.", err=True)
         raise typer.Exit(1) from None

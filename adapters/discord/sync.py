@@ -48,11 +48,16 @@ def _load(path: Path) -> dict[str, str]:
 
 
 async def sync_commands(
-    token: str, guild_id: int | None, state_file: Path, *, force: bool = False
+    token: str,
+    guild_id: int | None,
+    state_file: Path,
+    *,
+    force: bool = False,
+    max_length: int | None = None,
 ) -> SyncResult:
     client = discord.Client(intents=discord.Intents.none())
     tree: app_commands.CommandTree[Any] = app_commands.CommandTree(client)
-    populate(tree, _never)
+    populate(tree, _never, max_length=max_length)
     guild = discord.Object(guild_id) if guild_id else None
     if guild is not None:
         # A development server gets the global commands at once (global ones take up to an hour).

@@ -76,13 +76,22 @@ class SlashGroup(app_commands.Group):
         return _modern(super().to_dict(tree))
 
 
-def _annotation(opt: Option) -> Any:
-    """The option's Python type; a string with its own limit (a long answer) tells Discord, so
-    the client stops the member at the limit with the text still in the box, instead of the
-    core refusing it after it is sent."""
-    if opt.max_length and _TYPES[opt.type] is str:
-        return app_commands.Range[str, None, min(opt.max_length, STRING_OPTION_MAX)]
-    return _TYPES[opt.type]
+def _annotation(opt: Option, default_max: int | None = None) -> Any:
+    """The option's Python type with its limits, so the client stops the member at a limit
+    with the text still in the box, instead of the core refusing it after it is sent: a
+    string's longest value (the option's own, else the core's per-value setting), a whole
+    number's range. An option with fixed choices needs neither."""
+    kind = _TYPES[opt.type]
+    if opt.choices and len(opt.choices) <= CHOICES_MAX:
+        return kind
+    if kind is str:
+        longest = opt.max_length or default_max
+        if longest:
+            return app_commands.Range[str, None, min(longest, STRING_OPTION_MAX)]
+        return str
+    if opt.min_value is not None or opt.max_value is not None:
+        return app_commands.Range[int, opt.min_value, opt.max_value]
+    return kind
 
 
 def _desc(text: str) -> str:
@@ -125,6 +134,7 @@ def leaf_command(
     leaf: Command,
     on_command: OnCommand,
     completers: Mapping[str, Completer],
+    max_length: int | None = None,
 ) -> app_commands.Command[Any, ..., Any]:
     if len(leaf.options) > OPTIONS_MAX:
         raise ValueError(f"/{top.name} {leaf.name}: more than {OPTIONS_MAX} options")
@@ -146,7 +156,7 @@ def leaf_command(
             inspect.Parameter(
                 py,
                 inspect.Parameter.KEYWORD_ONLY,
-                annotation=_annotation(opt),
+                annotation=_annotation(opt, max_length),
                 default=inspect.Parameter.empty if opt.required else None,
             )
         )
@@ -157,10 +167,11 @@ def leaf_command(
     if names:
         fn = app_commands.rename(**{py: _name(o.name) for py, o in names.items()})(fn)
         fn = app_commands.describe(**{py: _desc(o.help) for py, o in names.items()})(fn)
+    # A word with choices (a pipeline stage) is a picker too; typed text also takes aliases.
     fixed = {
         py: [app_commands.Choice(name=c, value=c) for c in o.choices]
         for py, o in names.items()
-        if o.type == "choice" and 0 < len(o.choices) <= CHOICES_MAX
+        if o.type in ("choice", "word") and 0 < len(o.choices) <= CHOICES_MAX
     }
     if fixed:
         fn = app_commands.choices(**fixed)(fn)
@@ -215,12 +226,15 @@ def _split(cmd: Command) -> bool:
 
 
 def to_app_commands(
-    cmd: Command, on_command: OnCommand, completers: Mapping[str, Completer]
+    cmd: Command,
+    on_command: OnCommand,
+    completers: Mapping[str, Completer],
+    max_length: int | None = None,
 ) -> list[app_commands.Command[Any, ..., Any] | app_commands.Group]:
     """One top-level Discord command, or two when organizer and member sub-commands mix."""
     out: list[app_commands.Command[Any, ..., Any] | app_commands.Group] = []
     if not cmd.subcommands:
-        leaf = leaf_command(cmd, cmd, on_command, completers)
+        leaf = leaf_command(cmd, cmd, on_command, completers, max_length)
         leaf.default_permissions = MANAGE_SERVER if cmd.admin else None
         out.append(leaf)
     else:
@@ -232,12 +246,12 @@ def to_app_commands(
             organizer = _group(cmd.name + ADMIN_SUFFIX, "Organizers: " + cmd.help, MANAGE_SERVER)
             for sub in cmd.subcommands:
                 target = organizer if sub.admin else member
-                target.add_command(leaf_command(cmd, sub, on_command, completers))
+                target.add_command(leaf_command(cmd, sub, on_command, completers, max_length))
             out += [member, organizer]
         else:
             group = _group(cmd.name, cmd.help, MANAGE_SERVER if admin else None)
             for sub in cmd.subcommands:
-                group.add_command(leaf_command(cmd, sub, on_command, completers))
+                group.add_command(leaf_command(cmd, sub, on_command, completers, max_length))
             out.append(group)
     for one in out:
         _place(one, cmd)
@@ -249,13 +263,17 @@ def populate(
     on_command: OnCommand,
     completers: Mapping[str, Completer] | None = None,
     source: tuple[Command, ...] | None = None,
+    max_length: int | None = None,
 ) -> None:
-    """Add every command of the core's tree (or `source`) to `tree`, replacing what was there."""
+    """Add every command of the core's tree (or `source`) to `tree`, replacing what was there.
+    `max_length`: the core's longest value (settings.max_arg_length), shown on text options."""
     cmds = commands.TREE if source is None else source
     if len(cmds) > COMMANDS_MAX:
         raise ValueError(f"{len(cmds)} top-level commands; Discord allows {COMMANDS_MAX}")
     tree.clear_commands(guild=None)
-    made = [c for cmd in cmds for c in to_app_commands(cmd, on_command, completers or {})]
+    made = [
+        c for cmd in cmds for c in to_app_commands(cmd, on_command, completers or {}, max_length)
+    ]
     if len(made) > COMMANDS_MAX:
         raise ValueError(f"{len(made)} top-level commands; Discord allows {COMMANDS_MAX}")
     for one in made:

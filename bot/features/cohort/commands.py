@@ -76,7 +76,7 @@ COMMANDS: tuple[Command, ...] = (
                         choices=("all", "attention", "on-track", "inactive"),
                         required=False,
                     ),
-                    option("page", "page number", type="int", required=False),
+                    option("page", "page number", type="int", required=False, min_value=1),
                 ),
                 admin=True,
                 examples=("/cohort members attention",),

@@ -21,8 +21,24 @@ LETTER_KIND_CHOICES = (
     "decline",
     "motivation",
 )
+# The pipeline's stages, kept in step with bot.features.pipeline.queries.STAGES (a test
+# checks): offered where the platform has a picker; typed text also takes their aliases.
+STAGE_CHOICES = (
+    "wishlist",
+    "applied",
+    "screen",
+    "interview",
+    "onsite",
+    "offer",
+    "accepted",
+    "declined",
+    "rejected",
+    "withdrawn",
+)
 _SCORE_HELP = "your score from 1 (poor) to 5 (great)"
 _WEIGHT_HELP = "how much it counts for you, 0 to 5"
+_SCORE: dict[str, object] = {"min_value": 1, "max_value": 5}
+_WEIGHT: dict[str, object] = {"min_value": 0, "max_value": 5}
 
 COMMANDS: tuple[Command, ...] = (
     Command(
@@ -37,7 +53,11 @@ COMMANDS: tuple[Command, ...] = (
                     option("company", "the company's name", required=False),
                     option("role", "the role you applied for", type="text", required=False),
                     option(
-                        "stage", "where it stands (default: applied)", required=False, keyword=True
+                        "stage",
+                        "where it stands (default: applied)",
+                        required=False,
+                        keyword=True,
+                        choices=STAGE_CHOICES,
                     ),
                     option("link", "the job posting's address", required=False, keyword=True),
                 ),
@@ -52,7 +72,7 @@ COMMANDS: tuple[Command, ...] = (
             Command(
                 "move",
                 "Move an application to a stage (backwards too; every move is kept)",
-                options=(_COMPANY, option("stage", "the new stage, e.g. screen, onsite, offer")),
+                options=(_COMPANY, option("stage", "the new stage", choices=STAGE_CHOICES)),
                 examples=("/pipeline move acme onsite",),
             ),
             Command(
@@ -162,10 +182,18 @@ COMMANDS: tuple[Command, ...] = (
                 "Score an offer 1-5 on career fit, culture, strategy and manager (a form opens)",
                 options=(
                     _COMPANY,
-                    option("career", _SCORE_HELP, type="int", required=False, keyword=True),
-                    option("culture", _SCORE_HELP, type="int", required=False, keyword=True),
-                    option("strategy", _SCORE_HELP, type="int", required=False, keyword=True),
-                    option("manager", _SCORE_HELP, type="int", required=False, keyword=True),
+                    option(
+                        "career", _SCORE_HELP, type="int", required=False, keyword=True, **_SCORE
+                    ),
+                    option(
+                        "culture", _SCORE_HELP, type="int", required=False, keyword=True, **_SCORE
+                    ),
+                    option(
+                        "strategy", _SCORE_HELP, type="int", required=False, keyword=True, **_SCORE
+                    ),
+                    option(
+                        "manager", _SCORE_HELP, type="int", required=False, keyword=True, **_SCORE
+                    ),
                 ),
                 examples=("/offer rate acme career 4 culture 3 strategy 5 manager 4",),
             ),
@@ -173,10 +201,23 @@ COMMANDS: tuple[Command, ...] = (
                 "weights",
                 "How much each factor counts for you (0-5; equal by default)",
                 options=(
-                    option("career", _WEIGHT_HELP, type="int", required=False, keyword=True),
-                    option("culture", _WEIGHT_HELP, type="int", required=False, keyword=True),
-                    option("strategy", _WEIGHT_HELP, type="int", required=False, keyword=True),
-                    option("manager", _WEIGHT_HELP, type="int", required=False, keyword=True),
+                    option(
+                        "career", _WEIGHT_HELP, type="int", required=False, keyword=True, **_WEIGHT
+                    ),
+                    option(
+                        "culture", _WEIGHT_HELP, type="int", required=False, keyword=True, **_WEIGHT
+                    ),
+                    option(
+                        "strategy",
+                        _WEIGHT_HELP,
+                        type="int",
+                        required=False,
+                        keyword=True,
+                        **_WEIGHT,
+                    ),
+                    option(
+                        "manager", _WEIGHT_HELP, type="int", required=False, keyword=True, **_WEIGHT
+                    ),
                 ),
                 examples=("/offer weights career 3 manager 2",),
             ),
