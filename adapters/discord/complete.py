@@ -8,6 +8,7 @@ member's suggestions can never list another member's companies."""
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from typing import Any
 
 import discord
@@ -38,12 +39,15 @@ def _member_id(session: Session, guild_id: int | None, user_id: str) -> int | No
     return session.scalar(query)
 
 
-def company_names(
-    sessions: sessionmaker[Session], guild_id: int | None, user_id: str, typed: str
-) -> list[str]:
-    """The member's companies whose name starts with `typed` (any case), those still in play
-    first; [] for someone the bot has never seen."""
-    key = company_key(typed)
+# Discord takes an autocomplete answer within 3 s of the keystroke; this leaves room for the
+# answer's own trip.
+COMPLETE_BUDGET = 2.0
+REMEMBERED = 10_000  # members whose last company list is kept (a few hundred bytes each)
+
+Row = tuple[str, str, str]  # company, stage, company_key
+
+
+def company_rows(sessions: sessionmaker[Session], guild_id: int | None, user_id: str) -> list[Row]:
     with sessions() as session:
         mid = _member_id(session, guild_id, user_id)
         if mid is None:
@@ -54,19 +58,60 @@ def company_names(
                 Application.member_id == mid
             )
         ).all()
-    found = [r for r in rows if r.company_key.startswith(key)]
-    found.sort(key=lambda r: (r.stage not in ACTIVE_STAGES, r.company_key))
-    return [r.company for r in found]
+    return [(r.company, r.stage, r.company_key) for r in rows]
 
 
-def company_completer(sessions: sessionmaker[Session]) -> Completer:
+def matching(rows: list[Row], typed: str) -> list[str]:
+    """The companies whose name starts with `typed` (any case), those still in play first."""
+    key = company_key(typed)
+    found = [r for r in rows if r[2].startswith(key)]
+    found.sort(key=lambda r: (r[1] not in ACTIVE_STAGES, r[2]))
+    return [r[0] for r in found]
+
+
+def company_names(
+    sessions: sessionmaker[Session], guild_id: int | None, user_id: str, typed: str
+) -> list[str]:
+    """The member's companies matching `typed`; [] for someone the bot has never seen."""
+    return matching(company_rows(sessions, guild_id, user_id), typed)
+
+
+def company_completer(
+    sessions: sessionmaker[Session], budget: float = COMPLETE_BUDGET
+) -> Completer:
+    """Answers within `budget` whatever the database does: when the read is late, from the
+    member's companies as last read (the late read still lands, for the next keystroke), or
+    nothing; an answer Discord would refuse (10062) helps no one."""
+    last: OrderedDict[tuple[int | None, str], list[Row]] = OrderedDict()
+
+    def read(key: tuple[int | None, str]) -> list[Row]:
+        rows = company_rows(sessions, *key)
+        last[key] = rows
+        last.move_to_end(key)
+        while len(last) > REMEMBERED:
+            last.popitem(last=False)
+        return rows
+
     async def complete(interaction: discord.Interaction[Any], current: str) -> list[str]:
+        # Where a member uses their own install outside the cohort's server, their home one.
+        guild = interaction.guild_id if interaction.is_guild_integration() else None
+        key = (guild, str(interaction.user.id))
         # The database is synchronous: keep the event loop free for other interactions.
-        return await asyncio.to_thread(
-            company_names, sessions, interaction.guild_id, str(interaction.user.id), current
-        )
+        task = asyncio.ensure_future(asyncio.to_thread(read, key))
+        task.add_done_callback(_consumed)
+        try:
+            rows = await asyncio.wait_for(asyncio.shield(task), budget)
+        except TimeoutError:
+            rows = last.get(key, [])
+        return matching(rows, current)
 
     return complete
+
+
+def _consumed(task: asyncio.Future[Any]) -> None:
+    """A late read's error is logged where it happened; no "never retrieved" warning."""
+    if not task.cancelled():
+        task.exception()
 
 
 def drill_completer(content: Content) -> Completer:
