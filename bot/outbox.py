@@ -311,12 +311,12 @@ class Dispatcher:
             .order_by(ranked.c.next_attempt_at, ranked.c.id)
             .limit(self.batch)
         )
-        # Still free, checked again where the row is locked and updated: on PostgreSQL the
-        # lock re-reads a row another replica claimed meanwhile, but re-checks only this
-        # level's conditions, not the subquery's (which saw the row free): without them,
-        # two replicas claiming at the same moment both took it, and both sent it.
+        # Still free, checked again where the row is updated: on PostgreSQL an update that
+        # meets a row another replica claimed meanwhile re-reads it and re-checks only its
+        # own conditions, not the subquery's (which saw the row free): without them, two
+        # replicas claiming at the same moment both took it, and both sent it.
         free = and_(t.status == "pending", or_(t.lease_until.is_(None), t.lease_until < now))
-        due = select(t.id).where(t.id.in_(picked), free)
+        due = select(t.id).where(t.id.in_(picked))
         if session.get_bind().dialect.name == "postgresql":
             due = due.with_for_update(skip_locked=True)
         # A lapsed claim (its holder died or lost the database) counts as a try only if the
@@ -566,7 +566,7 @@ class Dispatcher:
     def _deliver(self, row_id: int, recipient: str, report: DispatchReport) -> datetime | None:
         """Send one row and record the outcome; a time when the recipient's lane must stop
         (a 429: its other rows wait out the Retry-After until then)."""
-        with self.sessions() as session:
+        with self.sessions.begin() as session:
             row = session.get(OutboxMessage, row_id)
             if row is None or row.claimed_by != self.name or row.status != "pending":
                 return None
@@ -582,15 +582,19 @@ class Dispatcher:
             # limit (a member throttled for good), not a sign of the workspace's.
             throttled_before = last_error.startswith(RATE_LIMITED)
             member_id, attempts, workspace = row.member_id, row.attempts, row.workspace_id
-        blocked = self._blocked.get(workspace)
-        if blocked is not None and blocked > self._now():
+            blocked = self._blocked.get(workspace)
+            waiting = blocked is not None and blocked > self._now()
+            if not waiting:
+                # Marked as being sent, in the same round trip, until its outcome replaces
+                # the mark; before the pacing, which times the sends themselves.
+                row.last_error = SENDING
+        if waiting and blocked is not None:
             # The workspace as a whole is waiting out a Retry-After: this waits its turn (an
             # uncertain row keeps its mark, so that its next sender still looks first).
             why = last_error if outbound.uncertain else "waiting out a rate limit"
             self._retry(row_id, blocked, why, refund=True, count=False)
             self._count(report, "deferred")
             return None
-        self._sending(row_id)  # before the pacing, which times the sends themselves
         self._pace(outbound.platform)
         try:
             self.send(outbound)
@@ -632,16 +636,6 @@ class Dispatcher:
             report.sent += 1
             report.delivered.append(outbound)
         return None
-
-    def _sending(self, row_id: int) -> None:
-        """Mark the row as being sent, until its outcome replaces the mark. Without the
-        database there is no send: what cannot be recorded is not sent."""
-        with self.sessions.begin() as session:
-            session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == row_id, OutboxMessage.claimed_by == self.name)
-                .values(last_error=SENDING)
-            )
 
     def _count(self, report: DispatchReport, name: str) -> None:
         with self._cv:
