@@ -29,6 +29,16 @@ def sync(
         ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="sync even if nothing changed")] = False,
+    clear: Annotated[
+        bool,
+        typer.Option(
+            "--clear",
+            help="remove the commands of this scope (global, or the --guild server) instead",
+        ),
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="show what would change and send nothing")
+    ] = False,
     state_file: Annotated[
         Path,
         typer.Option(
@@ -38,7 +48,8 @@ def sync(
         ),
     ] = Path(".cohortbot-discord-sync.json"),
 ) -> None:
-    """Register the slash commands with Discord, only when they changed since the last sync."""
+    """Register the slash commands with Discord, only when they changed since the last sync;
+    what will change is shown first."""
     import discord  # only here: `cohortbot --help` should not pay for importing discord.py
 
     from adapters.discord.sync import sync_commands
@@ -54,7 +65,16 @@ def sync(
         raise typer.Exit(2)
     try:
         result = asyncio.run(
-            sync_commands(token, guild, state_file, force=force, max_length=settings.max_arg_length)
+            sync_commands(
+                token,
+                guild,
+                state_file,
+                force=force,
+                max_length=settings.max_arg_length,
+                clear=clear,
+                dry_run=dry_run,
+                show=typer.echo,
+            )
         )
     except discord.LoginFailure:
         typer.echo("Discord refused the token: check DISCORD_TOKEN.", err=True)
@@ -62,7 +82,14 @@ def sync(
     except discord.HTTPException as exc:
         typer.echo(f"Discord refused the commands ({exc.status}): {exc.text[:300]}", err=True)
         raise typer.Exit(1) from None
-    if result.synced:
+    if dry_run:
+        typer.echo(f"Dry run ({result.scope}): nothing sent.")
+    elif clear:
+        removed = sum(line.startswith("- ") for line in result.plan)
+        typer.echo(f"Removed {removed} commands ({result.scope}).")
+    elif result.synced:
         typer.echo(f"Synced {result.count} commands ({result.scope}).")
+    elif result.plan:
+        typer.echo(f"Nothing sent ({result.scope}).")
     else:
         typer.echo(f"Commands unchanged since the last sync ({result.scope}); nothing sent.")
