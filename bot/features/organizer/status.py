@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, Subquery, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, Subquery, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.cohorts import CohortInfo, local_at
@@ -168,12 +168,21 @@ def _rates(
         ]
     per_member: dict[int, tuple[int, int]] = {}
     totals = [[0, 0] for _ in bounds]
-    for mid, *sums in session.execute(select(sent.c.mid, *cols).group_by(sent.c.mid)).all():
+    rows = _core(session).execute(select(sent.c.mid, *cols).group_by(sent.c.mid)).all()
+    for mid, *sums in rows:
         for w in range(weeks):
             totals[w][0] += int(sums[2 * w] or 0)
             totals[w][1] += int(sums[2 * w + 1] or 0)
         per_member[mid] = (int(sums[-2] or 0), int(sums[-1] or 0))
     return per_member, [(lo, done, n) for (lo, _), (n, done) in zip(bounds, totals, strict=True)]
+
+
+def _core(session: Session) -> Connection:
+    """The session's connection, for reads of a row per member: Core rows skip the ORM's
+    per-row loading work, a fifth of a 10,000-member snapshot. Pending changes are flushed
+    first, as the session's own execute would."""
+    session.flush()
+    return session.connection()
 
 
 def _cohort_members(cohort_id: int) -> ColumnElement[bool]:
@@ -218,7 +227,8 @@ def snapshot(
     """The cohort over the local days `first..last`, as of `now`. `full=False` reads only what
     the live member list needs (statuses), not the digest's cohort-wide figures."""
     cid = c.id
-    rows = session.execute(
+    conn = _core(session)
+    rows = conn.execute(
         select(
             Member.id,
             Member.display_name,
@@ -240,7 +250,7 @@ def snapshot(
         .where(_cohort_members(cid))
     ).all()
     drills_in: dict[int, int] = dict(
-        session.execute(
+        conn.execute(
             _in_cohort(select(Review.member_id, func.count()), Review.member_id, cid)
             .where(
                 Review.local_date >= first,
@@ -253,7 +263,7 @@ def snapshot(
     # drills; the live list needs only the week.
     rate, weekly = _rates(session, cid, first, last, now, TREND_WEEKS if full else 1)
     overdue: dict[int, int] = dict(
-        session.execute(
+        conn.execute(
             _in_cohort(select(Card.member_id, func.count()), Card.member_id, cid)
             .where(Card.due_at <= now)
             .group_by(Card.member_id)
