@@ -3,16 +3,18 @@ platform shows it its own way; on Discord a timestamp each reader sees in their 
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from adapters.slack.render import escape
 from bot.app import App
+from bot.cohorts import all_cohorts
+from bot.features.cohort.leaderboard import with_next_board
 from bot.features.cohort.plan import dated_plan, stage_post
-from bot.types import Channel, Conversation, Outbound, instant, instants
-from tests.discord_fake import Bot, FakeDiscord
+from bot.types import Channel, Conversation, Outbound, Reply, instant, instants
+from tests.discord_fake import Bot, FakeDiscord, Person, callback_of, slash
 
 pytestmark = pytest.mark.sqlite_only
 
@@ -49,3 +51,24 @@ def test_each_platform_shows_a_moment_its_own_way() -> None:
 def test_a_stage_post_without_a_zone_is_unchanged(app: App) -> None:
     first = dated_plan(app.content, date(2026, 12, 7))[0]
     assert "\u2063" not in stage_post(first, 10).text
+
+
+def test_the_leaderboard_post_says_when_the_next_board_comes(
+    bot: Bot, fake: FakeDiscord, app: App
+) -> None:
+    org = Person(100, "alice", admin=True)
+    callback_of(bot.send(slash(org, "cohort", "setup", {"zone": "Europe/Berlin"})))
+    with app.sessions() as s:
+        [c] = all_cohorts(s)
+    monday = date(2026, 12, 7)
+    reply = with_next_board(Reply("Top of the week"), c, monday)
+    assert "Next board: " in instants(reply.text) and "(Europe/Berlin)" in instants(reply.text)
+    bot.adapter.deliver(Outbound(c.channel, reply))  # type: ignore[arg-type]
+    [*_, post] = fake.matching("POST", r"^/channels/777/messages$")
+    at = int(
+        datetime.combine(
+            date(2026, 12, 14), time.fromisoformat(c.leaderboard_time), c.tz
+        ).timestamp()
+    )
+    desc = post.json["embeds"][0]["description"]
+    assert desc.endswith(f"Next board: <t:{at}:F> (<t:{at}:R>).")

@@ -3,7 +3,7 @@ members who opted in (/settings public on); never a company name or a number abo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,7 +23,7 @@ from bot.jobs import SOON, JobEnv, job, wakes
 from bot.outbox import Scheduled, make_key, queued_keys
 from bot.router import Ctx, command
 from bot.text import plural
-from bot.types import Attachment, Field, Outbound, Reply
+from bot.types import Attachment, Field, Outbound, Reply, instant
 
 TOP = 15
 STILL_USEFUL = timedelta(hours=12)
@@ -207,6 +207,16 @@ def build(session: Session, c: CohortInfo, now: datetime, period: Period | None 
     )
 
 
+def with_next_board(reply: Reply, c: CohortInfo, day: date) -> Reply:
+    """The channel's board says when the next one comes: in each reader's zone and as a
+    countdown where the platform can (bot.types.instant), the cohort's own time elsewhere."""
+    nxt = day + timedelta(days=7)
+    at = local_at(nxt, c.leaderboard_time, c.tz)
+    plain = f"{fmt_date(nxt)} at {c.leaderboard_time} ({c.tz.key})"
+    when = f"{instant(at, plain)} ({instant(at, 'in 7 days', 'R')})"
+    return replace(reply, text=f"{reply.text}\n\nNext board: {when}.")
+
+
 @job("leaderboard", every=timedelta(minutes=15))
 def leaderboard_posts(now: datetime, session: Session, env: JobEnv) -> list[Scheduled]:
     out: list[Scheduled] = []
@@ -223,7 +233,7 @@ def leaderboard_posts(now: datetime, session: Session, env: JobEnv) -> list[Sche
         reply = (
             Reply("(leaderboard)", title="Leaderboard")
             if env.dry_run
-            else build(session, c, now, ended_before(day))
+            else with_next_board(build(session, c, now, ended_before(day)), c, day)
         )
         out.append(
             Scheduled(
