@@ -211,7 +211,11 @@ def test_pipeline_with_an_offer_and_its_nudges(
     letters = sends(reqs)
     assert len(letters) == 1 + len(others)
     assert all(r.ephemeral for r in letters)
-    assert letters[0].path.endswith("/callback")  # the intro answers; the letters follow up
+    # The intro answers; the letters follow up. On a busy machine the work may outlast the
+    # defer threshold: then the answer is a defer and the intro a follow-up too.
+    deferred = any(r.path.endswith("/callback") and r.json.get("type") == 5 for r in reqs)
+    if not deferred:
+        assert letters[0].path.endswith("/callback")
     assert all(r.path.startswith("/webhooks/") for r in letters[1:])
     bodies = [_all_text(r) for r in letters[1:]]
     assert "Globex" in bodies[0] + bodies[1] and "@\u200beveryone Corp" in bodies[0] + bodies[1]
