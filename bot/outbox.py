@@ -39,7 +39,11 @@ from bot.types import DM, Ephemeral, Outbound, Reply, User
 
 log = logging.getLogger("cohortbot.outbox")
 
-MAX_ATTEMPTS = 12  # with backoff capped at an hour: about nine hours of retries
+# A retryable failure waits RETRY_BASE, doubling at each try up to an hour: a platform's 5xx
+# is nearly always over in seconds, so a member's drill is not minutes late for one or two
+# of them, and a long outage still gets about eight hours of retries.
+RETRY_BASE = 10.0
+MAX_ATTEMPTS = 17
 # A claim lives this long unless its dispatcher renews it (every third of it, while it holds
 # the row): a dead replica's rows wait at most this long for another one.
 LEASE = timedelta(seconds=15)
@@ -615,7 +619,7 @@ class Dispatcher:
             return resume
         except DeliveryError as exc:
             if exc.retryable and attempts < MAX_ATTEMPTS:
-                backoff = timedelta(seconds=min(3600, 30 * 2 ** (attempts - 1)))
+                backoff = timedelta(seconds=min(3600, RETRY_BASE * 2 ** (attempts - 1)))
                 self._retry(row_id, self._now() + backoff, str(exc))
                 self._count(report, "retried")
             else:
