@@ -32,7 +32,7 @@ second drill day.
 Scale with COHORTBOT_CHAOS_MEMBERS (Slack cohort, default 2000), COHORTBOT_CHAOS_DISCORD
 (Discord members, default a quarter of that), COHORTBOT_CHAOS_SECONDS (traffic and faults,
 default 60) and COHORTBOT_CHAOS_DRAIN (longest wait for the outbox to empty, default 300: a
-row told 5xx three times backs off 30 + 60 + 120 s; the wait ends as soon as nothing is pending)."""
+row told 5xx four times backs off 10 + 20 + 40 + 80 s; the wait ends once nothing is pending)."""
 
 from __future__ import annotations
 
