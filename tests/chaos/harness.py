@@ -763,7 +763,10 @@ class Chaos:
         # Each row is matched to the messages whose text holds the row's own text: the
         # member's other DMs (answers to their commands) are not the scheduled message.
         expected: dict[tuple[str, str, str], list[tuple[str, str, float]]] = defaultdict(list)
-        for _kind, status, payload_, due_at, _err, recipient in rows:
+        # Replies to clicks that went through the outbox (their first post failed): the
+        # member's DM is both that row's delivery and the click's answer.
+        outbox_replies: dict[tuple[str, str, str], list[str]] = defaultdict(list)
+        for kind, status, payload_, due_at, _err, recipient in rows:
             payload: dict[str, Any] = dict(payload_)
             to: dict[str, Any] = payload.get("target", {})
             # The row's lane names its platform ("slack:T1:u:U..."): the payload's layout
@@ -783,6 +786,8 @@ class Chaos:
             snippet = _norm(str(reply.get("text") or reply.get("title") or ""))[:80]
             due_dt: datetime = due_at if due_at.tzinfo else due_at.replace(tzinfo=UTC)
             expected[key].append((snippet, str(status), due_dt.timestamp()))
+            if kind == "reply":
+                outbox_replies[key].append(snippet)
         rep.scheduled = sum(len(v) for v in expected.values())
         delivered: dict[tuple[str, str, str], list[Accepted]] = defaultdict(list)
         for a in accepted:
@@ -792,7 +797,8 @@ class Chaos:
         first_at: dict[tuple[str, str, str], float] = {}
         unscheduled: dict[str, Counter[str]] = defaultdict(Counter)
         for key, got_ in delivered.items():
-            snippets = [w[0] for w in expected.get(key, [])]
+            replies_here = outbox_replies.get(key, [])
+            snippets = [w[0] for w in expected.get(key, []) if w[0] not in replies_here]
             for a in got_:
                 if key[1] == "dm" and not any(sn in _words(a.content) for sn in snippets):
                     unscheduled[key[2]][a.content] += 1
@@ -824,6 +830,7 @@ class Chaos:
                 replies[a.target][a.content] += 1
         acks: list[float] = []
         reply_lost_ex: list[str] = []
+        killed_ex: list[str] = []
         ephemerals: dict[str, list[Accepted]] = defaultdict(list)
         for a in sorted(s_acc, key=lambda a: a.at):
             if a.route == "ephemeral":
@@ -895,7 +902,7 @@ class Chaos:
                 # Acknowledged, then SIGKILLed before the answer went out: a reply is not
                 # durable before it is sent (a limit of the product, reported apart).
                 rep.replies_killed += 1
-                reply_lost_ex.append(f"(killed) {req.platform} {req.kind} {target}")
+                killed_ex.append(f"{req.platform} {req.kind} {target}")
                 continue
             if not visible and not answered_in_ack:
                 rep.replies_lost += 1
@@ -923,6 +930,7 @@ class Chaos:
             "lost": lost_ex,
             "doubled": doubled_ex,
             "reply lost": reply_lost_ex,
+            "reply cut by SIGKILL": killed_ex,
         }
         return rep
 
