@@ -128,6 +128,7 @@ class Request:
     ack_text: str = ""
     outcome: str = ""  # ok | slow | failed | killed | refused
     replica: str = ""  # who took it (Slack: the replica posted to; Discord: sessions' tokens)
+    user: str = ""  # Discord: the member's user id (`member` is the interaction id)
 
 
 @dataclass
@@ -672,7 +673,7 @@ class Chaos:
         n = next(self._n)
         person = Person(int(uid), f"m{uid[-5:]}")
         payload = slash(person, "drill", "next", guild_id=GUILD, channel_id=GUILD_CHANNEL)
-        req = Request(n, "discord", "command", str(payload["id"]), time.time())
+        req = Request(n, "discord", "command", str(payload["id"]), time.time(), user=uid)
         with self._lock:
             self.requests.append(req)
         got = discord.gateway.dispatch(payload)
@@ -796,12 +797,18 @@ class Chaos:
         due_of: dict[tuple[str, str, str], float] = {}
         first_at: dict[tuple[str, str, str], float] = {}
         unscheduled: dict[str, Counter[str]] = defaultdict(Counter)
+        # Discord DMs that are no scheduled message, in order: an interaction's answer goes
+        # by DM when Discord would not take it through the interaction (a 429 or 5xx on the
+        # follow-up, the token gone).
+        discord_dms: dict[str, list[Accepted]] = defaultdict(list)
         for key, got_ in delivered.items():
             replies_here = outbox_replies.get(key, [])
             snippets = [w[0] for w in expected.get(key, []) if w[0] not in replies_here]
             for a in got_:
                 if key[1] == "dm" and not any(sn in _words(a.content) for sn in snippets):
                     unscheduled[key[2]][a.content] += 1
+                    if key[0] == "discord":
+                        discord_dms[key[2]].append(a)
         for key, wanted in expected.items():
             worded = [(_words(a.content), a) for a in delivered.get(key, [])]
             for snippet, status, due in wanted:
@@ -889,6 +896,12 @@ class Chaos:
             got = replies.get(target, Counter())
             if req.kind == "click":
                 got = got + unscheduled.get(req.member, Counter())
+            if req.platform == "discord" and not [c for c in got if _visible(c)]:
+                pool_ = sorted(discord_dms.get(req.user, []), key=lambda a: a.at)
+                by_dm = next((a for a in pool_ if a.at >= req.sent), None)
+                if by_dm is not None:
+                    discord_dms[req.user].remove(by_dm)
+                    got = got + Counter([by_dm.content])
             if not got and req.platform == "slack":
                 # Answered another way (an ephemeral post, when the response_url failed):
                 # the member's first such post after the request, used once.
