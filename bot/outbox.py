@@ -46,6 +46,8 @@ RETRY_BASE = 10.0
 MAX_ATTEMPTS = 17
 # A claim lives this long unless its dispatcher renews it (every third of it, while it holds
 # the row): a dead replica's rows wait at most this long for another one.
+# Claims in a row that may find nothing because another replica took the same rows first.
+CLAIM_COLLISIONS = 5
 LEASE = timedelta(seconds=15)
 # A send still unanswered after this is given up by the renewals, so another dispatcher may
 # try it: longer than either adapter's own timeout (Slack 30 s, Discord 60 s).
@@ -431,6 +433,7 @@ class Dispatcher:
         lanes: dict[str, _Lane] = {}
         try:
             claims = 0
+            collisions = 0
             while True:
                 got = 0
                 if claims < rounds and self._hung(lanes) < MAX_HUNG:
@@ -449,7 +452,17 @@ class Dispatcher:
                         self._dispatch(lanes, ids, recipient, total)
                 with self._cv:
                     busy = [ln for ln in lanes.values() if not ln.done and not self._stuck(ln)]
-                    if not got and not busy:
+                idle = not got and not busy
+                if idle and collisions < CLAIM_COLLISIONS and claims < rounds:
+                    # Another replica's claim may have taken this claim's candidates at the
+                    # same instant: while free due rows remain, claim again, a few times.
+                    if self._free_due(self._now()):
+                        collisions += 1
+                        idle = False
+                elif got:
+                    collisions = 0
+                with self._cv:
+                    if idle:
                         break
                     if not got:
                         self._cv.wait(timeout=self.patience)
@@ -459,6 +472,21 @@ class Dispatcher:
                 self._draining = False
                 self._cv.notify_all()
         return total
+
+    def _free_due(self, now: datetime) -> bool:
+        """Whether due rows remain that nobody holds (a claim that found none collided)."""
+        t = OutboxMessage
+        with self.sessions() as session:
+            found = session.scalar(
+                select(t.id)
+                .where(
+                    t.status == "pending",
+                    t.next_attempt_at <= now,
+                    or_(t.lease_until.is_(None), t.lease_until < now),
+                )
+                .limit(1)
+            )
+        return found is not None
 
     def _stuck(self, lane: _Lane) -> bool:
         since = lane.sending_since

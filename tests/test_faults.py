@@ -301,7 +301,7 @@ def test_two_dispatchers_send_each_message_once(pg: tuple[str, str, Engine]) -> 
     counts = Counter(rec.texts)
     assert len(counts) == n and max(counts.values()) == 1
     assert sum(r.sent for r in reports) == n
-    assert all(r.sent > 0 for r in reports), "both dispatchers took part"
+    assert all(r.sent > 0 for r in reports), ("both dispatchers took part", reports)
     assert all_sent(engine)
 
 
