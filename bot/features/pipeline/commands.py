@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.commandspec import Command, option
+from bot.features.pipeline.queries import STAGES
 
 _COMPANY = option(
     "company", "a company in your pipeline (a unique prefix will do)", autocomplete="company"
@@ -21,20 +22,9 @@ LETTER_KIND_CHOICES = (
     "decline",
     "motivation",
 )
-# The pipeline's stages, kept in step with bot.features.pipeline.queries.STAGES (a test
-# checks): offered where the platform has a picker; typed text also takes their aliases.
-STAGE_CHOICES = (
-    "wishlist",
-    "applied",
-    "screen",
-    "interview",
-    "onsite",
-    "offer",
-    "accepted",
-    "declined",
-    "rejected",
-    "withdrawn",
-)
+# The pipeline's stages, offered where the platform has a picker; typed text also takes
+# their aliases.
+STAGE_CHOICES = STAGES
 _SCORE_HELP = "your score from 1 (poor) to 5 (great)"
 _WEIGHT_HELP = "how much it counts for you, 0 to 5"
 _SCORE: dict[str, object] = {"min_value": 1, "max_value": 5}

@@ -35,8 +35,8 @@ CLOSED_STAGES: tuple[str, ...] = ("accepted", "declined", "rejected", "withdrawn
 # Applied and waiting or interviewing, with no offer: who gets an alternatives letter.
 IN_PROCESS_STAGES: tuple[str, ...] = ("applied", "screen", "interview", "onsite")
 
-# The outbox kinds of the pipeline's nudges (bot/features/nudges/rules.py), old ones included: rows
-# queued before a rename must still be cancelled when their process closes.
+# The outbox kinds of the pipeline's nudges (one module per rule in bot/features/nudges/), old
+# ones included: rows queued before a rename must still be cancelled when their process closes.
 NUDGE_KINDS: tuple[str, ...] = (
     "alternatives",
     "alternatives-reminder",
