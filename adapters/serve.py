@@ -37,7 +37,7 @@ from bot import metrics
 from bot.app import App
 from bot.config import Settings
 from bot.db.session import deadline
-from bot.delivery import DeliveryError
+from bot.delivery import CannotStart, DeliveryError
 from bot.outbox import Dispatcher
 from bot.types import Outbound
 
@@ -179,7 +179,9 @@ class Runtime:
         except SlackApiError:
             if self._socket_error is None:
                 raise
-            self.fail(f"Slack Socket Mode cannot connect: {self._socket_error} (SLACK_APP_TOKEN)")
+            raise CannotStart(
+                f"Slack refused SLACK_APP_TOKEN (Socket Mode): {self._socket_error}"
+            ) from None
 
     def _spawn(self, name: str, target: Callable[[], object]) -> None:
         def run() -> None:
@@ -548,6 +550,8 @@ def serve(settings: Settings, port: int | None = None, core: App | None = None) 
         signal.signal(sig, lambda *_: runtime.stop_event.set())
     try:
         runtime.start()
+    except CannotStart as exc:
+        runtime.fail(str(exc))
     except Exception as exc:
         log.exception("start-up failed")
         runtime.fail(f"could not start: {type(exc).__name__}: {exc}")

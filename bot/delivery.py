@@ -14,6 +14,11 @@ class UnsupportedTarget(Exception):
     """An adapter was asked to deliver somewhere it cannot: fail loudly, never silently."""
 
 
+class CannotStart(Exception):
+    """A platform refused what it was given to start with (a token, a secret): the message is
+    one line saying what and which setting, for the operator; no traceback helps them."""
+
+
 class DeliveryError(Exception):
     """A send failed. `retryable` failures go back to the outbox with backoff."""
 

@@ -10,7 +10,6 @@ session with a given code."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import signal
 import threading
@@ -26,8 +25,6 @@ from pydantic import SecretStr
 from adapters.serve import Runtime, serve
 from bot.app import App
 from tests.discord_fake import APP_ID, BOT_ID, FakeDiscord, discord_at, user_payload
-from tests.slack_fake import FakeSlack
-from tests.slack_fixtures import served_slack
 
 
 class Gateway:
@@ -180,22 +177,3 @@ def test_serve_exits_non_zero_with_one_line(
     [line] = capsys.readouterr().err.strip().splitlines()
     assert line.startswith("cohortbot: stopped: Discord client stopped: ")
     assert f"gateway closed with {code} (" in line
-
-
-def test_socket_mode_token_refused_ends_the_process(app: App) -> None:
-    fake = FakeSlack(errors={"apps.connections.open": "invalid_auth"}).start()
-    try:
-        with served_slack(
-            app,
-            fake,
-            slack_bot_token=SecretStr("xoxb-test"),
-            slack_app_token=SecretStr("xapp-revoked"),
-        ) as rig:
-            assert rig.runtime.stop_event.wait(10)
-            assert "invalid_auth" in str(rig.runtime.fatal)
-            status, body = rig.runtime.health()
-            assert status == 503
-            assert str(body["slack"]).startswith("stopped: ")
-    finally:
-        with contextlib.suppress(Exception):
-            fake.stop()

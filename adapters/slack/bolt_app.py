@@ -11,12 +11,13 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import re
 import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -24,6 +25,7 @@ from typing import Any
 
 from slack_bolt import App as BoltApp
 from slack_bolt import BoltResponse
+from slack_bolt.error import BoltError
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
@@ -54,7 +56,7 @@ from bot.config import Settings
 from bot.db.models import Workspace
 from bot.db.schedule_models import OutboxMessage
 from bot.db.session import deadline
-from bot.delivery import DeliveryError, RateLimited
+from bot.delivery import CannotStart, DeliveryError, RateLimited
 from bot.members import platform_zone_changed
 from bot.outbox import Scheduled, enqueue
 from bot.ratelimit import SLOW_DOWN
@@ -105,6 +107,30 @@ DM_HELP = (
     "leaderboard, settings show. Type help for every command."
 )
 HOMES_REMEMBERED = 50_000
+
+
+# Bolt falls back to these when an argument is empty; the settings block has read them (with
+# their COHORTBOT_ aliases) and is the only reader. Bolt's own reading of SLACK_BOT_TOKEN beside
+# the client we give it was the "`token` will be unused" warning at every start.
+_BOLT_ENVIRONMENT = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_CLIENT_ID",
+    "SLACK_CLIENT_SECRET",
+    "SLACK_VERIFICATION_TOKEN",
+)
+_environment_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _bolt_reads_no_environment() -> Iterator[None]:
+    """While Bolt's App is built (it reads the environment only in its constructor)."""
+    with _environment_lock:
+        kept = {k: os.environ.pop(k) for k in _BOLT_ENVIRONMENT if k in os.environ}
+        try:
+            yield
+        finally:
+            os.environ.update(kept)
 
 
 class SeenRequests:
@@ -215,14 +241,25 @@ class SlackBot:
         self._homes_due: set[tuple[str, str]] = set()
         self._homes_lock = threading.Lock()
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="slack")
-        self.bolt = BoltApp(
-            client=self.client,
-            signing_secret=secret,
-            process_before_response=True,
-            listener_executor=self.executor,
-            raise_error_for_unhandled_request=False,
-            **oauth,
-        )
+        try:
+            with _bolt_reads_no_environment():
+                self.bolt = BoltApp(
+                    client=self.client,
+                    signing_secret=secret,
+                    process_before_response=True,
+                    listener_executor=self.executor,
+                    raise_error_for_unhandled_request=False,
+                    **oauth,
+                )
+        except BoltError as exc:
+            self.executor.shutdown(wait=False)
+            refused = exc.__context__
+            if isinstance(refused, SlackApiError):  # Bolt's auth.test of the bot token
+                error = refused.response.get("error") or "an error"
+                raise CannotStart(
+                    f"Slack refused SLACK_BOT_TOKEN: auth.test answered {error}"
+                ) from None
+            raise
         self._register()
 
     def _oauth_settings(self) -> OAuthSettings:
