@@ -6,7 +6,7 @@ The adapter contract itself (the protocol and the delivery errors) is the core's
 from __future__ import annotations
 
 from bot.delivery import UnsupportedTarget
-from bot.types import DM, Channel, Ephemeral, InPlace, Target
+from bot.types import DM, Channel, Ephemeral, InPlace, Room, Target
 
 
 def describe_target(target: Target) -> str:
@@ -22,4 +22,8 @@ def describe_target(target: Target) -> str:
         case InPlace(user=u, conversation=c):
             where = f"#{c.name or c.id}" if c.kind == "channel" else "your DM"
             return f"[updated for {u.display_name}, in {where}]"
+        case Room(users=users):
+            # The console has no rooms: the core writes to each member's DM there; a room
+            # reads as the people who share it.
+            return f"[room of {', '.join(u.display_name for u in users)}]"
     raise UnsupportedTarget(f"unknown target {target!r}")

@@ -24,6 +24,7 @@ from bot.types import (
     Invocation,
     Outbound,
     Reply,
+    Room,
     User,
 )
 
@@ -50,6 +51,8 @@ class Delivery:
         t = self.outbound.target
         if isinstance(t, DM | Ephemeral | InPlace):
             return t.user.display_name == name
+        if isinstance(t, Room):
+            return any(u.display_name == name for u in t.users)
         return isinstance(t, Channel)
 
 
@@ -127,6 +130,14 @@ class MemoryWorkspace:
     ) -> list[Delivery]:
         where = where or self.channel()
         out = self.app.router.submit(self.user(name), where, form, value, fields).all
+        return self._record(out) + self.flush()
+
+    def shortcut(
+        self, name: str, shortcut: str, text: str = "", where: Conversation | None = None
+    ) -> list[Delivery]:
+        """A shortcut from a message's menu (`text` is the message) or a global one ("")."""
+        where = where or self.channel()
+        out = self.app.router.shortcut(self.user(name), where, shortcut, text).all
         return self._record(out) + self.flush()
 
     # -- the clock ------------------------------------------------------------------------

@@ -114,6 +114,10 @@ def recipient_of(target: Mapping[str, Any], platform: str) -> str:
     if target.get("type") == "dm":
         u = target["user"]
         return f"{platform}:{u['workspace_id']}:u:{u['user_id']}"[:200]
+    if target.get("type") == "room":
+        # One lane per room: its posts go in order, and only one sender at a time opens it.
+        u = target["users"][0]
+        return f"{platform}:{u['workspace_id']}:r:{target['key']}"[:200]
     c = target.get("conversation") or {}
     ws = target.get("workspace") or (target.get("user") or {}).get("workspace_id", "")
     return f"{platform}:{ws}:c:{c.get('id', '')}"[:200]

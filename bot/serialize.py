@@ -16,6 +16,7 @@ from bot.types import (
     InPlace,
     Outbound,
     Reply,
+    Room,
     Target,
     User,
 )
@@ -48,6 +49,14 @@ def target_to_dict(t: Target) -> dict[str, Any]:
             return {"type": "ephemeral", "user": _user(u), "conversation": _conv(c)}
         case InPlace(user=u, conversation=c):
             return {"type": "inplace", "user": _user(u), "conversation": _conv(c)}
+        case Room(key=key, users=users, channel=channel, name=name):
+            return {
+                "type": "room",
+                "key": key,
+                "users": [_user(u) for u in users],
+                "channel": target_to_dict(channel) if channel is not None else None,
+                "name": name,
+            }
     raise TypeError(f"cannot serialise target {t!r}")
 
 
@@ -66,6 +75,14 @@ def target_from_dict(d: dict[str, Any], platform: str = "") -> Target:
         return Ephemeral(User(**d["user"]), Conversation(**d["conversation"]))
     if kind == "inplace":
         return InPlace(User(**d["user"]), Conversation(**d["conversation"]))
+    if kind == "room":
+        channel = target_from_dict(d["channel"], platform) if d.get("channel") else None
+        return Room(
+            d["key"],
+            tuple(User(**u) for u in d["users"]),
+            channel if isinstance(channel, Channel) else None,
+            d.get("name", ""),
+        )
     raise ValueError(f"unknown target type {kind!r}")
 
 

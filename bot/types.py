@@ -194,7 +194,47 @@ class InPlace:
     conversation: Conversation
 
 
-Target = Ephemeral | DM | Channel | InPlace
+@dataclass(frozen=True)
+class Room:
+    """A small group's own place (a mock pair's): where the platform has one, a private space
+    with the bot and `users` only (a Slack group DM, a Discord private thread in `channel`);
+    elsewhere a copy in each member's DM. `key` names it for good ("pair-12"): the adapter
+    opens it once and finds it again by that key (bot/rooms.py). `name` is its title."""
+
+    key: str
+    users: tuple[User, ...]
+    channel: Channel | None = None
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.users:
+            raise ValueError("a room has members")
+
+
+Target = Ephemeral | DM | Channel | InPlace | Room
+
+# A link to a room in a message's text (the pairing DM's "your room"), which each adapter
+# shows its own way once the room is open (Slack and Discord `<#id>`), else as `plain`.
+_ROOM_LINK = re.compile("\u2063r:([\\w-]+)\\|([^\u2063]*)\u2063")
+
+
+def room_link(key: str, plain: str) -> str:
+    """A link to the room `key` in a reply's text; `plain` is what text-only readers see."""
+    return f"\u2063r:{key}|{plain}\u2063"
+
+
+def room_keys(text: str) -> list[str]:
+    """The rooms a text links to, in order, each once."""
+    return list(dict.fromkeys(m.group(1) for m in _ROOM_LINK.finditer(text)))
+
+
+def room_links(text: str, show: Callable[[str, str], str] | None = None) -> str:
+    """The text with every room link shown by `show(key, plain)`; by default as plain."""
+    return _ROOM_LINK.sub(lambda m: (show or _plain_room)(m.group(1), m.group(2)), text)
+
+
+def _plain_room(_key: str, plain: str) -> str:
+    return plain
 
 
 @dataclass(frozen=True)
@@ -216,6 +256,8 @@ class Outbound:
         target = self.target
         if isinstance(target, Channel):
             return target.platform
+        if isinstance(target, Room):
+            return target.users[0].platform
         return target.user.platform
 
     @property
@@ -224,6 +266,8 @@ class Outbound:
         target = self.target
         if isinstance(target, Channel):
             return target.workspace_id
+        if isinstance(target, Room):
+            return target.users[0].workspace_id
         return target.user.workspace_id
 
 

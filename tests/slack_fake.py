@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import re
 import socket
 import threading
 import time
@@ -85,6 +86,10 @@ class FakeSlack:
         self._history: dict[str, list[dict[str, Any]]] = {}  # channel -> posted messages
         self._history_calls: list[float] = []
         self._last_post: dict[str, float] = {}  # channel -> when its last post was taken
+        # Group DMs (mpims) opened by conversations.open with several users: their members
+        # (the bot's own user is in each, implicitly) -> the conversation's id, and back.
+        self._mpims: dict[frozenset[str], str] = {}
+        self.mpim_members: dict[str, frozenset[str]] = {}
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -193,7 +198,9 @@ class FakeSlack:
                 out = {
                     "app_id": "A1",
                     "authed_user": {"id": str(body.get("installer", "UINSTALLER"))},
-                    "scope": "commands,chat:write,im:write,im:history,users:read,files:write",
+                    "scope": (
+                        "commands,chat:write,im:write,im:history,users:read,files:write,mpim:write"
+                    ),
                     "token_type": "bot",
                     "access_token": token_for(team),
                     "bot_user_id": f"UBOT{team}",
@@ -207,8 +214,11 @@ class FakeSlack:
                 user.update(self.users.get(uid, {}))
                 out = {"user": user}
             case "conversations.open":
-                out = {"channel": {"id": "D" + str(body.get("users", "")).split(",")[0]}}
+                return self._open(body)
             case "chat.postMessage" | "chat.update":
+                channel = str(body.get("channel", ""))
+                if channel.startswith("G") and channel not in self.mpim_members:
+                    return 200, {"ok": False, "error": "channel_not_found"}, {}
                 out = {"channel": body.get("channel"), "ts": ts}
                 if method == "chat.postMessage":
                     self._remember(body, ts)
@@ -228,6 +238,32 @@ class FakeSlack:
                 return 200, {"ok": False, "error": "unknown_method"}, {}
         return 200, {"ok": True, **out}, {}
 
+    def _open(self, body: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """conversations.open as documented: `users` is 1 to 8 ids, comma-separated; one opens
+        (or returns) the DM, several the group DM of exactly them and the app (scope
+        mpim:write), the same conversation each time for the same people."""
+        users = [u.strip() for u in str(body.get("users", "")).split(",") if u.strip()]
+        if body.get("channel") and users:
+            return 200, {"ok": False, "error": "invalid_arguments"}, {}
+        if not users:
+            return 200, {"ok": False, "error": "users_list_not_supplied"}, {}
+        if len(users) > 8:
+            return 200, {"ok": False, "error": "too_many_users"}, {}
+        if any(not re.fullmatch(r"[UW][A-Z0-9-]+", u) for u in users):
+            return 200, {"ok": False, "error": "user_not_found"}, {}
+        if len(users) == 1:
+            return 200, {"ok": True, "channel": {"id": "D" + users[0]}}, {}
+        if "mpim:write" in self.missing_scopes:
+            return 200, {"ok": False, "error": "missing_scope", "needed": "mpim:write"}, {}
+        who = frozenset(users)
+        with self._lock:
+            known = self._mpims.get(who)
+            if known is None:
+                known = self._mpims[who] = f"G{next(self._ids):08d}"
+                self.mpim_members[known] = who
+        channel = {"id": known, "is_mpim": True, "is_im": False, "is_private": True}
+        return 200, {"ok": True, "channel": channel}, {}
+
     def _remember(self, body: dict[str, Any], ts: str) -> None:
         meta = body.get("metadata")
         if isinstance(meta, str):
@@ -243,6 +279,8 @@ class FakeSlack:
         needed = {"C": "channels:history", "G": "groups:history", "D": "im:history"}.get(
             channel[:1], "channels:history"
         )
+        if channel in self.mpim_members:
+            needed = "mpim:history"
         if needed in self.missing_scopes:
             return 200, {"ok": False, "error": "missing_scope", "needed": needed}, {}
         now = time.monotonic() + self.skew

@@ -84,6 +84,7 @@ def test_least_scopes() -> None:
         "im:history",
         "users:read",
         "files:write",
+        "mpim:write",
     }
     assert [s for s in BOT_SCOPES if "history" in s] == ["im:history"]
     assert not any(s.endswith(":read.email") for s in BOT_SCOPES)

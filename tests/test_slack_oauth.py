@@ -82,7 +82,7 @@ def start_install(rig: SlackRig) -> tuple[str, str]:
     state = re.search(r"state=([^&\"]+)", link.group(1))
     assert state
     assert "client_id=111.222" in link.group(1)
-    assert "scope=commands,chat:write,im:write,im:history,users:read,files:write" in link.group(1)
+    assert "scope=commands,chat:write,im:write,im:history,users:read,files:write,mpim:write" in link.group(1)
     cookie = page.headers["set-cookie"].split(";")[0]
     return state.group(1), cookie
 

@@ -60,6 +60,7 @@ from bot.delivery import CannotStart, DeliveryError, RateLimited
 from bot.members import platform_zone_changed
 from bot.outbox import Scheduled, enqueue
 from bot.ratelimit import SLOW_DOWN
+from bot.rooms import RoomBook
 from bot.router import QUOTE_MARK, SORRY
 from bot.seen import SeenRequests as SharedSeenRequests
 from bot.serialize import outbound_from_dict
@@ -73,6 +74,7 @@ from bot.types import (
     Invocation,
     Outbound,
     Reply,
+    Room,
     Target,
     User,
 )
@@ -224,6 +226,7 @@ class SlackBot:
             channel_interval=channel_interval,
             clients=self.installations.client_for if self.installations else None,
             uncertain_keys=self.uncertain_keys,
+            rooms=RoomBook(core.sessions, core.clock.now),
         )
         # A row that failed ambiguously waits 30 s or more for its next try, so a list a
         # couple of seconds old is fresh enough.
@@ -627,7 +630,12 @@ class SlackBot:
         if isinstance(target, Ephemeral) and not target.conversation.id:
             target = DM(target.user)
         team = out.workspace_id  # the target carries its workspace
-        who = f"c{target.conversation.id}" if isinstance(target, Channel) else target.user.user_id
+        if isinstance(target, Channel):
+            who = f"c{target.conversation.id}"
+        elif isinstance(target, Room):
+            who = f"r{target.key}"
+        else:
+            who = target.user.user_id
         queued = Outbound(target, out.reply, key=out.key, uncertain=uncertain)
         now = self.core.clock.now()
         try:

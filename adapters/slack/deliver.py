@@ -45,9 +45,23 @@ from slack_sdk.webhook import WebhookClient
 
 from adapters.slack import render
 from adapters.slack.oauth import NotInstalled
+from adapters.slack.rooms import SlackRooms
 from bot.delivery import DeliveryError, RateLimited, Undeliverable, UnsupportedTarget
+from bot.rooms import RoomBook
 from bot.serialize import reply_to_dict, target_to_dict
-from bot.types import DM, Attachment, Channel, Ephemeral, InPlace, Outbound, Reply, Target, User
+from bot.types import (
+    DM,
+    Attachment,
+    Channel,
+    Ephemeral,
+    InPlace,
+    Outbound,
+    Reply,
+    Room,
+    Target,
+    User,
+    room_keys,
+)
 
 log = logging.getLogger("cohortbot.slack")
 
@@ -68,7 +82,7 @@ _TRANSIENT = {"internal_error", "fatal_error", "service_unavailable", "request_t
 _NOT_HERE = {"not_in_channel", "channel_not_found", "user_not_in_channel", "is_archived"}
 
 OUTBOX_EVENT = "cohortbot_outbox"
-HISTORY_SCOPES = ("channels:history", "groups:history", "im:history")
+HISTORY_SCOPES = ("channels:history", "groups:history", "im:history", "mpim:history")
 UNCERTAIN = "uncertain: "  # how an ambiguous failure's message starts (the outbox keeps it)
 HISTORY_LIMIT = 15  # the most conversations.history returns to apps outside the Marketplace
 # A 429 asking for longer than this is not waited out on a worker: the send goes back to the
@@ -230,10 +244,12 @@ class SlackAdapter:
         channel_interval: float = 1.0,
         clients: ClientFor | None = None,
         uncertain_keys: Callable[[], set[str]] | None = None,
+        rooms: RoomBook | None = None,
     ) -> None:
         """`client` serves one workspace; with `clients` (many workspaces, OAuth) each call
         uses the token of the workspace its target names. `uncertain_keys` gives the keys of
-        posts any replica reported uncertain (the outbox keeps that)."""
+        posts any replica reported uncertain (the outbox keeps that). `rooms` records the
+        pairs' group DMs for every replica."""
         self.client = client
         self.clients = clients
         self.uncertain_keys = uncertain_keys
@@ -244,6 +260,7 @@ class SlackAdapter:
         self._uncertain: set[str] = set()  # keys this process saw fail ambiguously
         # (team, user, digest) of files already in a member's DM, most recent last.
         self._in_dm: OrderedDict[tuple[str, str, str], None] = OrderedDict()
+        self.rooms = SlackRooms(rooms, self.client_for)
 
     def client_for(self, team_id: str | None) -> WebClient:
         if self.clients is None:
@@ -257,6 +274,8 @@ class SlackAdapter:
             return None
         if isinstance(target, Channel):
             return target.workspace_id or (handle.team_id if handle else None)
+        if isinstance(target, Room):
+            return target.users[0].workspace_id
         return target.user.workspace_id
 
     # -- scheduled sends (the outbox) -----------------------------------------------------
@@ -324,6 +343,8 @@ class SlackAdapter:
             channel = self.open_dm(target.user)
         elif isinstance(target, Channel):
             channel = target.conversation.id
+        elif isinstance(target, Room) and (opened := self.rooms.open(target)).kind == "mpim":
+            channel = opened.id
         else:
             return False
         try:
@@ -360,7 +381,7 @@ class SlackAdapter:
         """`key` tags a channel or DM post with outbox metadata, for `deliver`'s look-ups."""
         reply, target = outbound.reply, outbound.target
         uploads = [*reply.files, *([reply.image] if reply.image else [])]
-        if not isinstance(target, Ephemeral | DM | Channel | InPlace):  # so the match is whole
+        if not isinstance(target, Ephemeral | DM | Channel | InPlace | Room):  # a whole match
             raise UnsupportedTarget(f"Slack cannot deliver to {target!r}")
         client = self.client_for(self._team(target, handle))
         match target:
@@ -388,6 +409,8 @@ class SlackAdapter:
                 self._post(client, channel, reply, uploads, pace, key)
             case Channel(conversation=conv):
                 self._post(client, conv.id, reply, uploads, pace, key)
+            case Room():
+                self._to_room(client, target, reply, uploads, pace, key)
             case InPlace(user=user, conversation=conv):
                 if uploads:
                     self._upload(client, self.open_dm(user), uploads, reply)
@@ -457,6 +480,24 @@ class SlackAdapter:
             for key in [k for k in self._dm_channels if k[0] == team_id]:
                 del self._dm_channels[key]
 
+    def _to_room(
+        self,
+        client: WebClient,
+        room: Room,
+        reply: Reply,
+        uploads: list[Attachment],
+        pace: bool,
+        key: str | None,
+    ) -> None:
+        """The pair's group DM; without one, each member's DM, saying why."""
+        opened = self.rooms.open(room)
+        if opened.kind == "mpim":
+            self._post(client, opened.id, reply, uploads, pace, key)
+            return
+        reply = _note(reply, opened.note) if opened.note else reply
+        for user in room.users:
+            self._post(client, self.open_dm(user), reply, uploads, pace, key)
+
     # -- internals ------------------------------------------------------------------------
 
     def _post(
@@ -473,8 +514,11 @@ class SlackAdapter:
         extra: dict[str, Any] = {}
         if key:
             extra["metadata"] = {"event_type": OUTBOX_EVENT, "event_payload": {"key": key}}
+        body = render.message(reply)
+        if room_keys(reply.text):
+            body = self.rooms.link(body)  # "your room" as the group DM's mention
         client.chat_postMessage(
-            channel=channel, unfurl_links=False, link_names=False, **render.message(reply), **extra
+            channel=channel, unfurl_links=False, link_names=False, **body, **extra
         )
         if uploads:
             self._upload(client, channel, uploads, reply)

@@ -11,8 +11,17 @@ from bot import commands
 
 # Least privilege: slash commands, posting where invited, opening DMs, reading a member's
 # zone (users.info), uploading exports, calendars and charts, and reading what a member
-# writes in the bot's own DM (im:history, for message.im: commands typed without a slash).
-BOT_SCOPES = ("commands", "chat:write", "im:write", "im:history", "users:read", "files:write")
+# writes in the bot's own DM (im:history, for message.im: commands typed without a slash),
+# and a group DM with each mock pair (mpim:write: conversations.open with their users).
+BOT_SCOPES = (
+    "commands",
+    "chat:write",
+    "im:write",
+    "im:history",
+    "users:read",
+    "files:write",
+    "mpim:write",
+)
 BOT_EVENTS = ("app_home_opened", "app_uninstalled", "tokens_revoked", "message.im", "user_change")
 
 NAME = "Cohortbot"

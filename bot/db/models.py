@@ -55,6 +55,7 @@ class Cohort(Base):
     leaderboard_weekday: Mapped[int] = mapped_column(Integer, default=0)  # Monday
     leaderboard_time: Mapped[str] = mapped_column(String(5), default="09:00")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    talk_track: Mapped[str | None] = mapped_column(String(40))  # daily drill talk; None: off
 
 
 class Member(Base):

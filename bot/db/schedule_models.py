@@ -115,6 +115,13 @@ class MockPair(Base):
     member_b: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
     member_c: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The pair's room on its platform (bot/rooms.py): "mpim", "thread", or "dms" (written to
+    # one by one, `room_note` saying why); one sender at a time opens it, until the claim ends.
+    room_kind: Mapped[str | None] = mapped_column(String(16))
+    room_id: Mapped[str | None] = mapped_column(String(64))
+    room_note: Mapped[str | None] = mapped_column(String(300))
+    room_claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    room_tries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class MockMeeting(Base):

@@ -3,9 +3,9 @@ they record is stored per member in `mock_meetings`, which the organizer's diges
 reminder goes mid-week to pairs that pressed neither, and a member whose last two rounds did
 not meet is asked, at the end of the second, whether to pause pairing.
 
-The room is a neutral target: today each member's DM (`room_messages`), later a Slack group
-DM or a Discord private thread. Whatever the pair is told together goes through that one
-function, with one text for the whole pair, so that swapping the room changes nothing else."""
+The room is the neutral `Room` target (bot/rooms.py): a Slack group DM, a Discord private
+thread, and each member's DM where the platform has no room (the console). Whatever the pair
+is told together goes through `room_messages`, with one text for the whole pair."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from bot.errors import NotAllowed, UserError
 from bot.features.cohort.pairing import PAIR_TIME, check_in_buttons, members_of_pair
 from bot.jobs import SOON, JobEnv, job, wakes
 from bot.outbox import Scheduled, queued_keys
+from bot.rooms import has_rooms, pair_room
 from bot.router import Ctx, action
 from bot.text import as_id
 from bot.types import DM, Button, Outbound, Reply, User
@@ -46,8 +47,8 @@ class RoomMember:
 
 
 @dataclass(frozen=True)
-class Room:
-    """Where one pair (or trio) talks."""
+class PairRoom:
+    """One pair (or trio), and who is in its room."""
 
     pair_id: int
     week: date
@@ -58,7 +59,7 @@ class Room:
         return ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else names[0]
 
 
-def rooms_of(session: Session, c: CohortInfo, pairs: list[MockPair]) -> list[Room]:
+def rooms_of(session: Session, c: CohortInfo, pairs: list[MockPair]) -> list[PairRoom]:
     """The rooms of these pairs: one query for everyone in them."""
     everyone = [mid for p in pairs for mid in members_of_pair(p)]
     if not everyone:
@@ -67,7 +68,7 @@ def rooms_of(session: Session, c: CohortInfo, pairs: list[MockPair]) -> list[Roo
         Member.id, Member.platform_user_id, Member.display_name, MemberSettings.timezone
     ).join(MemberSettings, MemberSettings.member_id == Member.id)
     info = {r.id: r for r in rows_among(session, stmt, Member.id, everyone)}
-    rooms: list[Room] = []
+    rooms: list[PairRoom] = []
     for p in pairs:
         members = tuple(
             RoomMember(
@@ -79,21 +80,35 @@ def rooms_of(session: Session, c: CohortInfo, pairs: list[MockPair]) -> list[Roo
             if (r := info.get(mid)) is not None
         )
         if members:
-            rooms.append(Room(p.id, p.week_start, members))
+            rooms.append(PairRoom(p.id, p.week_start, members))
     return rooms
 
 
 def room_messages(
     c: CohortInfo,
-    room: Room,
+    room: PairRoom,
     reply: Reply,
     *,
     kind: str,
     at: datetime,
     expires_at: datetime,
 ) -> list[Scheduled]:
-    """One message to the pair's room: for now a copy in each member's DM, in their own
-    waking hours, each deduplicated per member."""
+    """One message to the pair's room, once for the pair; where the platform has no room, a
+    copy in each member's DM, in their own waking hours, each deduplicated per member."""
+    if has_rooms(c.platform):
+        target = pair_room(c, room.pair_id, room.week, [m.user for m in room.members])
+        return [
+            Scheduled(
+                Outbound(target, reply),
+                workspace_id=c.workspace_id,
+                kind=kind,
+                subject=target.key,
+                local_date=room.week,
+                due_at=at,
+                expires_at=expires_at,
+                target_key=f"p{room.pair_id}",
+            )
+        ]
     return [
         Scheduled(
             Outbound(DM(m.user), reply),

@@ -30,8 +30,9 @@ from bot.db.schedule_models import MockOptIn, MockPair
 from bot.errors import UserError
 from bot.jobs import SOON, JobEnv, job, wakes
 from bot.outbox import Scheduled
+from bot.rooms import has_rooms, pair_room
 from bot.router import Ctx, command
-from bot.types import DM, Button, Outbound, Reply, User
+from bot.types import DM, Button, Outbound, Reply, User, room_link
 
 PAIR_DAY = 0  # Monday
 PAIR_TIME = time(9, 0)
@@ -179,8 +180,19 @@ def pair_week(
         for mid in everyone
         if (d := suggested_drill(mid, info[mid].tracks, week, content)) is not None
     }
+
+    def user_of(mid: int) -> User:
+        r = info[mid]
+        return User(c.platform, c.workspace_external_id, r.platform_user_id, r.display_name)
+
+    expires = local_at(week + timedelta(days=7), PAIR_TIME, c.tz)
     out: list[Scheduled] = []
     for pair_id, g in zip(pair_ids, groups, strict=True):
+        if pair_id is not None and has_rooms(c.platform):
+            users = [user_of(m) for m in g]
+            zones = {m: info[m].timezone for m in g}
+            out += _room_pairing(c, pair_id, week, now, users, g, zones, drills)
+            continue
         for mid in g:
             partners = [p for p in g if p != mid]
             names = " and ".join(info[p].display_name for p in partners)
@@ -198,16 +210,10 @@ def pair_week(
             lines.append("Take turns: 20 minutes each, then 5 minutes of honest feedback.")
             if pair_id is not None:
                 lines.append("Once you have met (or if you couldn't), press a button below.")
-            user = User(
-                c.platform,
-                c.workspace_external_id,
-                info[mid].platform_user_id,
-                info[mid].display_name,
-            )
             out.append(
                 Scheduled(
                     Outbound(
-                        DM(user),
+                        DM(user_of(mid)),
                         Reply(
                             "\n\n".join(lines),
                             title=f"Mock interview, week of {fmt_date(week)}",
@@ -222,9 +228,91 @@ def pair_week(
                     # of their partner in their own waking hours.
                     due_at=waking(now, ZoneInfo(info[mid].timezone)),
                     member_id=mid,
-                    expires_at=local_at(week + timedelta(days=7), PAIR_TIME, c.tz),
+                    expires_at=expires,
                 )
             )
+    return out
+
+
+def _room_pairing(
+    c: CohortInfo,
+    pair_id: int,
+    week: date,
+    now: datetime,
+    users: list[User],
+    group: list[int],
+    zones: dict[int, str],
+    drills: dict[int, Drill],
+) -> list[Scheduled]:
+    """Where the platform gives a pair a room of its own: the suggested drills and the
+    check-in buttons there, once for the pair, and a DM to each member linking to it."""
+    room = pair_room(c, pair_id, week, users)
+    names = {mid: u.display_name for mid, u in zip(group, users, strict=True)}
+    everyone = list(names.values())
+    together = ", ".join(everyone[:-1]) + f" and {everyone[-1]}"
+    lines = [
+        f"{together}: this is your room for this week's mock interview. Only you and I are "
+        "here. Agree on a 45-minute slot below."
+    ]
+    for mid in group:
+        theirs = drills.get(mid)
+        if theirs is None:
+            continue
+        asking = " and ".join(n for m, n in names.items() if m != mid)
+        lines.append(
+            f"When {asking} interview{'s' if len(group) == 2 else ''} {names[mid]} "
+            f"({TRACKS[theirs.track]}): {theirs.prompt}"
+        )
+    lines.append("Take turns: 20 minutes each, then 5 minutes of honest feedback.")
+    lines.append(
+        "Once you have met (or if you couldn't), press a button: one press counts "
+        "for the pair, and each of you can say otherwise for themselves."
+    )
+    expires = local_at(week + timedelta(days=7), PAIR_TIME, c.tz)
+    out = [
+        Scheduled(
+            Outbound(
+                room,
+                Reply(
+                    "\n\n".join(lines),
+                    title=f"Mock interview, week of {fmt_date(week)}",
+                    buttons=check_in_buttons(pair_id),
+                ),
+            ),
+            workspace_id=c.workspace_id,
+            kind="mock-room",
+            subject=room.key,
+            local_date=week,
+            due_at=now,
+            expires_at=expires,
+            target_key=f"p{pair_id}",
+        )
+    ]
+    for mid, user in zip(group, users, strict=True):
+        partners = " and ".join(n for m, n in names.items() if m != mid)
+        # Where no room could be opened, the room's message comes to each DM, as the plain
+        # words say.
+        link = room_link(room.key, "a message of its own in your DMs")
+        out.append(
+            Scheduled(
+                Outbound(
+                    DM(user),
+                    Reply(
+                        f"This week you practise with {partners}. Your pair's room: {link}. The "
+                        "suggested drills and the check-in buttons are there; agree on a "
+                        "45-minute slot.",
+                        title=f"Mock interview, week of {fmt_date(week)}",
+                    ),
+                ),
+                workspace_id=c.workspace_id,
+                kind="mock",
+                subject=f"week-{week.isoformat()}",
+                local_date=week,
+                due_at=waking(now, ZoneInfo(zones[mid])),
+                member_id=mid,
+                expires_at=expires,
+            )
+        )
     return out
 
 
