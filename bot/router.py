@@ -89,6 +89,13 @@ class Ctx:
             return Outbound(InPlace(self.user, self.conversation), reply)
         return self.private(reply)
 
+    def turn(self, reply: Reply) -> Outbound:
+        """The pressed message becomes `reply` whole (another page of the same list); from a
+        command, the usual private answer."""
+        if self.source == "button":
+            return Outbound(InPlace(self.user, self.conversation, whole=True), reply)
+        return self.private(reply)
+
     def arg(self, name: str, default: str = "") -> str:
         return self.options.get(name, default)
 

@@ -47,8 +47,8 @@ def target_to_dict(t: Target) -> dict[str, Any]:
             return {"type": "channel", "conversation": _conv(c), "platform": p, "workspace": w}
         case Ephemeral(user=u, conversation=c):
             return {"type": "ephemeral", "user": _user(u), "conversation": _conv(c)}
-        case InPlace(user=u, conversation=c):
-            return {"type": "inplace", "user": _user(u), "conversation": _conv(c)}
+        case InPlace(user=u, conversation=c, whole=whole):
+            return {"type": "inplace", "user": _user(u), "conversation": _conv(c), "whole": whole}
         case Room(key=key, users=users, channel=channel, name=name):
             return {
                 "type": "room",
@@ -74,7 +74,8 @@ def target_from_dict(d: dict[str, Any], platform: str = "") -> Target:
     if kind == "ephemeral":
         return Ephemeral(User(**d["user"]), Conversation(**d["conversation"]))
     if kind == "inplace":
-        return InPlace(User(**d["user"]), Conversation(**d["conversation"]))
+        whole = bool(d.get("whole", False))
+        return InPlace(User(**d["user"]), Conversation(**d["conversation"]), whole)
     if kind == "room":
         channel = target_from_dict(d["channel"], platform) if d.get("channel") else None
         return Room(

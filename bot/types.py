@@ -192,6 +192,9 @@ class InPlace:
 
     user: User
     conversation: Conversation
+    # The reply is the message's whole new content (a list's page turned), not the outcome of
+    # a press shown under what the message said, which a platform may keep.
+    whole: bool = False
 
 
 @dataclass(frozen=True)

@@ -411,11 +411,12 @@ class SlackAdapter:
                 self._post(client, conv.id, reply, uploads, pace, key)
             case Room():
                 self._to_room(client, target, reply, uploads, pace, key)
-            case InPlace(user=user, conversation=conv):
+            case InPlace(user=user, conversation=conv, whole=whole):
                 if uploads:
                     self._upload(client, self.open_dm(user), uploads, reply)
                 original = list(handle.original) if handle and handle.original else None
-                body = render.replaced(reply, original)
+                # A page turned replaces the page; an outcome keeps what the message said.
+                body = render.message(reply) if whole else render.replaced(reply, original)
                 if handle and handle.response_url:
                     try:
                         self.respond(

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete
 
+from bot import pages
 from bot.dates import fmt_date, fmt_when, parse_date, parse_when
 from bot.db.pipeline_models import Application, Interview
 from bot.db.schedule_models import OutboxMessage
@@ -323,29 +324,65 @@ def add(ctx: Ctx, company: str, role: str, stage_text: str, link_text: str) -> R
 # -- list, show ----------------------------------------------------------------------------
 
 
-@command("pipeline list")
-def pipeline_list(ctx: Ctx) -> Reply:
+# Applications per page: about 90 characters a line, a page reads at a glance; long names
+# end a page sooner (bot/pages.py).
+LIST_PAGE = 20
+
+
+def list_page(ctx: Ctx, page: int) -> Reply:
+    """One page of the member's applications, grouped by stage in the stages' order."""
     apps = applications(ctx.session, ctx.member.id)
     if not apps:
         return Reply(
             "Your pipeline is empty. Add your first company with /pipeline add <company>.",
             title="Your pipeline",
         )
-    lines: list[str] = []
-    fields: list[Field] = []
-    for stage in STAGES:
-        group = sorted((a for a in apps if a.stage == stage), key=lambda a: a.stage_changed_at)
-        if group:
-            body = "\n".join(_line(ctx, a) for a in group)
-            lines.append(f"{stage} ({len(group)})\n{body}")
-            fields.append(Field(f"{stage} ({len(group)})", body, inline=False))
+    order = {s: i for i, s in enumerate(STAGES)}
+    apps.sort(key=lambda a: (order.get(a.stage, len(STAGES)), a.stage_changed_at, a.id))
+    per_stage = {s: sum(1 for a in apps if a.stage == s) for s in {a.stage for a in apps}}
+    lines = [_line(ctx, a) for a in apps]
+    split = pages.split([len(line) + 1 for line in lines], LIST_PAGE)
+    page = pages.clamp(page, len(split))
+    shown = split[page - 1]
+    # A stage's applications on this page as one field; a stage begun on the page before, or
+    # too long for one field, goes on under its name with "continued".
+    groups: list[tuple[str, str, list[str]]] = []  # stage, heading, lines
+    for i in shown:
+        stage = apps[i].stage
+        body = groups[-1][2] if groups and groups[-1][0] == stage else None
+        if body is not None and len("\n".join([*body, lines[i]])) > pages.FIELD_CHARS:
+            body = None
+        if body is None:
+            head = f"{stage} ({per_stage[stage]})"
+            if i > 0 and apps[i - 1].stage == stage:
+                head += ", continued"
+            groups.append((stage, head, [lines[i]]))
+        else:
+            body.append(lines[i])
+    fields = tuple(Field(head, "\n".join(body), inline=False) for _, head, body in groups)
+    title = f"Your pipeline: {plural(len(apps), 'application')}"
+    if len(split) > 1:
+        title += f", {pages.of(page, len(split))}"
     return Reply(
-        "\n".join(lines),
-        title=f"Your pipeline: {plural(len(apps), 'application')}",
-        fields=tuple(fields),
+        "\n".join(f"{f.name}\n{f.value}" for f in fields),
+        title=title,
+        fields=fields,
         footer="Only you can see this. /pipeline show <company> for details.",
         lead="",  # the fields are the groups
+        buttons=pages.buttons("pipeline.page", ctx.member.id, page, len(split)),
     )
+
+
+@command("pipeline list")
+def pipeline_list(ctx: Ctx) -> Reply:
+    return list_page(ctx, 1)
+
+
+@action("pipeline.page")
+def pipeline_page(ctx: Ctx, value: str) -> list[Outbound]:
+    turn = pages.Turn.parse(value)
+    turn.check(ctx.member.id)
+    return [ctx.turn(list_page(ctx, turn.page))]
 
 
 @command("pipeline show")

@@ -8,19 +8,20 @@ from __future__ import annotations
 
 import string
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from bot.content import LETTER_PLACEHOLDERS, Content, Letter
+from bot import pages
+from bot.content import LETTER_KINDS, LETTER_PLACEHOLDERS, Content, Letter
 from bot.dates import fmt_date, fmt_when
 from bot.db.models import Member
 from bot.db.pipeline_models import Application, Offer
 from bot.errors import UserError
-from bot.features.pipeline.handlers import COMPANY_LIMIT, money, resolve, verb
+from bot.features.pipeline.handlers import COMPANY_LIMIT, money, own, resolve, verb
 from bot.features.pipeline.queries import (
     find_company,
     in_process_applications,
@@ -28,7 +29,7 @@ from bot.features.pipeline.queries import (
     open_offers,
     stale_applications,
 )
-from bot.router import Ctx, command
+from bot.router import Ctx, action, command
 from bot.text import clean
 from bot.types import Button, Field, Outbound, Reply
 
@@ -285,7 +286,16 @@ def _default_app(ctx: Ctx, kind: str) -> Application:
     raise AssertionError(kind)
 
 
-def alternatives(ctx: Ctx, chosen: Application | None) -> list[Outbound]:
+@dataclass(frozen=True)
+class Letters:
+    """The letters one command writes (one per company, or a letter's versions), and what
+    they are together, said on each of their pages."""
+
+    replies: list[Reply]
+    about: str = ""
+
+
+def alternatives(ctx: Ctx, chosen: Application | None) -> Letters:
     """One letter per company still in process, each naming the offer that sets the pace:
     the named offer, else the one with the earliest deadline."""
     offers = open_offers(ctx.session, ctx.member.id)
@@ -307,40 +317,42 @@ def alternatives(ctx: Ctx, chosen: Application | None) -> list[Outbound]:
             f"You have an offer from {offer_app.company}, but no other company in process to "
             "write to. Add them with /pipeline add."
         )
-    intro = Reply(
-        f"You hold an offer from {offer_app.company}. Here is a letter for each of the "
-        f"{len(targets)} other companies in your pipeline: {', '.join(a.company for a in targets)}."
-        " Send them all, even to the ones that went quiet.",
-        title="Alternatives letters",
+    about = f"You hold an offer from {offer_app.company}." + (
+        f" A letter for each of the {len(targets)} other companies in your pipeline: send "
+        "them all, even to the ones that went quiet."
+        if len(targets) > 1
+        else ""
     )
     letters = [letter_reply(ctx, "alternatives", None, a, offer_app) for a in targets]
-    return [ctx.private(r) for r in (intro, *letters)]
+    return Letters(letters, about)
 
 
-def decline(ctx: Ctx, chosen: Application | None) -> list[Outbound]:
+def decline(ctx: Ctx, chosen: Application | None) -> Letters:
     if chosen is not None:
-        return [ctx.private(letter_reply(ctx, "decline", None, chosen))]
+        return Letters([letter_reply(ctx, "decline", None, chosen)])
     # Everyone still considering the member; the accepted offer is no longer "open".
     targets = in_process_applications(ctx.session, ctx.member.id) + [
         o.application for o in open_offers(ctx.session, ctx.member.id)
     ]
     if not targets:
         raise UserError("No company is still waiting on you. Name one: /letter decline <company>.")
-    return [ctx.private(letter_reply(ctx, "decline", None, a)) for a in targets]
+    about = "A letter for each company still waiting on you."
+    return Letters([letter_reply(ctx, "decline", None, a) for a in targets], about)
 
 
-def build(ctx: Ctx, kind: str, app: Application | None) -> list[Outbound]:
+def build(ctx: Ctx, kind: str, app: Application | None) -> Letters:
     if kind == "alternatives":
         return alternatives(ctx, app)
     if kind == "decline":
         return decline(ctx, app)
     if kind in ("salary-expectations", "where-else"):
         if app is None:
-            return [ctx.private(letter_reply(ctx, kind, v, None)) for v in ("early", "late")]
+            versions = [letter_reply(ctx, kind, v, None) for v in ("early", "late")]
+            return Letters(versions, "One for early in a process, one for near its end.")
         variant = "late" if app.stage in LATE_STAGES else "early"
-        return [ctx.private(letter_reply(ctx, kind, variant, app))]
+        return Letters([letter_reply(ctx, kind, variant, app)])
     if kind == "motivation":
-        return [ctx.private(letter_reply(ctx, kind, None, app))]
+        return Letters([letter_reply(ctx, kind, None, app)])
     if app is None:
         app = _default_app(ctx, kind)
     if kind in ("extension", "exploding", "confirm") and app.offer is None:
@@ -348,29 +360,61 @@ def build(ctx: Ctx, kind: str, app: Application | None) -> list[Outbound]:
             f"{app.company} hasn't made you an offer yet (it is at {app.stage}). "
             f"Record one with /pipeline offer {app.company}."
         )
-    return [ctx.private(letter_reply(ctx, kind, None, app))]
+    return Letters([letter_reply(ctx, kind, None, app)])
+
+
+def letter_page(ctx: Ctx, letters: Letters, page: int, state: str) -> Reply:
+    """Several letters as one message, a letter a page (its text whole, to copy), with the
+    company named in its title and "k of n"; `state` (kind and company) rebuilds the same
+    letters when a page button is pressed."""
+    count = len(letters.replies)
+    page = pages.clamp(page, count)
+    letter = letters.replies[page - 1]
+    if count == 1:
+        if not letters.about:
+            return letter
+        return replace(letter, footer=f"{letters.about} {letter.footer or ''}".strip())
+    nav = pages.buttons("letter.page", ctx.member.id, page, count, state)
+    return replace(
+        letter,
+        title=f"{page} of {count}: {letter.title}",
+        footer=f"Letter {page} of {count}. {letters.about} {letter.footer or ''}".strip(),
+        buttons=(*letter.buttons, *nav),
+    )
+
+
+def _state(kind: str, app: Application | None) -> str:
+    return f"{kind}:{app.id if app is not None else ''}"
 
 
 @command("letter")
-def letter_command(ctx: Ctx) -> list[Outbound]:
+def letter_command(ctx: Ctx) -> Reply:
     kind = ctx.arg("kind")
     name = ctx.arg("company")
     if name and kind == "motivation":
         # Cold outreach usually goes to a company not in the pipeline yet: take the name typed.
         typed = clean(name, what="company name", limit=COMPANY_LIMIT)
         app = find_company(ctx.session, ctx.member.id, typed).app
-        return [ctx.private(letter_reply(ctx, kind, None, app, company=typed))]
+        return letter_reply(ctx, kind, None, app, company=typed)
     app = resolve(ctx, name, "letter", {"kind": kind}) if name else None
-    return build(ctx, kind, app)
+    return letter_page(ctx, build(ctx, kind, app), 1, _state(kind, app))
+
+
+@action("letter.page")
+def letter_turn(ctx: Ctx, value: str) -> list[Outbound]:
+    turn = pages.Turn.parse(value)
+    turn.check(ctx.member.id)
+    kind, _, app_id = turn.rest.partition(":")
+    if kind not in LETTER_KINDS:
+        return [ctx.private(Reply("That button no longer works."))]
+    app = own(ctx, app_id) if app_id else None
+    return [ctx.turn(letter_page(ctx, build(ctx, kind, app), turn.page, turn.rest))]
 
 
 @verb("letter")
 def _letter_verb(ctx: Ctx, app: Application, args: dict[str, str]) -> Reply:
-    outs = build(ctx, args.get("kind", ""), app)
-    # A button answers with one message; several letters are joined into it.
-    if len(outs) == 1:
-        return outs[0].reply
-    return Reply("\n\n---\n\n".join(o.reply.text for o in outs), title=outs[0].reply.title)
+    kind = args.get("kind", "")
+    return letter_page(ctx, build(ctx, kind, app), 1, _state(kind, app))
 
 
 __all__ = [

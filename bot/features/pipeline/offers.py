@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot import pages
 from bot.dates import fmt_when
 from bot.db.pipeline_models import Application, Offer, OfferWeights
 from bot.errors import UserError
@@ -12,7 +13,7 @@ from bot.features.pipeline.handlers import money, offer_summary, own, resolve, v
 from bot.features.pipeline.queries import open_offers, weights_of
 from bot.router import Ctx, action, command, form
 from bot.text import plural
-from bot.types import Button, Field, Form, FormField, Reply
+from bot.types import Button, Field, Form, FormField, Outbound, Reply
 
 # Factor key -> how it reads; the keys match the Offer.score_* and OfferWeights columns.
 FACTORS: dict[str, str] = {
@@ -107,19 +108,38 @@ def leader(ranked: list[Scored]) -> tuple[Scored | None, str]:
     return None, "Rate each offer with /offer rate <company> to see which one leads."
 
 
-@command("offer compare")
-def offer_compare(ctx: Ctx) -> Reply:
+# Offers per page: each is a card of about 300 characters (pay, deadline, the four scores);
+# the deadline advice for the offers on the page comes with them (bot/pages.py).
+COMPARE_PAGE = 8
+
+
+def compare_page(ctx: Ctx, page: int) -> Reply:
+    """One page of the member's offers side by side; which one leads (of them all) on every
+    page, and the deadlines to ask to move next to the offers they are about."""
     offers = open_offers(ctx.session, ctx.member.id)
     if not offers:
         return Reply(
             "You have no open offer yet. When one comes: /pipeline offer <company> "
             "deadline <when> base <amount>."
         )
+    # The same order on every press: by deadline (none last), then as received.
+    offers.sort(
+        key=lambda o: (o.deadline is None, o.deadline or o.received_at, o.received_at, o.id)
+    )
     weights = weights_of(ctx.session, ctx.member.id)
     ranked = [Scored(o, weighted_score(o, weights)) for o in offers]
     top, why = leader(ranked)
-    fields: list[Field] = []
-    lines: list[str] = []
+    advice: dict[int, str] = {}
+    for early, late in far_apart(offers):
+        assert early.deadline and late.deadline
+        gap = (late.deadline - early.deadline).days
+        advice[early.id] = (
+            f"{early.application.company}'s deadline ({fmt_when(early.deadline, ctx.tz)}) is "
+            f"{plural(gap, 'day')} before {late.application.company}'s: ask "
+            f"{early.application.company} for more time so you can decide together "
+            f"(/letter extension {early.application.company})."
+        )
+    cards: list[Field] = []
     for s in ranked:
         o = s.offer
         parts = [offer_summary(ctx, o.application)]
@@ -130,27 +150,41 @@ def offer_compare(ctx: Ctx) -> Reply:
         parts.append(f"scores: {rated}")
         parts.append(f"overall {s.score:.1f} of 5" if s.score is not None else "not fully rated")
         marker = " (leads)" if top is s else ""
-        fields.append(Field(f"{s.company}{marker}", "\n".join(parts), inline=True))
-        lines.append(f"{s.company}{marker}: " + "; ".join(parts))
-    per_offer = len(lines)
-    lines.append(why)
-    for early, late in far_apart(offers):
-        assert early.deadline and late.deadline
-        gap = (late.deadline - early.deadline).days
-        lines.append(
-            f"{early.application.company}'s deadline ({fmt_when(early.deadline, ctx.tz)}) is "
-            f"{plural(gap, 'day')} before {late.application.company}'s: ask "
-            f"{early.application.company} for more time so you can decide together "
-            f"(/letter extension {early.application.company})."
-        )
+        cards.append(Field(f"{s.company}{marker}", "\n".join(parts), inline=True))
+    sizes = [
+        len(c.name) + len(c.value) + len(advice.get(s.offer.id, ""))
+        for c, s in zip(cards, ranked, strict=True)
+    ]
+    split = pages.split(sizes, COMPARE_PAGE)
+    page = pages.clamp(page, len(split))
+    shown = split[page - 1]
+    fields = tuple(cards[i] for i in shown)
+    lines = [f"{f.name}: " + f.value.replace("\n", "; ") for f in fields]
+    notes = [why, *(advice[ranked[i].offer.id] for i in shown if ranked[i].offer.id in advice)]
+    title = f"Your offers: {len(offers)}"
+    if len(split) > 1:
+        title += f", {pages.of(page, len(split))}"
     w = ", ".join(f"{FACTORS[f]} {getattr(weights, f)}" for f in FACTORS)
     return Reply(
-        "\n".join(lines),
-        title=f"Your offers: {len(offers)}",
-        fields=tuple(fields),
-        lead="\n".join(lines[per_offer:]),  # the offers themselves are the fields
+        "\n".join([*lines, *notes]),
+        title=title,
+        fields=fields,
+        lead="\n".join(notes),  # the offers themselves are the fields
         footer=f"Only you can see this. Weights: {w} (change with /offer weights).",
+        buttons=pages.buttons("offer.page", ctx.member.id, page, len(split)),
     )
+
+
+@command("offer compare")
+def offer_compare(ctx: Ctx) -> Reply:
+    return compare_page(ctx, 1)
+
+
+@action("offer.page")
+def offer_page(ctx: Ctx, value: str) -> list[Outbound]:
+    turn = pages.Turn.parse(value)
+    turn.check(ctx.member.id)
+    return [ctx.turn(compare_page(ctx, turn.page))]
 
 
 # -- rating --------------------------------------------------------------------------------
