@@ -15,7 +15,7 @@ from rich.console import Console as RichConsole
 from rich.text import Text
 
 from adapters.memory import CommandError, Delivery, MemoryWorkspace
-from bot.types import Button, Conversation, instants
+from bot.types import Button, Conversation, FormField, instants
 
 CONSOLE_HELP = """Console commands:
   /command ...        a slash command, typed by the current member (try /cohortbot)
@@ -82,7 +82,7 @@ class Console:
             if file is not None:
                 self.say(f"  (file saved: {self.ws.save_file(file)})", "green")
         if r.form is not None:
-            names = " ".join(f"<{f.name}>" for f in r.form.fields)
+            names = " ".join(_typed(f) for f in r.form.fields)
             self.say(f"  (on Slack and Discord this opens a form; here, type the fields: {names})")
         if r.buttons:
             self.buttons = list(r.buttons)
@@ -200,3 +200,10 @@ class Console:
             for line in stream:
                 if not self.feed(line):
                     return
+
+
+def _typed(f: FormField) -> str:
+    """A form's field as the console asks for it: typed, with a date's format and the value
+    it would hold filled in (what was read from a message)."""
+    shown = f.name + (f" ({f.hint})" if f.kind != "text" else "")
+    return f"<{shown}={f.initial}>" if f.initial else f"<{shown}>"

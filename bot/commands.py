@@ -9,10 +9,19 @@ from dataclasses import dataclass
 from importlib import import_module
 
 from bot import features
-from bot.commandspec import Command, Option, OptionType, ParsedCommand, UsageError
+from bot.commandspec import Command, Option, OptionType, ParsedCommand, Shortcut, UsageError
 from bot.content import TRACK_SPELLINGS
 
-__all__ = ["TREE", "Command", "Option", "OptionType", "ParsedCommand", "UsageError"]
+__all__ = [
+    "SHORTCUTS",
+    "TREE",
+    "Command",
+    "Option",
+    "OptionType",
+    "ParsedCommand",
+    "Shortcut",
+    "UsageError",
+]
 
 
 def _tree() -> tuple[Command, ...]:
@@ -25,6 +34,18 @@ def _tree() -> tuple[Command, ...]:
 
 # Every package's block, in the order help shows them (bot.features.PACKAGES).
 TREE: tuple[Command, ...] = _tree()
+
+
+def _shortcuts() -> tuple[Shortcut, ...]:
+    found: list[Shortcut] = []
+    for package in features.PACKAGES:
+        module = import_module(f"bot.features.{package}.commands")
+        found.extend(getattr(module, "SHORTCUTS", ()))
+    return tuple(found)
+
+
+# The shortcuts each package declares beside its commands (a `SHORTCUTS` tuple, if any).
+SHORTCUTS: tuple[Shortcut, ...] = _shortcuts()
 
 
 def find(name: str) -> Command | None:

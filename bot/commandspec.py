@@ -55,6 +55,19 @@ class Command:
 
 
 @dataclass(frozen=True)
+class Shortcut:
+    """A way in that is not a typed command: from a message's menu (`on="message"`: Slack's
+    message shortcut, Discord's message context menu), or from anywhere (`on="global"`: Slack's
+    global shortcut; Discord has none). Its handler (`@shortcut(name)`) gets the message's text
+    ("" for a global one) and answers, usually with a form."""
+
+    name: str  # Slack's callback_id, and the router's name for it
+    label: str  # what the menu shows: Slack's shortcut name (24), Discord's command name (32)
+    help: str  # Slack's description
+    on: Literal["message", "global"] = "message"
+
+
+@dataclass(frozen=True)
 class ParsedCommand:
     path: str  # "settings tz"
     command: Command  # the leaf

@@ -71,6 +71,20 @@ def _next_on(day: int, month: int, year: int | None, today: date) -> date | None
     return None
 
 
+class AmbiguousDate(UserError):
+    """A typed date whose day and month could swap (03/04): both readings, so whoever knows
+    the command can offer each as a button (bot/router.py) instead of guessing."""
+
+    def __init__(self, message: str, typed: str, matched: str, readings: tuple[date, date]):
+        super().__init__(message)
+        self.typed = typed  # the whole text read as a date
+        self.matched = matched  # the part that is ambiguous, e.g. "03/04"
+        self.readings = readings  # (day first, month first)
+
+    def label(self, reading: date) -> str:
+        return _spoken(reading)
+
+
 def _refuse_ambiguous(raw: str, today: date) -> None:
     """Refuse a slashed date whose day and month could swap, naming both readings: guessing
     either way is wrong for half the cohort, and a wrong interview date is costly."""
@@ -86,10 +100,13 @@ def _refuse_ambiguous(raw: str, today: date) -> None:
     day_first, month_first = _next_on(a, b, year, today), _next_on(b, a, year, today)
     if day_first is None or month_first is None:
         return
-    raise UserError(
+    raise AmbiguousDate(
         f"Did you mean {_spoken(day_first)} or {_spoken(month_first)}? Write "
         f"{day_first.isoformat()} or {day_first.day} {day_first:%b} for the first, "
-        f"{month_first.isoformat()} or {month_first.day} {month_first:%b} for the second."
+        f"{month_first.isoformat()} or {month_first.day} {month_first:%b} for the second.",
+        raw,
+        m.group(0),
+        (day_first, month_first),
     )
 
 
@@ -124,6 +141,63 @@ def parse_when(text: str, tz: ZoneInfo, now: datetime, *, default_time: time = t
 
 def parse_date(text: str, tz: ZoneInfo, now: datetime) -> date:
     return parse_when(text, tz, now).local(tz).date()
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_HH_MM = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
+
+
+def read_date(text: str, tz: ZoneInfo, now: datetime) -> date:
+    """A form's date field: 2026-12-05 as a picker sends it, or a typed date (ambiguous
+    ones refused with both readings)."""
+    raw = text.strip()
+    if _ISO_DATE.fullmatch(raw):
+        try:
+            return date.fromisoformat(raw)
+        except ValueError:
+            pass
+    return parse_date(raw, tz, now)
+
+
+def read_time(text: str) -> time:
+    """A form's time field: 14:30 as a picker sends it, or typed (9, 9am, 2:30 pm, noon)."""
+    raw = text.strip().lower().replace(".", ":")
+    if m := _HH_MM.fullmatch(raw):
+        return time(int(m.group(1)), int(m.group(2)))
+    if raw in ("noon", "midday"):
+        return time(12, 0)
+    if raw == "midnight":
+        return time(0, 0)
+    m2 = re.fullmatch(r"(\d{1,2})(?::([0-5]\d))?\s*(am|pm)?", raw)
+    if m2:
+        hour, minute = int(m2.group(1)), int(m2.group(2) or 0)
+        if m2.group(3):
+            if not 1 <= hour <= 12:
+                hour = 99
+            hour = hour % 12 + (12 if m2.group(3) == "pm" else 0)
+        if hour <= 23:
+            return time(hour, minute)
+    raise UserError(f"I couldn't read {text.strip()[:20]!r} as a time of day. Try 14:30 or 2:30pm.")
+
+
+def read_moment(text: str, tz: ZoneInfo, now: datetime, *, default_time: time = time(9, 0)) -> When:
+    """A form's date-and-time field: an ISO 8601 moment with its offset as a picker sends it
+    (already an instant), or typed words read in the member's zone."""
+    raw = text.strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?([+-]\d{2}:\d{2}|Z)", raw):
+        try:
+            at = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        except ValueError:
+            pass
+        else:
+            return When(at.astimezone(UTC), True)
+    return parse_when(raw, tz, now, default_time=default_time)
+
+
+def at_local(day: date, clock: time, tz: ZoneInfo) -> datetime:
+    """`day` at `clock` in `tz`, as a UTC instant (a wall time skipped by DST moves on)."""
+    local = datetime.combine(day, clock, tzinfo=tz)
+    return local.astimezone(UTC)
 
 
 def fmt_when(at: datetime, tz: ZoneInfo, *, with_time: bool = True) -> str:

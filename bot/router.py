@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -22,6 +23,7 @@ from bot.cohorts import place
 from bot.commands import UsageError
 from bot.config import Settings
 from bot.content import Content, get_content
+from bot.dates import AmbiguousDate
 from bot.db.models import Member, Workspace
 from bot.errors import NotAllowed, UserError
 from bot.members import find_member, welcomed
@@ -29,6 +31,7 @@ from bot.outbox import reachable_again
 from bot.ratelimit import SLOW_DOWN, RateLimiter
 from bot.types import (
     ANSWER_LIMIT,
+    CUSTOM_ID_LIMIT,
     DM,
     Answer,
     Button,
@@ -107,6 +110,8 @@ FormHandler = Callable[[Ctx, str, dict[str, str]], Result]
 _HANDLERS: dict[str, Handler] = {}
 _ACTIONS: dict[str, ActionHandler] = {}
 _FORMS: dict[str, FormHandler] = {}
+ShortcutHandler = Callable[[Ctx, str], Result]
+_SHORTCUTS: dict[str, ShortcutHandler] = {}
 
 
 def command(path: str) -> Callable[[Handler], Handler]:
@@ -130,6 +135,18 @@ def action(name: str) -> Callable[[ActionHandler], ActionHandler]:
 def form(name: str) -> Callable[[FormHandler], FormHandler]:
     def register(fn: FormHandler) -> FormHandler:
         _FORMS[name] = fn
+        return fn
+
+    return register
+
+
+def shortcut(name: str) -> Callable[[ShortcutHandler], ShortcutHandler]:
+    """The handler of a declared shortcut (bot.commands.SHORTCUTS): (ctx, message text)."""
+
+    def register(fn: ShortcutHandler) -> ShortcutHandler:
+        if name not in {s.name for s in commands.SHORTCUTS}:
+            raise RuntimeError(f"handler for shortcut {name!r}, which no package declares")
+        _SHORTCUTS[name] = fn
         return fn
 
     return register
@@ -190,6 +207,24 @@ class Router:
         out = self._submit(user, conversation, name, value, fields)
         return Answer.sort(out, user, conversation)
 
+    def shortcut(self, user: User, conversation: Conversation, name: str, text: str) -> Answer:
+        """A shortcut (a message's menu, or Slack's global shortcuts) with the message's text."""
+        if throttled := self._throttled(user, conversation):
+            return Answer.sort(throttled, user, conversation)
+        fn = _SHORTCUTS.get(name)
+        if fn is None:
+            out = [self._private(user, conversation, Reply("That shortcut isn't available."))]
+            return Answer.sort(out, user, conversation)
+        limit = max(self.settings.max_arg_length * 2, ANSWER_LIMIT)
+        out = self._run(
+            user,
+            conversation,
+            lambda ctx: fn(ctx, text[:limit]),
+            source="text",
+            path=f"shortcut {name}",
+        )
+        return Answer.sort(out, user, conversation)
+
     # -- internals ------------------------------------------------------------------------
 
     def _command(self, inv: Invocation) -> list[Outbound]:
@@ -229,7 +264,7 @@ class Router:
             return self._run(
                 inv.user,
                 inv.conversation,
-                lambda ctx: handler(ctx),
+                _asking_dates(handler, [("c", path)], parsed.options),
                 options=parsed.options,
                 source=inv.source,
                 path=path,
@@ -248,6 +283,8 @@ class Router:
         if counted and (throttled := self._throttled(user, conversation)):
             return throttled
         name, value = Button.parse(custom_id)
+        if name == REDO:
+            return self._redo(user, conversation, value)
         fn = _ACTIONS.get(name)
         if fn is None:
             return [self._private(user, conversation, Reply("That button no longer works."))]
@@ -278,12 +315,41 @@ class Router:
                     text,
                 )
                 return self._refusal(user, conversation, exc)
+        head = [("f", name), ("v", value)]
         return self._run(
             user,
             conversation,
-            lambda ctx: fn(ctx, value, fields),
+            _asking_dates(lambda ctx: fn(ctx, value, fields), head, fields),
             source="modal",
             path=f"form {name}",
+        )
+
+    def _redo(self, user: User, conversation: Conversation, value: str) -> list[Outbound]:
+        """A command or form again, as `_asking_dates` wrote it into a button: its options
+        checked again like typed ones (a button's id is the member's to forge)."""
+        pairs = parse_qsl(value, keep_blank_values=True)
+        if not pairs:
+            return [self._private(user, conversation, Reply("That button no longer works."))]
+        kind, name = pairs[0]
+        if kind == "f" and len(pairs) > 1 and pairs[1][0] == "v":
+            return self._submit(user, conversation, name, pairs[1][1], dict(pairs[2:]))
+        top = commands.find(name.split()[0]) if kind == "c" and name.strip() else None
+        leaf = top.sub(name.split()[-1]) if top and top.subcommands else top
+        handler = _HANDLERS.get(name)
+        if leaf is None or handler is None:
+            return [self._private(user, conversation, Reply("That button no longer works."))]
+        try:
+            options = commands.check_options(leaf, name, dict(pairs[1:]))
+        except UsageError as exc:
+            return self._refusal(user, conversation, exc)
+        return self._run(
+            user,
+            conversation,
+            _asking_dates(handler, [("c", name)], options),
+            options=options,
+            source="button",
+            path=name,
+            admin=leaf.admin,
         )
 
     def _args_limit(self, command: str) -> int:
@@ -409,6 +475,50 @@ class Router:
         if isinstance(result, Reply):
             return [self._private(user, conversation, result)]
         return list(result)
+
+
+# A button that runs a command (or submits a form) again with other values: what an ambiguous
+# date's question offers, one button per reading, so a press finishes what was asked.
+REDO = "redo"
+
+
+def _asking_dates(
+    call: Callable[[Ctx], Result], head: list[tuple[str, str]], values: dict[str, str]
+) -> Callable[[Ctx], Result]:
+    """`call`, whose ambiguous date (03/04) becomes a question with a button per reading:
+    each runs the same command, or submits the same form, with that reading written out."""
+
+    def run(ctx: Ctx) -> Result:
+        try:
+            return call(ctx)
+        except AmbiguousDate as exc:
+            buttons = _reading_buttons(exc, head, values)
+            if buttons:
+                a, b = (exc.label(r) for r in exc.readings)
+                raise UserError(
+                    f"Did you mean {a} or {b}? Press the one you meant.", buttons
+                ) from None
+            raise
+
+    return run
+
+
+def _reading_buttons(
+    exc: AmbiguousDate, head: list[tuple[str, str]], values: dict[str, str]
+) -> tuple[Button, ...]:
+    holding = [k for k, v in values.items() if exc.typed and exc.typed in v]
+    holding = holding or [k for k, v in values.items() if exc.matched in v]
+    if not holding:
+        return ()
+    out: list[Button] = []
+    for reading in exc.readings:
+        changed = dict(values)
+        changed[holding[0]] = changed[holding[0]].replace(exc.matched, reading.isoformat(), 1)
+        value = urlencode(head + [(k, v) for k, v in changed.items() if v])
+        if len(REDO) + 1 + len(value) > CUSTOM_ID_LIMIT:
+            return ()  # too much to carry: the question says how to type it instead
+        out.append(Button(REDO, value, exc.label(reading), "primary"))
+    return tuple(out)
 
 
 def _usage_reply(exc: UsageError) -> Reply:

@@ -115,6 +115,19 @@ class Attachment:
 ANSWER_LIMIT = 4000
 
 
+# What a form field holds. Where a platform has pickers (Slack), a date, a time of day or a
+# moment is picked; elsewhere it is typed, and the field's `hint` says the format.
+FieldKind = Literal["text", "date", "time", "datetime"]
+# How a picked value reaches the form handler, and how `FormField.initial` is written: a date as
+# 2026-12-05 and a time as 14:30, both in the form's zone; a moment as ISO 8601 with its offset.
+# Typed text arrives as typed, and the core reads both (bot/dates.py `read_date` and friends).
+_HINTS: dict[str, str] = {
+    "date": "YYYY-MM-DD, or e.g. 5 Dec",
+    "time": "HH:MM (24h), or e.g. 2:30pm",
+    "datetime": "YYYY-MM-DD HH:MM, or e.g. next tue 2pm",
+}
+
+
 @dataclass(frozen=True)
 class FormField:
     name: str
@@ -123,6 +136,13 @@ class FormField:
     required: bool = True
     max_length: int = 2000
     placeholder: str = ""
+    kind: FieldKind = "text"
+    initial: str = ""  # shown filled in; see the formats above
+
+    @property
+    def hint(self) -> str:
+        """The placeholder where the value is typed: the format a date or time takes."""
+        return self.placeholder or _HINTS.get(self.kind, "")
 
 
 @dataclass(frozen=True)
@@ -133,6 +153,9 @@ class Form:
     title: str
     fields: tuple[FormField, ...]
     value: str = ""
+    # The member's zone (IANA name): dates and times in the form are read and shown in it, and
+    # Slack's time picker names it under the field.
+    zone: str = ""
 
 
 @dataclass(frozen=True)

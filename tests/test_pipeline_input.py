@@ -62,10 +62,8 @@ def test_an_ambiguous_date_is_asked_about_not_guessed(ws: MemoryWorkspace) -> No
     ws.command("alice", "/settings tz Europe/Berlin")
     ws.command("alice", "/pipeline add Acme")
     out = ws.command("alice", "/pipeline interview acme 5/12 14:00")
-    assert (
-        "Did you mean 5 December or 12 May? Write 2026-12-05 or 5 Dec for the first, "
-        "2027-05-12 or 12 May for the second." in _text(out)
-    )
+    assert "Did you mean 5 December or 12 May? Press the one you meant." in _text(out)
+    assert [b.label for b in out[0].reply.buttons] == ["5 December", "12 May"]
     out = ws.command("alice", "/pipeline offer acme deadline 03/04")
     assert "Did you mean 3 April or 4 March?" in _text(out)
     with ws.app.sessions() as s:

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from bot.commandspec import Command, option
+from bot.commandspec import Command, Shortcut, option
 from bot.features.pipeline.queries import STAGES
 
 _COMPANY = option(
     "company", "a company in your pipeline (a unique prefix will do)", autocomplete="company"
+)
+# Where a form can ask instead (interview, offer, deadline): without the option, it opens.
+_COMPANY_OR_FORM = option(
+    "company",
+    "a company in your pipeline (leave out to fill in a form)",
+    required=False,
+    autocomplete="company",
 )
 # Kept in step with bot.content.LETTER_KINDS (a test checks); this module loads no content.
 LETTER_KIND_CHOICES = (
@@ -67,10 +74,15 @@ COMMANDS: tuple[Command, ...] = (
             ),
             Command(
                 "interview",
-                "Record an interview: when, and optionally what kind",
+                "Record an interview: when, and optionally what kind (a form opens without)",
                 options=(
-                    _COMPANY,
-                    option("when", "a date in plain words, e.g. next friday 2pm", type="text"),
+                    _COMPANY_OR_FORM,
+                    option(
+                        "when",
+                        "a date in plain words, e.g. next friday 2pm",
+                        type="text",
+                        required=False,
+                    ),
                     option("kind", "phone, technical, onsite, ...", required=False, keyword=True),
                 ),
                 examples=("/pipeline interview acme next tuesday 14:00 kind technical",),
@@ -112,7 +124,7 @@ COMMANDS: tuple[Command, ...] = (
                 "offer",
                 "Record an offer, with its deadline and numbers if you have them",
                 options=(
-                    _COMPANY,
+                    _COMPANY_OR_FORM,
                     option(
                         "deadline",
                         "when they need your answer",
@@ -136,8 +148,11 @@ COMMANDS: tuple[Command, ...] = (
             ),
             Command(
                 "deadline",
-                "Set or change an offer's deadline",
-                options=(_COMPANY, option("when", "the deadline in plain words", type="text")),
+                "Set or change an offer's deadline (a form opens without one)",
+                options=(
+                    _COMPANY_OR_FORM,
+                    option("when", "the deadline in plain words", type="text", required=False),
+                ),
                 examples=("/pipeline deadline acme friday 17:00",),
             ),
             Command(
@@ -212,5 +227,20 @@ COMMANDS: tuple[Command, ...] = (
                 examples=("/offer weights career 3 manager 2",),
             ),
         ),
+    ),
+)
+
+SHORTCUTS: tuple[Shortcut, ...] = (
+    Shortcut(
+        "add_to_pipeline",
+        "Add to my pipeline",
+        "Save the job in this message to your private pipeline (a form opens, filled in)",
+        on="message",
+    ),
+    Shortcut(
+        "log_interview",
+        "Log an interview",
+        "Record an interview in your private pipeline: company, date and time",
+        on="global",
     ),
 )

@@ -536,8 +536,37 @@ def _drop_thank_you(ctx: Ctx, iv: Interview) -> None:
     )
 
 
+def interview_form(ctx: Ctx, company: str = "") -> Form:
+    """The interview as a form: the date and time picked where the platform has pickers, read
+    in the member's zone."""
+    return Form(
+        "pipeline.interview",
+        "Log an interview",
+        (
+            FormField("company", "Company", max_length=COMPANY_LIMIT, initial=company),
+            FormField("date", "Date", kind="date"),
+            FormField("time", "Time", kind="time"),
+            FormField(
+                "kind",
+                "Kind (phone, technical, onsite ...)",
+                required=False,
+                max_length=KIND_LIMIT,
+            ),
+        ),
+        zone=ctx.tz.key,
+    )
+
+
 @command("pipeline interview")
 def pipeline_interview(ctx: Ctx) -> Reply:
+    if not ctx.arg("company") or not ctx.arg("when"):
+        company = clean(ctx.arg("company"), what="company name", limit=COMPANY_LIMIT)
+        return Reply(
+            "When is it? Fill in the form, or type /pipeline interview <company> <when> "
+            "[kind <kind>], e.g. /pipeline interview acme next tuesday 14:00 kind technical.",
+            title="Log an interview",
+            form=interview_form(ctx, company),
+        )
     text, kind = _kind_words(ctx)
     at = parse_when(text, ctx.tz, ctx.now, default_time=time(9, 0)).at
     args = {"at": str(int(at.timestamp())), "kind": kind}
@@ -720,8 +749,50 @@ def parse_currency(text: str) -> str:
     return raw.upper()
 
 
+def offer_form(ctx: Ctx, company: str = "") -> Form:
+    """An offer as a form: its deadline picked as a date and a time, in the member's zone."""
+    return Form(
+        "pipeline.offer",
+        "Record an offer",
+        (
+            FormField("company", "Company", max_length=COMPANY_LIMIT, initial=company),
+            FormField("deadline_date", "Answer by (date)", kind="date", required=False),
+            FormField(
+                "deadline_time",
+                "Answer by (time; 17:00 if empty)",
+                kind="time",
+                required=False,
+            ),
+            FormField("base", "Base salary per year", required=False, max_length=40),
+            FormField("start", "Start date", kind="date", required=False),
+        ),
+        zone=ctx.tz.key,
+    )
+
+
+def deadline_form(ctx: Ctx, company: str = "") -> Form:
+    return Form(
+        "pipeline.deadline",
+        "Offer deadline",
+        (
+            FormField("company", "Company", max_length=COMPANY_LIMIT, initial=company),
+            FormField("date", "Date", kind="date"),
+            FormField("time", "Time (17:00 if empty)", kind="time", required=False),
+        ),
+        zone=ctx.tz.key,
+    )
+
+
 @command("pipeline offer")
 def pipeline_offer(ctx: Ctx) -> Reply:
+    if not ctx.arg("company"):
+        return Reply(
+            "Which company made the offer? Fill in the form, or type /pipeline offer <company> "
+            "[deadline <when>] [base <amount>] [bonus <amount>] [currency <code>] "
+            "[start <date>].",
+            title="Record an offer",
+            form=offer_form(ctx),
+        )
     args: dict[str, str] = {}
     currencies: set[str] = set()
     if ctx.arg("deadline"):
@@ -784,6 +855,14 @@ def _offer(ctx: Ctx, app: Application, args: dict[str, str]) -> Reply:
 
 @command("pipeline deadline")
 def pipeline_deadline(ctx: Ctx) -> Reply:
+    if not ctx.arg("company") or not ctx.arg("when"):
+        company = clean(ctx.arg("company"), what="company name", limit=COMPANY_LIMIT)
+        return Reply(
+            "When must you answer? Fill in the form, or type /pipeline deadline <company> "
+            "<when>, e.g. /pipeline deadline acme friday 17:00.",
+            title="Offer deadline",
+            form=deadline_form(ctx, company),
+        )
     at = parse_future(ctx, ctx.arg("when"), "deadline")
     args = {"deadline": str(int(at.timestamp()))}
     app = resolve(ctx, ctx.arg("company"), "deadline", args)

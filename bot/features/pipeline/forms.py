@@ -1,0 +1,97 @@
+"""The pipeline's dated forms (an interview, an offer, its deadline) when submitted, and the
+"Log an interview" shortcut that opens the first.
+
+A date or time field arrives as a picker sends it (2026-12-05, 14:30) or as the member typed
+it where the platform has no picker (Discord, the console): both are read in the member's zone
+and stored in UTC. A typed date that could be read two ways is asked about (bot/router.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+
+from bot.dates import at_local, fmt_date, fmt_when, read_date, read_time
+from bot.errors import UserError
+from bot.features.pipeline.handlers import (
+    DEADLINE_TIME,
+    KIND_LIMIT,
+    _interview,
+    _offer,
+    interview_form,
+    parse_amount,
+    resolve,
+)
+from bot.router import Ctx, form, shortcut
+from bot.text import clean
+from bot.types import Reply
+
+
+def _moment(ctx: Ctx, day_text: str, time_text: str, default: time) -> int:
+    """Unix seconds of the day and time given, read in the member's zone."""
+    day = read_date(day_text, ctx.tz, ctx.now)
+    clock = read_time(time_text) if time_text.strip() else default
+    return int(at_local(day, clock, ctx.tz).timestamp())
+
+
+@form("pipeline.interview")
+def interview_submitted(ctx: Ctx, value: str, fields: dict[str, str]) -> Reply:
+    if not fields.get("date", "").strip():
+        raise UserError("Give the interview's date. Nothing was saved.")
+    if not fields.get("time", "").strip():
+        raise UserError("Give the interview's time. Nothing was saved.")
+    at = _moment(ctx, fields["date"], fields["time"], time(9, 0))
+    kind = clean(fields.get("kind", ""), what="interview kind", limit=KIND_LIMIT).lower()
+    args = {"at": str(at), "kind": kind}
+    app = resolve(ctx, fields.get("company", ""), "interview", args)
+    return _interview(ctx, app, args)
+
+
+def _deadline_args(ctx: Ctx, day_text: str, time_text: str) -> dict[str, str]:
+    at = _moment(ctx, day_text, time_text, DEADLINE_TIME)
+    if at <= ctx.now.timestamp():
+        shown = fmt_when(datetime.fromtimestamp(at, UTC), ctx.tz)
+        raise UserError(
+            f"The deadline {shown} has already passed. Give one in the future. Nothing was saved."
+        )
+    return {"deadline": str(at)}
+
+
+@form("pipeline.deadline")
+def deadline_submitted(ctx: Ctx, value: str, fields: dict[str, str]) -> Reply:
+    if not fields.get("date", "").strip():
+        raise UserError("Give the deadline's date. Nothing was saved.")
+    args = _deadline_args(ctx, fields["date"], fields.get("time", ""))
+    app = resolve(ctx, fields.get("company", ""), "deadline", args)
+    return _offer(ctx, app, args)
+
+
+@form("pipeline.offer")
+def offer_submitted(ctx: Ctx, value: str, fields: dict[str, str]) -> Reply:
+    args: dict[str, str] = {}
+    day, clock = fields.get("deadline_date", ""), fields.get("deadline_time", "")
+    if clock.strip() and not day.strip():
+        raise UserError("The deadline has a time but no date: give its date. Nothing was saved.")
+    if day.strip():
+        args.update(_deadline_args(ctx, day, clock))
+    if fields.get("base", "").strip():
+        amount, currency = parse_amount(fields["base"], "base")
+        args["base"] = str(amount)
+        if currency:
+            args["currency"] = currency
+    if fields.get("start", "").strip():
+        start = read_date(fields["start"], ctx.tz, ctx.now)
+        if start < ctx.local_now.date():
+            raise UserError(
+                f"{fmt_date(start)} has already passed; give a start date ahead. Nothing was saved."
+            )
+        args["start"] = start.isoformat()
+    app = resolve(ctx, fields.get("company", ""), "offer", args)
+    return _offer(ctx, app, args)
+
+
+@shortcut("log_interview")
+def log_interview(ctx: Ctx, text: str) -> Reply:
+    return Reply(
+        "Which company, and when? Fill in the form, or type /pipeline interview <company> <when>.",
+        title="Log an interview",
+        form=interview_form(ctx),
+    )
