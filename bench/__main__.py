@@ -1,4 +1,5 @@
-"""`python -m bench`: see bench/run.py; `python -m bench chaos`: see bench/chaos.py."""
+"""`python -m bench`: see bench/run.py; `python -m bench chaos`, `front`, `organizer`: see
+bench/chaos.py, bench/front.py, bench/organizer.py."""
 
 import sys
 
@@ -6,6 +7,11 @@ if sys.argv[1:2] == ["chaos"]:
     from bench.chaos import main as chaos
 
     sys.exit(chaos(sys.argv[2:]))
+
+if sys.argv[1:2] == ["front"]:
+    from bench.front import main as front
+
+    sys.exit(front(sys.argv[2:]))
 
 if sys.argv[1:2] == ["organizer"]:
     from bench.organizer import main as organizer
