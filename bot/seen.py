@@ -7,9 +7,11 @@ a request's key takes it on; any other attempt within `ttl` is a repeat.
 
 An in-process set answers repeats this replica has already seen without a round trip; on SQLite
 (one process by construction) it is the whole record, so the ack path never waits for SQLite's
-single writer. When the database does not answer within `BUDGET` seconds, the request is taken
-on (the in-process set still catches this replica's own repeats): the command itself then
-meets the same database and is refused as a whole, so nothing is applied twice."""
+single writer. A front that acks before its work asks `first_here` before the ack and
+`first_everywhere` in the work after it, so that the ack path makes no round trip at all.
+When the database does not answer within `BUDGET` seconds, the request is taken on (the
+in-process set still catches this replica's own repeats): the command itself then meets the
+same database and is refused as a whole, so nothing is applied twice."""
 
 from __future__ import annotations
 
@@ -60,20 +62,12 @@ class SeenRequests:
         self.shared = bind is not None and bind.dialect.name == "postgresql"
 
     def first_time(self, key: str) -> bool:
-        now = self.clock()
-        if not self._first_here(key, now):
-            return False
-        if not self.shared or time.monotonic() < self._skip_until:
-            return True
-        try:
-            with deadline(BUDGET):
-                return self._claim(key[:200], now)
-        except SQLAlchemyError as exc:
-            self._skip_until = time.monotonic() + BACK_OFF
-            log.warning("shared request record unavailable: %s", type(exc).__name__)
-            return True
+        return self.first_here(key) and self.first_everywhere(key)
 
-    def _first_here(self, key: str, now: datetime) -> bool:
+    def first_here(self, key: str) -> bool:
+        """True the first time this replica sees `key` (no round trip): a caller that acks
+        before its work asks this before the ack and `first_everywhere` after it."""
+        now = self.clock()
         with self._lock:
             while self._local and (
                 len(self._local) > self.local_size
@@ -83,6 +77,19 @@ class SeenRequests:
             if key in self._local:
                 return False
             self._local[key] = now
+            return True
+
+    def first_everywhere(self, key: str) -> bool:
+        """True when no other replica has taken `key` on: the shared record, which a request
+        this replica has already counted with `first_here` then claims for good."""
+        if not self.shared or time.monotonic() < self._skip_until:
+            return True
+        try:
+            with deadline(BUDGET):
+                return self._claim(key[:200], self.clock())
+        except SQLAlchemyError as exc:
+            self._skip_until = time.monotonic() + BACK_OFF
+            log.warning("shared request record unavailable: %s", type(exc).__name__)
             return True
 
     def _claim(self, key: str, now: datetime) -> bool:

@@ -5,13 +5,14 @@ not one per replica."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from adapters.discord.adapter import DiscordAdapter
 from adapters.discord.runner import DiscordRunner
@@ -71,6 +72,27 @@ def test_a_slack_retry_to_the_other_replica_is_applied_once(pair: Pair) -> None:
     assert len(answers) == 1, [m.text()[:80] for m in answers]
     with pair.a.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM pipeline_interviews")).scalar() == 1
+
+
+def test_the_ack_makes_no_database_round_trip(pair: Pair) -> None:
+    # The shared record of requests taken on is claimed by the work after the ack: before, its
+    # round trip was most of the ack's cost, and a slow database held every ack behind it.
+    threads: list[str] = []
+
+    def record(*_: object) -> None:
+        threads.append(threading.current_thread().name)
+
+    event.listen(pair.a.engine, "before_cursor_execute", record)
+    try:
+        pair.rig_a.command("/settings show", trigger_id="trig-ack")
+        pair.fake.wait_messages(1)
+    finally:
+        event.remove(pair.a.engine, "before_cursor_execute", record)
+    assert threads, "the work after the ack uses the database"
+    assert not [name for name in threads if name.startswith("http")], threads
+    with pair.a.engine.connect() as conn:  # and the request is on the shared record
+        keys = conn.execute(text("SELECT key FROM seen_requests")).scalars().all()
+    assert "trigger:trig-ack" in keys
 
 
 def test_an_event_delivered_to_both_replicas_is_processed_once(pair: Pair) -> None:

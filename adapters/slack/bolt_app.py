@@ -9,6 +9,7 @@ requests were never acknowledged and Slack showed the member an error (issue 15)
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -284,16 +285,16 @@ class SlackBot:
     def _register(self) -> None:
         bolt = self.bolt
         bolt.middleware(self._drop_retries)
-        bolt.command(re.compile(r"^/.+"))(ack=_ack, lazy=[self._on_command])
-        bolt.action(re.compile(r".+"))(ack=_ack, lazy=[self._on_action])
+        bolt.command(re.compile(r"^/.+"))(ack=_ack, lazy=[self._taken_on(self._on_command)])
+        bolt.action(re.compile(r".+"))(ack=_ack, lazy=[self._taken_on(self._on_action)])
         # A form's work runs before its ack: a refusal keeps the modal open, its message
         # beside the field (response_action errors), and only the ack can say that.
         bolt.view(render.FORM_CALLBACK)(self._on_view)
-        bolt.event("app_home_opened")(ack=_ack, lazy=[self._on_home])
-        bolt.event("message")(ack=_ack, lazy=[self._on_message])
-        bolt.event("user_change")(ack=_ack, lazy=[self._on_user_change])
-        bolt.event("app_uninstalled")(ack=_ack, lazy=[self._on_uninstalled])
-        bolt.event("tokens_revoked")(ack=_ack, lazy=[self._on_uninstalled])
+        bolt.event("app_home_opened")(ack=_ack, lazy=[self._taken_on(self._on_home)])
+        bolt.event("message")(ack=_ack, lazy=[self._taken_on(self._on_message)])
+        bolt.event("user_change")(ack=_ack, lazy=[self._taken_on(self._on_user_change)])
+        bolt.event("app_uninstalled")(ack=_ack, lazy=[self._taken_on(self._on_uninstalled)])
+        bolt.event("tokens_revoked")(ack=_ack, lazy=[self._taken_on(self._on_uninstalled)])
 
     def dispatch(self, body: str, headers: dict[str, Any], query: str = "") -> BoltResponse:
         return self.bolt.dispatch(BoltRequest(body=body, query=query, headers=headers))
@@ -315,13 +316,32 @@ class SlackBot:
         self, req: BoltRequest, resp: BoltResponse, next: Callable[[], None]
     ) -> BoltResponse | None:
         # Runs after Bolt's signature check, so forged requests never reach the key store.
+        # Only this replica's own record is asked here, without a round trip: the shared one
+        # is claimed by the work after the ack (`_taken_on`), so the database is off the ack
+        # path. A form's work runs before its ack, so a form claims both here.
         key = request_key(req.body)
-        if key is not None and not self.seen.first_time(key):
+        form = req.body.get("type") == "view_submission"
+        first = self.seen.first_time if form else self.seen.first_here
+        if key is not None and not first(key):
             retry = req.headers.get("x-slack-retry-num", ["?"])
             log.info("dropped a repeated request", extra={"key": key, "retry": retry[0]})
             return BoltResponse(status=200, body="", headers={"x-slack-no-retry": "1"})
         next()
         return None
+
+    def _taken_on(self, listener: Callable[..., None]) -> Callable[..., None]:
+        """`listener`, run only when no other replica has taken this request on: Slack
+        retries to whichever replica it likes, and only one of them may apply it."""
+
+        @functools.wraps(listener)  # Bolt injects the arguments `listener` names
+        def run(**kwargs: Any) -> None:
+            key = request_key(kwargs["body"])
+            if key is not None and not self.seen.first_everywhere(key):
+                log.info("dropped a request another replica took on", extra={"key": key})
+                return
+            listener(**kwargs)
+
+        return run
 
     # -- lazy listeners (run on the executor after the ack) -------------------------------
 
