@@ -5,8 +5,9 @@ builders for Discord's INTERACTION_CREATE payloads. discord.py is pointed at it 
 It enforces what Discord documents (PLATFORM_LIMITS.md): a message sent with a `nonce` and
 `enforce_nonce` within the dedupe window returns the first message instead of a new one (404
 if that one was deleted); rate limits answer 429 with `retry_after` and `global`; an
-interaction not answered within 3 s is gone (10062) and is answered once (40060); and, on
-request, 5xx, answers that come late after the message was accepted, or never come."""
+interaction not answered within 3 s is gone (10062) and is answered once (40060); a message
+over Discord's embed or component limits is refused (400, 50035); and, on request, 5xx,
+answers that come late after the message was accepted, or never come."""
 
 from __future__ import annotations
 
@@ -134,6 +135,14 @@ UNKNOWN_INTERACTION = 10062
 UNKNOWN_WEBHOOK = 10015
 UNKNOWN_MESSAGE = 10008
 ALREADY_ACKNOWLEDGED = 40060
+UNKNOWN_CHANNEL = 10003
+MISSING_ACCESS = 50001
+MISSING_PERMISSIONS = 50013
+THREAD_ALREADY_CREATED = 160004
+THREAD_NAME_MAX = 100
+ARCHIVE_DURATIONS = (60, 1440, 4320, 10080)  # minutes: the only values Discord takes
+PUBLIC_THREAD, PRIVATE_THREAD = 11, 12
+GUILD = 555  # the server of every channel here (the builders' default guild_id)
 
 
 class FakeDiscord:
@@ -158,11 +167,19 @@ class FakeDiscord:
         self.limited: list[Limited] = []
         self.buckets: list[Bucket] = []
         self.late: list[Late] = []
+        self.refused_messages: list[str] = []  # why each message over the limits was refused
         self._nonces: dict[str, tuple[float, int]] = {}  # nonce -> (created at, message id)
         # Registered application commands by scope ("global" or the guild's id), as Discord
         # keeps them: a bulk overwrite replaces the scope's list; each command keeps its id.
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self._opened: dict[str, float] = {}  # interaction token -> when it was dispatched
+        # Threads created (id -> channel object) and who is in each; the guild of a parent
+        # channel (any channel the bot is asked about is taken as a text channel of GUILD),
+        # and channels where the bot lacks a permission: thread routes there answer 403.
+        self.threads: dict[int, dict[str, Any]] = {}
+        self.thread_members: dict[int, set[int]] = {}
+        self.no_threads_in: set[int] = set()  # no Create Private/Public Threads
+        self.no_thread_posts_in: set[int] = set()  # no Send Messages in Threads
         self._acknowledged: set[str] = set()
         self._release = threading.Event()  # ends every late answer at once (stop, tests)
         self.lock = threading.Lock()
@@ -393,6 +410,82 @@ class FakeDiscord:
                 self._nonces[str(nonce)] = (self.clock(), int(msg["id"]))
         return 200, msg, {}
 
+    def _create_thread(
+        self, parent: int, message_id: int | None, body: dict[str, Any]
+    ) -> tuple[int, Any, dict[str, str]]:
+        """POST /channels/{id}/threads (a thread without a message: `type` 11 or 12, `invitable`
+        for private ones) or /channels/{id}/messages/{id}/threads (a public one on a message),
+        validated as Discord documents: name 1-100 characters, auto_archive_duration one of
+        60, 1440, 4320, 10080; one thread per message."""
+        name = body.get("name")
+        if not isinstance(name, str) or not 1 <= len(name) <= THREAD_NAME_MAX:
+            return 400, _invalid("name", "Must be between 1 and 100 in length."), {}
+        archive = body.get("auto_archive_duration", 4320)
+        if archive not in ARCHIVE_DURATIONS:
+            return 400, _invalid("auto_archive_duration", "Value must be one of {60, ...}."), {}
+        kind = PUBLIC_THREAD if message_id is not None else body.get("type", PRIVATE_THREAD)
+        if kind not in (PUBLIC_THREAD, PRIVATE_THREAD):
+            return 400, _invalid("type", "Value must be one of {10, 11, 12}."), {}
+        if parent in self.threads:
+            return 400, {"message": "Cannot create a thread in a thread", "code": 50024}, {}
+        if parent in self.no_threads_in:
+            return 403, {"message": "Missing Permissions", "code": MISSING_PERMISSIONS}, {}
+        with self.lock:
+            if message_id is not None:
+                msg = self.messages.get(message_id)
+                if msg is None or msg["channel_id"] != str(parent) or message_id in self.deleted:
+                    return 404, {"message": "Unknown Message", "code": UNKNOWN_MESSAGE}, {}
+                if message_id in self.threads:
+                    msg = "A thread has already been created for this message"
+                    return 400, {"message": msg, "code": THREAD_ALREADY_CREATED}, {}
+            # A thread started on a message takes the message's id.
+            tid = message_id if message_id is not None else snowflake()
+            thread = {
+                "id": str(tid),
+                "type": kind,
+                "guild_id": str(GUILD),
+                "parent_id": str(parent),
+                "owner_id": str(BOT_ID),
+                "name": name,
+                "last_message_id": None,
+                "rate_limit_per_user": body.get("rate_limit_per_user") or 0,
+                "message_count": 0,
+                "member_count": 1,
+                "thread_metadata": {
+                    "archived": False,
+                    "auto_archive_duration": archive,
+                    "archive_timestamp": TS,
+                    "locked": False,
+                    **({"invitable": bool(body.get("invitable", True))} if kind == 12 else {}),
+                    "create_timestamp": TS,
+                },
+                "flags": 0,
+                "total_message_sent": 0,
+                "member": {
+                    "id": str(tid),
+                    "user_id": str(BOT_ID),
+                    "join_timestamp": TS,
+                    "flags": 0,
+                },
+            }
+            self.threads[tid] = thread
+            self.thread_members[tid] = {BOT_ID}
+        return 201, thread, {}
+
+    def _add_to_thread(self, thread_id: int, user_id: int) -> tuple[int, Any, dict[str, str]]:
+        """PUT /channels/{thread}/thread-members/{user}: 204, also for one already in it."""
+        with self.lock:
+            thread = self.threads.get(thread_id)
+            if thread is None:
+                return 404, {"message": "Unknown Channel", "code": UNKNOWN_CHANNEL}, {}
+            if thread["thread_metadata"]["archived"]:
+                return 400, {"message": "Thread is archived", "code": 50083}, {}
+            if int(thread["parent_id"]) in self.no_thread_posts_in:
+                return 403, {"message": "Missing Permissions", "code": MISSING_PERMISSIONS}, {}
+            self.thread_members[thread_id].add(user_id)
+            thread["member_count"] = len(self.thread_members[thread_id])
+        return 204, None, {}
+
     def _interaction_gone(
         self, token: str, *, callback: bool
     ) -> tuple[int, Any, dict[str, str]] | None:
@@ -416,6 +509,11 @@ class FakeDiscord:
 
     def answer(self, req: Request) -> tuple[int, Any, dict[str, str]]:
         m, p = req.method, req.path
+        if _carries_message(req) and (why := bad_message(req.message)) is not None:
+            with self.lock:
+                self.refused_messages.append(why)
+            errors = {"_errors": [{"code": "BASE_TYPE_BAD_VALUE", "message": why}]}
+            return 400, {"message": "Invalid Form Body", "code": 50035, "errors": errors}, {}
         if m == "GET" and p == "/users/@me":
             return 200, {**user_payload(BOT_ID, "cohortbot"), "bot": True}, {}
         if m == "GET" and p == "/oauth2/applications/@me":
@@ -426,7 +524,26 @@ class FakeDiscord:
             chan = {"id": str(dm_channel_id(rid)), "type": 1, "recipients": recipients}
             return 200, chan, {}
         if m == "POST" and (cm := re.fullmatch(r"/channels/(\d+)/messages", p)):
-            return self._create_message(int(cm.group(1)), req)
+            channel = int(cm.group(1))
+            thread = self.threads.get(channel)
+            if thread is not None and int(thread["parent_id"]) in self.no_thread_posts_in:
+                return 403, {"message": "Missing Permissions", "code": MISSING_PERMISSIONS}, {}
+            return self._create_message(channel, req)
+        if m == "POST" and (cm := re.fullmatch(r"/channels/(\d+)/threads", p)):
+            return self._create_thread(int(cm.group(1)), None, req.json or {})
+        if m == "POST" and (cm := re.fullmatch(r"/channels/(\d+)/messages/(\d+)/threads", p)):
+            return self._create_thread(int(cm.group(1)), int(cm.group(2)), req.json or {})
+        if m == "PUT" and (cm := re.fullmatch(r"/channels/(\d+)/thread-members/(\d+)", p)):
+            return self._add_to_thread(int(cm.group(1)), int(cm.group(2)))
+        if m == "GET" and (cm := re.fullmatch(r"/guilds/(\d+)/threads/active", p)):
+            with self.lock:
+                mine = [
+                    t
+                    for t in self.threads.values()
+                    if t["guild_id"] == cm.group(1)
+                    and (t["type"] == PUBLIC_THREAD or BOT_ID in self.thread_members[int(t["id"])])
+                ]
+            return 200, {"threads": mine, "members": []}, {}
         if m == "DELETE" and (cm := re.fullmatch(r"/channels/\d+/messages/(\d+)", p)):
             self.delete_message(int(cm.group(1)))
             return 204, None, {}
@@ -507,6 +624,12 @@ def _bad_commands(cmds: list[dict[str, Any]], *, guild: bool) -> str | None:
     return None
 
 
+def _invalid(field: str, why: str) -> dict[str, Any]:
+    """Discord's 400 for a body that fails validation (50035 Invalid Form Body)."""
+    errors = {field: {"_errors": [{"code": "BASE_TYPE_BAD_VALUE", "message": why}]}}
+    return {"message": "Invalid Form Body", "code": 50035, "errors": errors}
+
+
 def _too_many(retry_after: float, is_global: bool, scope: str) -> tuple[int, Any, dict[str, str]]:
     """Discord's 429: seconds in the body (float) and in Retry-After (whole), from its own
     limiter (a Via header; without one discord.py takes it for Cloudflare's)."""
@@ -542,6 +665,78 @@ def _app_info() -> dict[str, Any]:
         "verify_key": "0" * 64,
         "flags": 0,
     }
+
+
+# Discord's message limits (PLATFORM_LIMITS.md): embeds, and the classic components.
+EMBED_LIMITS = {"title": 256, "description": 4096, "footer": 2048, "author": 256}
+FIELDS_MAX, FIELD_NAME_MAX, FIELD_VALUE_MAX = 25, 256, 1024
+EMBEDS_MAX, EMBED_TOTAL_MAX, CONTENT_MAX = 10, 6000, 2000
+ROWS_MAX, ROW_BUTTONS_MAX, LABEL_MAX, CUSTOM_ID_MAX = 5, 5, 80, 100
+COMPONENTS_V2 = 1 << 15
+
+
+def _carries_message(req: Request) -> bool:
+    """A request that creates or edits a message: a channel post, an interaction's message
+    response (4) or update (7), a follow-up, an edit of one."""
+    m, p = req.method, req.path
+    if m == "POST" and re.fullmatch(r"/interactions/\d+/[^/]+/callback", p):
+        return isinstance(req.json, dict) and req.json.get("type") in (4, 7)
+    return bool(
+        (m == "POST" and re.fullmatch(r"/channels/\d+/messages|/webhooks/\d+/[^/]+", p))
+        or (m == "PATCH" and re.fullmatch(r"/webhooks/\d+/[^/]+/messages/\S+", p))
+    )
+
+
+def bad_message(body: dict[str, Any]) -> str | None:
+    """Why Discord would answer 400 (50035 Invalid Form Body) to this message, or None."""
+    if len(body.get("content") or "") > CONTENT_MAX:
+        return f"content over {CONTENT_MAX}"
+    embeds = body.get("embeds") or []
+    if len(embeds) > EMBEDS_MAX:
+        return f"{len(embeds)} embeds"
+    total = 0
+    for e in embeds:
+        parts = {
+            "title": e.get("title") or "",
+            "description": e.get("description") or "",
+            "footer": (e.get("footer") or {}).get("text") or "",
+            "author": (e.get("author") or {}).get("name") or "",
+        }
+        for key, text in parts.items():
+            if len(text) > EMBED_LIMITS[key]:
+                return f"embed {key} is {len(text)} characters; the limit is {EMBED_LIMITS[key]}"
+        fields = e.get("fields") or []
+        if len(fields) > FIELDS_MAX:
+            return f"{len(fields)} embed fields; the limit is {FIELDS_MAX}"
+        for f in fields:
+            if not f.get("name") or len(f["name"]) > FIELD_NAME_MAX:
+                return f"embed field name of {len(f.get('name') or '')} characters"
+            if not f.get("value") or len(f["value"]) > FIELD_VALUE_MAX:
+                return f"embed field value of {len(f.get('value') or '')} characters"
+        total += sum(len(t) for t in parts.values())
+        total += sum(len(f["name"]) + len(f["value"]) for f in fields)
+    if total > EMBED_TOTAL_MAX:
+        return f"{total} characters in embeds; the limit is {EMBED_TOTAL_MAX}"
+    if int(body.get("flags") or 0) & COMPONENTS_V2:
+        return None  # another layout, with its own limits; the bot sends none
+    rows = body.get("components") or []
+    if len(rows) > ROWS_MAX:
+        return f"{len(rows)} action rows; the limit is {ROWS_MAX}"
+    ids: list[str] = []
+    for row in rows:
+        items = row.get("components") or []
+        if row.get("type") != 1 or not 1 <= len(items) <= ROW_BUTTONS_MAX:
+            return f"an action row of {len(items)} components"
+        for item in items:
+            if len(item.get("label") or "") > LABEL_MAX:
+                return f"a button label of {len(item['label'])} characters"
+            if "custom_id" in item:
+                if not 1 <= len(item["custom_id"]) <= CUSTOM_ID_MAX:
+                    return f"a custom_id of {len(item['custom_id'])} characters"
+                ids.append(item["custom_id"])
+    if len(set(ids)) != len(ids):
+        return "a custom_id appears twice in one message"
+    return None
 
 
 def _message(channel_id: int, req: Request) -> dict[str, Any]:

@@ -39,12 +39,14 @@ from adapters.discord.render import (
     to_files,
     to_view,
 )
+from adapters.discord.rooms import NO_ACCESS, DiscordRooms, no_room_note
 from adapters.discord.speak import for_discord
 from adapters.discord.tree import Completer, populate
 from bot.app import App
 from bot.db.models import Member, Workspace
 from bot.delivery import DeliveryError, RateLimited, Undeliverable, UnsupportedTarget
 from bot.features.settings.handlers import zone_choices
+from bot.rooms import RoomBook
 from bot.router import SORRY
 from bot.seen import SeenRequests
 from bot.types import (
@@ -58,6 +60,7 @@ from bot.types import (
     Invocation,
     Outbound,
     Reply,
+    Room,
     User,
 )
 
@@ -144,6 +147,7 @@ class DiscordAdapter:
         self._dm_channels: OrderedDict[str, int] = OrderedDict()  # user id -> DM channel id
         self._finished_cv = threading.Condition()
         self.seen = SeenRequests(app.sessions, app.clock.now)  # one replica per interaction
+        self.rooms = DiscordRooms(self.client, RoomBook(app.sessions, app.clock.now))
 
     async def learn_command_ids(self) -> None:
         """The registered commands' ids, so replies name commands as clickable mentions. One
@@ -521,12 +525,14 @@ class DiscordAdapter:
                 await self._send_dm(u.user_id, reply, nonce)
             case Channel(conversation=c):
                 await self._send_channel(c.id, reply, nonce)
+            case Room():
+                await self._send_room(target, reply, nonce)
             case _:
                 raise UnsupportedTarget(f"cannot deliver {type(target).__name__} without a click")
 
     async def _send_dm(self, user_id: str, reply: Reply, nonce: str | None = None) -> None:
         async def go() -> None:
-            said = for_discord(reply, self.command_ids)
+            said = await self.rooms.link(for_discord(reply, self.command_ids))
             await _post(await self._dm_channel(user_id), said, nonce)
 
         await self._bounded(go())
@@ -547,8 +553,36 @@ class DiscordAdapter:
 
     async def _send_channel(self, channel_id: str, reply: Reply, nonce: str | None = None) -> None:
         async def go() -> None:
-            said = for_discord(reply, self.command_ids)
+            said = await self.rooms.link(for_discord(reply, self.command_ids))
             await _post(self.client.get_partial_messageable(int(channel_id)), said, nonce)
+
+        await self._bounded(go())
+
+    async def _send_room(self, room: Room, reply: Reply, nonce: str | None = None) -> None:
+        """The pair's private thread; without one, each member's DM, saying why."""
+
+        async def go() -> None:
+            opened = await self.rooms.open(room)
+            said = for_discord(reply, self.command_ids)
+            note = opened.note
+            if opened.kind == "thread":
+                thread = self.client.get_partial_messageable(
+                    int(opened.id), type=discord.ChannelType.private_thread
+                )
+                try:
+                    await _post(thread, said, nonce)
+                    return
+                except discord.Forbidden as exc:
+                    if exc.code not in NO_ACCESS:
+                        raise
+                    where = f"#{room.channel.conversation.name}" if room.channel else "the channel"
+                    note = no_room_note("Send Messages in Threads", where)
+            footer = f"{said.footer} · {note}" if said.footer and note else note or said.footer
+            said = replace(said, footer=footer)
+            for user in room.users:
+                # One nonce per member's DM: the same row retried shows once in each.
+                own = nonce_of(f"{nonce}:{user.user_id}") if nonce else None
+                await _post(await self._dm_channel(user.user_id), said, own)
 
         await self._bounded(go())
 
