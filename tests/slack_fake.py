@@ -27,6 +27,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -86,6 +87,8 @@ class FakeSlack:
         self._history: dict[str, list[dict[str, Any]]] = {}  # channel -> posted messages
         self._history_calls: list[float] = []
         self._last_post: dict[str, float] = {}  # channel -> when its last post was taken
+        self._triggers_used: set[str] = set()
+        self.refused_views: list[str] = []  # why each refused views.open was refused
         # Group DMs (mpims) opened by conversations.open with several users: their members
         # (the bot's own user is in each, implicitly) -> the conversation's id, and back.
         self._mpims: dict[frozenset[str], str] = {}
@@ -226,7 +229,12 @@ class FakeSlack:
                 return self._history_answer(body)
             case "chat.postEphemeral":
                 out = {"message_ts": ts}
-            case "views.open" | "views.publish":
+            case "views.open":
+                refused = self._open_refused(body)
+                if refused:
+                    return 200, {"ok": False, "error": refused}, {}
+                out = {"view": {"id": f"V{n}"}}
+            case "views.publish":
                 out = {"view": {"id": f"V{n}"}}
             case "files.getUploadURLExternal":
                 out = {"upload_url": f"{self.base}/upload/F{n}", "file_id": f"F{n}"}
@@ -263,6 +271,23 @@ class FakeSlack:
                 self.mpim_members[known] = who
         channel = {"id": known, "is_mpim": True, "is_im": False, "is_private": True}
         return 200, {"ok": True, "channel": channel}, {}
+
+    def _open_refused(self, body: dict[str, Any]) -> str | None:
+        """What Slack answers a views.open it refuses: a trigger_id is needed, and each opens
+        one view (`exchanged_trigger_id` after); the view must be valid Block Kit."""
+        trigger = str(body.get("trigger_id") or "")
+        if not trigger:
+            return "invalid_trigger_id"
+        with self._lock:
+            if trigger in self._triggers_used:
+                return "exchanged_trigger_id"
+            self._triggers_used.add(trigger)
+        view = body.get("view")
+        problem = view_problem(view) if isinstance(view, dict) else "no view"
+        if problem:
+            self.refused_views.append(problem)
+            return "invalid_arguments"
+        return None
 
     def _remember(self, body: dict[str, Any], ts: str) -> None:
         meta = body.get("metadata")
@@ -320,6 +345,72 @@ class FakeSlack:
 
 
 ACK_WINDOW = 3.0  # seconds Slack waits for the HTTP answer to a command, click or event
+
+# The input elements a modal's input block holds (Block Kit reference), and what each puts in
+# a view_submission's state.values.
+INPUT_ELEMENTS = {
+    "plain_text_input": "value",
+    "datepicker": "selected_date",
+    "timepicker": "selected_time",
+    "datetimepicker": "selected_date_time",
+}
+
+
+def view_problem(view: dict[str, Any]) -> str | None:
+    """Why Slack would refuse this modal view, or None: slack_sdk's own models and limits
+    (View, its blocks and elements, validated whole by to_dict), and what they leave out."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from slack_sdk.errors import SlackObjectFormationError
+    from slack_sdk.models.views import View
+
+    try:
+        View(**view).to_dict()
+    except (SlackObjectFormationError, TypeError, ValueError) as exc:
+        return f"slack_sdk: {exc}"
+    if view.get("type") != "modal" or len(view.get("blocks") or []) > 100:
+        return "a modal of at most 100 blocks"
+    block_ids: set[str] = set()
+    for block in view.get("blocks") or []:
+        bid = block.get("block_id")
+        if bid is not None:
+            if bid in block_ids or len(bid) > 255:
+                return f"block_id {bid!r} repeated or too long"
+            block_ids.add(bid)
+        if block.get("type") != "input":
+            continue
+        el = block.get("element") or {}
+        kind = el.get("type")
+        if kind not in INPUT_ELEMENTS:
+            return f"input element {kind!r}"
+        if len(str(el.get("action_id") or "")) > 255:
+            return "action_id too long"
+        if kind == "plain_text_input":
+            longest = int(el.get("max_length") or 3000)
+            if not 1 <= longest <= 3000 or len(str(el.get("initial_value") or "")) > longest:
+                return "plain_text_input max_length or initial_value"
+        if kind == "datepicker" and "initial_date" in el:
+            try:
+                datetime.strptime(str(el["initial_date"]), "%Y-%m-%d")
+            except ValueError:
+                return f"initial_date {el['initial_date']!r}"
+        if kind == "timepicker":
+            if "initial_time" in el and not re.fullmatch(
+                r"(?:[01]\d|2[0-3]):[0-5]\d", str(el["initial_time"])
+            ):
+                return f"initial_time {el['initial_time']!r}"
+            if "timezone" in el:
+                try:
+                    ZoneInfo(str(el["timezone"]))
+                except (ZoneInfoNotFoundError, ValueError):
+                    return f"timezone {el['timezone']!r}"
+        if kind == "datetimepicker":
+            if "placeholder" in el:
+                return "a datetimepicker has no placeholder"
+            initial = el.get("initial_date_time")
+            if initial is not None and not (isinstance(initial, int) and len(str(initial)) == 10):
+                return f"initial_date_time {initial!r}: UNIX seconds, 10 digits"
+    return None
 
 
 @dataclass
@@ -636,14 +727,30 @@ class SlackRig:
         ans = post(self.url, urlencode({"payload": json.dumps(payload)}), secret=SECRET)
         return self._acked(str(payload.get("type", "payload")), ans)
 
-    def submit_view(self, view: dict[str, Any], values: dict[str, str], user: str = "U1") -> Answer:
-        """A modal submitted with `values` typed into its fields."""
-        state = {
-            "values": {
-                name: {"value": {"type": "plain_text_input", "value": v}}
-                for name, v in values.items()
-            }
+    def submit_view(
+        self, view: dict[str, Any], values: dict[str, str | int], user: str = "U1"
+    ) -> Answer:
+        """A modal submitted with `values` typed or picked into its fields, as Slack puts each
+        in state.values: a text input's `value`; a datepicker's `selected_date` (2026-12-05),
+        a timepicker's `selected_time` (14:30) with its `timezone`, a datetimepicker's
+        `selected_date_time` (UNIX seconds, an integer)."""
+        elements = {
+            b.get("block_id"): b.get("element") or {}
+            for b in view.get("blocks") or []
+            if b.get("type") == "input"
         }
+        state_values: dict[str, Any] = {}
+        for name, v in values.items():
+            el = elements.get(name) or {"type": "plain_text_input", "action_id": "value"}
+            kind = str(el.get("type"))
+            key = INPUT_ELEMENTS.get(kind, "value")
+            if kind == "datetimepicker":
+                assert isinstance(v, int), "Slack sends a datetimepicker's value as UNIX seconds"
+            entry: dict[str, Any] = {"type": kind, key: v}
+            if kind == "timepicker" and el.get("timezone"):
+                entry["timezone"] = el["timezone"]
+            state_values[name] = {str(el.get("action_id") or "value"): entry}
+        state = {"values": state_values}
         payload = {
             "type": "view_submission",
             "team": {"id": self.team, "domain": "cohort"},
@@ -651,6 +758,49 @@ class SlackRig:
             "api_app_id": "A1",
             "trigger_id": self.trigger(),
             "view": {**view, "id": "V1", "team_id": self.team, "state": state},
+        }
+        return self._post_payload(payload)
+
+    def global_shortcut(self, callback_id: str, user: str = "U1") -> Answer:
+        """A global shortcut (the composer's or search's menu), as Slack posts it: a
+        `shortcut` payload with a trigger_id, and no channel, message or response_url."""
+        payload = {
+            "type": "shortcut",
+            "token": "legacy-ignored",
+            "action_ts": "1700000001.000000",
+            "team": {"id": self.team, "domain": "cohort"},
+            "user": {"id": user, "username": user.lower(), "team_id": self.team},
+            "is_enterprise_install": False,
+            "enterprise": None,
+            "callback_id": callback_id,
+            "trigger_id": self.trigger(),
+        }
+        return self._post_payload(payload)
+
+    def message_shortcut(
+        self,
+        callback_id: str,
+        message: dict[str, Any],
+        user: str = "U1",
+        channel: str = "C1",
+    ) -> Answer:
+        """A message shortcut (a message's menu), as Slack posts it: a `message_action`
+        payload with the message whole, where it is, a trigger_id and a response_url."""
+        ts = str(message.get("ts") or "1700000000.000100")
+        payload = {
+            "type": "message_action",
+            "token": "legacy-ignored",
+            "action_ts": "1700000001.000000",
+            "team": {"id": self.team, "domain": "cohort"},
+            "user": {"id": user, "username": user.lower(), "team_id": self.team, "name": user},
+            "channel": {"id": channel, "name": "jobs"},
+            "is_enterprise_install": False,
+            "enterprise": None,
+            "callback_id": callback_id,
+            "trigger_id": self.trigger(),
+            "response_url": self._response_url(f"shortcut-{user}"),
+            "message_ts": ts,
+            "message": {"type": "message", "ts": ts, **message},
         }
         return self._post_payload(payload)
 

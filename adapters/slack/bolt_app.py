@@ -287,6 +287,8 @@ class SlackBot:
         bolt.middleware(self._drop_retries)
         bolt.command(re.compile(r"^/.+"))(ack=_ack, lazy=[self._taken_on(self._on_command)])
         bolt.action(re.compile(r".+"))(ack=_ack, lazy=[self._taken_on(self._on_action)])
+        # Message shortcuts (a message's menu) and global ones: both open a form by trigger_id.
+        bolt.shortcut(re.compile(r".+"))(ack=_ack, lazy=[self._taken_on(self._on_shortcut)])
         # A form's work runs before its ack: a refusal keeps the modal open, its message
         # beside the field (response_action errors), and only the ack can say that.
         bolt.view(render.FORM_CALLBACK)(self._on_view)
@@ -393,6 +395,30 @@ class SlackBot:
             organizer = custom_id.startswith(ORGANIZER_ACTIONS)
             user = self.user(team, user_id, body["user"].get("username", ""), organizer)
             return self.core.router.click(user, conv, custom_id)
+
+        self._answer(work, handle, conv, user_id)
+
+    def _on_shortcut(self, body: dict[str, Any]) -> None:
+        """A shortcut: from a message's menu (`message_action`, with the message and where it
+        is) or from the composer (`shortcut`, with neither): the core answers with a form,
+        opened through the trigger_id before it expires (3 s)."""
+        team = (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id", "")
+        channel = body.get("channel") or {}
+        handle = SlackHandle(
+            team_id=team,
+            response_url=body.get("response_url"),
+            trigger_id=body.get("trigger_id"),
+            channel_id=channel.get("id"),
+        )
+        conv = conversation_of(handle.channel_id, channel.get("name"))
+        user_id = str((body.get("user") or {}).get("id") or "")
+        name = str(body.get("callback_id") or "")
+        shared = body.get("message") if body.get("type") == "message_action" else None
+        text = _message_text(shared or {})
+
+        def work() -> Answer:
+            user = self.user(team, user_id, (body.get("user") or {}).get("username", ""))
+            return self.core.router.shortcut(user, conv, name, text)
 
         self._answer(work, handle, conv, user_id)
 
@@ -808,6 +834,22 @@ def _organizer_command(name: str, args: str) -> bool:
         return cmd.admin
     sub = cmd.sub(args.split(None, 1)[0].lower() if args.strip() else cmd.default or "")
     return bool(sub and sub.admin)
+
+
+_LINK = re.compile(r"<((?:https?|mailto):[^|>]+)(?:\|([^>]*))?>")
+_MENTION = re.compile(r"<[@#!][^|>]*(?:\|([^>]*))?>")
+
+
+def _message_text(message: dict[str, Any]) -> str:
+    """A message as plain text for the core: Slack's <url|label> as the address, mentions as
+    their label, entities unescaped; a link preview's (attachment's) title and link after."""
+    parts = [str(message.get("text") or "")]
+    for att in message.get("attachments") or []:
+        parts += [str(att.get(k) or "") for k in ("title", "title_link", "text", "from_url")]
+    text = "\n".join(p for p in parts if p)
+    text = _LINK.sub(lambda m: m.group(1), text)
+    text = _MENTION.sub(lambda m: m.group(1) or "", text)
+    return render.unescape(text)
 
 
 def _has_message(handle: SlackHandle | None) -> bool:

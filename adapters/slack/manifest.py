@@ -58,6 +58,28 @@ def slash_commands(events_url: str | None) -> list[dict[str, Any]]:
     return out
 
 
+SHORTCUT_NAME_LIMIT = 24
+SHORTCUT_DESCRIPTION_LIMIT = 150
+
+
+def shortcuts() -> list[dict[str, Any]]:
+    """The core's shortcuts: a message's menu ("message") and the composer's ("global"). They
+    need only the `commands` scope and interactivity, which the slash commands have already."""
+    out: list[dict[str, Any]] = []
+    for s in commands.SHORTCUTS:
+        if len(s.label) > SHORTCUT_NAME_LIMIT:
+            raise ValueError(f"shortcut name {s.label!r} is longer than Slack allows")
+        out.append(
+            {
+                "name": s.label,
+                "type": s.on,
+                "callback_id": s.name,
+                "description": s.help[:SHORTCUT_DESCRIPTION_LIMIT],
+            }
+        )
+    return out
+
+
 def manifest(base_url: str | None = None, *, socket_mode: bool = False) -> dict[str, Any]:
     """`base_url` is where `cohortbot serve` is reachable (https://bot.example.org); Socket
     Mode needs no public URL at all. Without either, a placeholder host marks what to edit."""
@@ -87,6 +109,7 @@ def manifest(base_url: str | None = None, *, socket_mode: bool = False) -> dict[
                 "messages_tab_read_only_enabled": False,
             },
             "bot_user": {"display_name": NAME, "always_online": True},
+            "shortcuts": shortcuts(),
             "slash_commands": slash_commands(events_url),
         },
         "oauth_config": oauth,

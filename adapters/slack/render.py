@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from typing import Any
 
-from bot.types import Button, Field, Form, InstantStyle, Reply, instants
+from bot.types import Button, Field, Form, FormField, InstantStyle, Reply, instants
 
 Block = dict[str, Any]
 
@@ -189,18 +190,48 @@ def form_metadata(form: Form, channel_id: str, kind: str) -> str:
     return meta
 
 
-def modal(form: Form, metadata: str) -> dict[str, Any]:
-    """A form as a modal; the channel travels in private_metadata for the answer."""
-    inputs: list[Block] = []
-    for f in form.fields:
-        element: dict[str, Any] = {
+def field_element(f: FormField, zone: str = "") -> dict[str, Any]:
+    """A form field as the input element Slack has for it: a date, a time or both as pickers
+    (a time shown in the member's zone, which Slack names under it), text as a text input."""
+    element: dict[str, Any]
+    if f.kind == "date":
+        element = {"type": "datepicker", "action_id": FIELD_ACTION}
+        if _ISO_DATE.fullmatch(f.initial):
+            element["initial_date"] = f.initial
+    elif f.kind == "time":
+        element = {"type": "timepicker", "action_id": FIELD_ACTION}
+        if _HH_MM.fullmatch(f.initial):
+            element["initial_time"] = f.initial
+        if zone:
+            element["timezone"] = zone
+    elif f.kind == "datetime":
+        element = {"type": "datetimepicker", "action_id": FIELD_ACTION}
+        if f.initial:
+            element["initial_date_time"] = int(datetime.fromisoformat(f.initial).timestamp())
+        return element  # a datetimepicker takes no placeholder
+    else:
+        element = {
             "type": "plain_text_input",
             "action_id": FIELD_ACTION,
             "multiline": f.multiline,
             "max_length": min(f.max_length, 3000),
         }
-        if f.placeholder:
-            element["placeholder"] = plain(f.placeholder, 150)
+        if f.initial:
+            element["initial_value"] = f.initial[: element["max_length"]]
+    if f.placeholder:
+        element["placeholder"] = plain(f.placeholder, 150)
+    return element
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_HH_MM = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\d")
+
+
+def modal(form: Form, metadata: str) -> dict[str, Any]:
+    """A form as a modal; the channel travels in private_metadata for the answer."""
+    inputs: list[Block] = []
+    for f in form.fields:
+        element = field_element(f, form.zone)
         inputs.append(
             {
                 "type": "input",
@@ -242,11 +273,22 @@ def error_text(message: str) -> str:
 
 
 def form_values(state: dict[str, Any]) -> dict[str, str]:
-    """Field name -> typed text, from a view_submission's state.values."""
+    """Field name -> value, from a view_submission's state.values, in the core's forms (see
+    bot/types.py FieldKind): typed text; a picked date 2026-12-05 and time 14:30 as Slack
+    sends them; a picked date and time (unix seconds) as an ISO 8601 moment in UTC."""
     out: dict[str, str] = {}
     for block_id, actions in (state.get("values") or {}).items():
-        value = (actions.get(FIELD_ACTION) or {}).get("value")
-        out[block_id] = value or ""
+        entry = actions.get(FIELD_ACTION) or {}
+        kind = entry.get("type")
+        if kind == "datepicker":
+            out[block_id] = str(entry.get("selected_date") or "")
+        elif kind == "timepicker":
+            out[block_id] = str(entry.get("selected_time") or "")
+        elif kind == "datetimepicker":
+            unix = entry.get("selected_date_time")
+            out[block_id] = datetime.fromtimestamp(int(unix), UTC).isoformat() if unix else ""
+        else:
+            out[block_id] = str(entry.get("value") or "")
     return out
 
 
