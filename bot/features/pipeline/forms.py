@@ -50,7 +50,8 @@ def _deadline_args(ctx: Ctx, day_text: str, time_text: str) -> dict[str, str]:
     if at <= ctx.now.timestamp():
         shown = fmt_when(datetime.fromtimestamp(at, UTC), ctx.tz)
         raise UserError(
-            f"The deadline {shown} has already passed. Give one in the future. Nothing was saved."
+            f"That date ({shown}) has already passed: give a deadline in the future. "
+            "Nothing was saved."
         )
     return {"deadline": str(at)}
 

@@ -164,7 +164,7 @@ def _clean_company(text: str) -> str:
     name = re.split(r"[.!?]\s", text + " ", maxsplit=1)[0]  # the sentence ends the name
     name = _STOP_WORDS.sub("", _clean_part(name))
     name = re.sub(r"['’]s$", "", name)
-    return name.strip(" .,")
+    return re.sub(r"(?:\s+(?:&|and|of|for|de|la))+$", "", name).strip(" .,&+")
 
 
 def _best_link(text: str) -> str:
