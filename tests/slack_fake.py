@@ -4,7 +4,8 @@ HTTP server on 127.0.0.1 that records every call whole, for assertions on payloa
 It enforces what Slack documents (PLATFORM_LIMITS.md): a request acknowledged after 3 s is
 recorded as a failure (`late_acks`); a `response_url` takes 5 posts within 30 minutes and
 answers the next with 404 `used_url` (`expired_url` after 30 minutes); posts keep their
-`metadata`, which `conversations.history` returns with `include_all_metadata`.
+`metadata`, which `conversations.history` returns with `include_all_metadata`; a message
+whose blocks Block Kit would refuse (`invalid_blocks`) is refused, its reason kept.
 
 Faults, like Slack's own: slow answers (`delay`), 429 + Retry-After (`rate_limit`), Slack
 errors (`errors`), and one-shot `faults` per method, taken in order: "500", "503html" (an
@@ -31,6 +32,9 @@ from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.blocks import Block
 
 
 @dataclass
@@ -75,6 +79,8 @@ class FakeSlack:
     # Slack's "about 1 message per second per channel": a chat.postMessage to a channel
     # sooner than this after the last one gets 429 + Retry-After 1 (0: not enforced).
     channel_interval: float = 0.0
+    # Why each message Slack would have refused for its blocks was refused (invalid_blocks).
+    refused_blocks: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -166,6 +172,10 @@ class FakeSlack:
     def answer(
         self, method: str, body: dict[str, Any], token: str = ""
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        if method in MESSAGE_METHODS and (why := invalid_blocks(body)):
+            with self._lock:
+                self.refused_blocks.append(why)
+            return 200, {"ok": False, "error": "invalid_blocks", "errors": [why]}, {}
         with self._lock:
             left = self.rate_limit.get(method, 0)
             if left > 0:
@@ -413,6 +423,39 @@ def view_problem(view: dict[str, Any]) -> str | None:
     return None
 
 
+MESSAGE_METHODS = {"chat.postMessage", "chat.postEphemeral", "chat.update"}
+BLOCKS_PER_MESSAGE = 50
+
+
+def invalid_blocks(body: dict[str, Any]) -> str | None:
+    """Why Slack would refuse a message's blocks (invalid_blocks), or None: at most 50 blocks,
+    each within Block Kit's limits as slack_sdk's models read them (section text 3,000, ten
+    fields of 2,000, header 150, button text 75 and value 2,000, 25 elements to an actions
+    block ...), and no action_id twice in one message."""
+    blocks = body.get("blocks")
+    if isinstance(blocks, str):
+        blocks = json.loads(blocks) if blocks else None
+    if not blocks:
+        return None
+    if len(blocks) > BLOCKS_PER_MESSAGE:
+        return f"{len(blocks)} blocks; a message holds {BLOCKS_PER_MESSAGE}"
+    action_ids: list[str] = []
+    for i, b in enumerate(blocks):
+        try:
+            parsed = Block.parse(b)
+            if parsed is None:
+                return f"block {i}: unknown type {b.get('type')!r}"
+            parsed.validate_json()
+        except (SlackObjectFormationError, KeyError, TypeError) as exc:
+            return f"block {i}: {exc}"
+        for el in [*(b.get("elements") or []), b.get("accessory") or {}]:
+            if isinstance(el, dict) and el.get("action_id"):
+                action_ids.append(str(el["action_id"]))
+    if len(set(action_ids)) != len(action_ids):
+        return "an action_id appears twice in one message"
+    return None
+
+
 @dataclass
 class Ack:
     kind: str  # "command", "click", "view", "event"
@@ -493,7 +536,14 @@ def _handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
                     left = fake.rate_limit.get("respond", 0)
                     fake.rate_limit["respond"] = max(0, left - 1)
                 refused = None if left else fake.use_response_url(self.path)
-                if left:
+                bad = None if left or refused else invalid_blocks(body)
+                if bad:
+                    # As Slack's webhooks answer a message they cannot show: 400, the error.
+                    with fake._lock:
+                        fake.refused_blocks.append(bad)
+                    status, answer, headers = 400, {"ok": False}, {}
+                    payload, ctype_out = b"invalid_blocks", "text/plain"
+                elif left:
                     status, answer = 429, {"ok": False}
                     headers = {"Retry-After": str(fake.retry_after)}
                     payload = b"rate_limited"

@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from adapters.memory import MemoryWorkspace
+from adapters.memory import Delivery, MemoryWorkspace
 from bot.content import LETTER_KINDS, get_content
 from bot.db.pipeline_models import Interview, Offer
 from bot.features.pipeline import commands as pipeline_commands
 from bot.features.pipeline.letters import WEEKEND, business_day, proposed_deadline, render_letter
-from bot.types import Ephemeral
+from bot.types import Ephemeral, InPlace
 from tests.conftest import snapshot
 from tests.helpers import say
 
@@ -38,12 +38,25 @@ def test_the_command_choices_match_the_content_kinds() -> None:
     assert tuple(LETTER_KINDS) == pipeline_commands.LETTER_KIND_CHOICES
 
 
+def pages_of(ws: MemoryWorkspace, line: str) -> list[Delivery]:
+    """A command's one message and every page after it (Next pressed until there is none)."""
+    [d] = ws.command("bob", line)
+    shown = [d]
+    while nxt := [b for b in shown[-1].reply.buttons if b.label == "Next"]:
+        [turned] = ws.press("bob", nxt[0])
+        assert isinstance(turned.outbound.target, InPlace)
+        shown.append(turned)
+    return shown
+
+
 def test_alternatives_one_letter_per_other_active_company(ws: MemoryWorkspace) -> None:
     five_companies(ws)
-    out = ws.command("bob", "/letter alternatives")
-    assert all(isinstance(d.outbound.target, Ephemeral) and d.seen_by("bob") for d in out)
-    intro, *letters = out
-    assert "offer from Acme" in intro.text
+    letters = pages_of(ws, "/letter alternatives")
+    assert isinstance(letters[0].outbound.target, Ephemeral) and letters[0].seen_by("bob")
+    assert all(
+        (d.reply.footer or "").startswith(f"Letter {k} of 3. You hold an offer from Acme.")
+        for k, d in enumerate(letters, 1)
+    )
     assert len(letters) == 3
     companies = {"Beta", "Cobalt", "Delta"}
     for d in letters:
@@ -64,11 +77,12 @@ def test_alternatives_one_letter_per_other_active_company(ws: MemoryWorkspace) -
 
 def test_alternatives_naming_the_offer_or_one_recipient(ws: MemoryWorkspace) -> None:
     five_companies(ws)
-    _, *letters = ws.command("bob", "/letter alternatives epsilon")
+    letters = pages_of(ws, "/letter alternatives epsilon")
     assert len(letters) == 3
     assert all("an offer from Epsilon" in d.text for d in letters)
-    out = ws.command("bob", "/letter alternatives cobalt")
-    assert len(out) == 2 and "at Cobalt" in out[1].text
+    [d] = ws.command("bob", "/letter alternatives cobalt")
+    assert "at Cobalt" in d.text and not d.reply.buttons
+    assert (d.reply.footer or "").startswith("You hold an offer from Acme.")
 
 
 def test_alternatives_without_an_offer_is_explained(ws: MemoryWorkspace) -> None:
@@ -121,8 +135,9 @@ def test_salary_and_where_else_pick_the_variant_by_stage(ws: MemoryWorkspace) ->
     [d] = ws.command("bob", "/letter salary-expectations acme")
     assert "at the end of a process" in (d.reply.title or "")
     assert "the process with Acme" in d.text
-    out = ws.command("bob", "/letter where-else")
+    out = pages_of(ws, "/letter where-else")
     assert len(out) == 2 and "[company]" in out[0].text and "[brackets]" in out[0].text
+    assert [(d.reply.title or "")[:7] for d in out] == ["1 of 2:", "2 of 2:"]
 
 
 def test_follow_up_goes_to_the_stalest_application(ws: MemoryWorkspace) -> None:
@@ -144,7 +159,7 @@ def test_motivation_takes_a_company_not_in_the_pipeline(ws: MemoryWorkspace) -> 
 def test_decline_goes_to_everyone_still_waiting(ws: MemoryWorkspace) -> None:
     five_companies(ws)
     say(ws, "/pipeline move epsilon accepted")
-    out = ws.command("bob", "/letter decline")
+    out = pages_of(ws, "/letter decline")
     titles = sorted((d.reply.title or "").rsplit(" to ", 1)[-1] for d in out)
     assert titles == ["Acme", "Beta", "Cobalt", "Delta"]
 
