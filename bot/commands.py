@@ -52,6 +52,15 @@ def find(name: str) -> Command | None:
     return next((c for c in TREE if c.name == name), None)
 
 
+def is_slow(command: str, args: str) -> bool:
+    """Does this invocation run a command declared `slow`? (False when it does not parse: the
+    refusal is quick.)"""
+    try:
+        return parse(command, args).command.slow
+    except UsageError:
+        return False
+
+
 def all_paths() -> list[str]:
     """Every leaf command path, e.g. ``settings tz``."""
     out: list[str] = []

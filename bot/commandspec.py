@@ -49,6 +49,9 @@ class Command:
     admin: bool = False
     details: str = ""
     examples: tuple[str, ...] = ()
+    # Takes seconds, not a moment: a platform that must answer within a deadline (Slack's 3 s)
+    # says at once that it is under way (router.WORKING), and the result follows.
+    slow: bool = False
 
     def sub(self, name: str) -> Command | None:
         return next((c for c in self.subcommands if c.name == name), None)

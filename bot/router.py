@@ -160,6 +160,7 @@ def registered_actions() -> set[str]:
     return set(_ACTIONS)
 
 
+WORKING = "Working on it…"  # the interim answer to a slow command (Command.slow)
 SORRY = "Sorry, something went wrong on our side. Nothing was saved; please try again."
 BUSY = "The bot can't reach its database right now. Nothing was saved; try again in a moment."
 

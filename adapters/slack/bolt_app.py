@@ -62,7 +62,7 @@ from bot.members import platform_zone_changed
 from bot.outbox import Scheduled, enqueue
 from bot.ratelimit import SLOW_DOWN
 from bot.rooms import RoomBook
-from bot.router import QUOTE_MARK, SORRY
+from bot.router import QUOTE_MARK, SORRY, WORKING
 from bot.seen import SeenRequests as SharedSeenRequests
 from bot.serialize import outbound_from_dict
 from bot.types import (
@@ -94,6 +94,9 @@ USER_CACHE_SECONDS = 6 * 3600
 # a demotion in Slack ends the organizer's rights within the minute.
 ADMIN_CACHE_SECONDS = 60.0
 WORK_DB_SECONDS = 2.0  # the database's share of a command, from its first query
+# ... and of a slow one (Command.slow), whose interim answer has already gone: its result may
+# come later than 3 s, well within the response_url's 30 minutes.
+SLOW_DB_SECONDS = 20.0
 FAILED_LOOKUP_SECONDS = 300
 UNCERTAIN_CACHE_SECONDS = 2.0
 # A failed reply that cannot be queued (the database is away too) is queued again after this,
@@ -371,7 +374,11 @@ class SlackBot:
             )
             return self.core.router.handle(inv)
 
-        self._answer(work, handle, conv, body.get("user_id", ""))
+        if not commands.is_slow(name, args):
+            self._answer(work, handle, conv, body.get("user_id", ""))
+            return
+        self._working(handle)
+        self._answer(work, handle, conv, body.get("user_id", ""), db_seconds=SLOW_DB_SECONDS)
 
     def _on_action(self, body: dict[str, Any]) -> None:
         team = (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id", "")
@@ -582,8 +589,20 @@ class SlackBot:
         handle: SlackHandle,
         conv: Conversation,
         user_id: str,
+        *,
+        db_seconds: float = WORK_DB_SECONDS,
     ) -> None:
-        self.send_all(self._work(work, handle, conv, user_id), handle, conv)
+        self.send_all(self._work(work, handle, conv, user_id, db_seconds), handle, conv)
+
+    def _working(self, handle: SlackHandle) -> None:
+        """A slow command's interim answer, before its work starts: the member sees it within
+        Slack's 3 s, and the result follows through the same response_url."""
+        if not handle.response_url:
+            return
+        try:
+            self.adapter.respond(handle.response_url, Reply(WORKING))
+        except Exception as exc:  # the result still comes; only the wait is unexplained
+            log.warning("could not say a slow command is under way: %s", exc)
 
     def _work(
         self,
@@ -591,10 +610,11 @@ class SlackBot:
         handle: SlackHandle,
         conv: Conversation,
         user_id: str,
+        db_seconds: float = WORK_DB_SECONDS,
     ) -> Answer:
         """The core's answer, or the apology when it failed; a change keeps the Home up."""
         try:
-            with deadline(WORK_DB_SECONDS):  # a silent database: 'try again' inside 3 s
+            with deadline(db_seconds):  # a silent database: 'try again' inside 3 s
                 answer = work()
         except Exception:
             log.exception("Slack request failed in the core")

@@ -109,7 +109,9 @@ COMMANDS: tuple[Command, ...] = (
                 options=(option("when", "now", type="choice", choices=("now",)),),
                 admin=True,
             ),
-            Command("preview", "What the scheduler will send in the next 7 days", admin=True),
+            Command(
+                "preview", "What the scheduler will send in the next 7 days", admin=True, slow=True
+            ),
         ),
     ),
 )
