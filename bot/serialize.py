@@ -43,8 +43,9 @@ def target_to_dict(t: Target) -> dict[str, Any]:
     match t:
         case DM(user=u):
             return {"type": "dm", "user": _user(u)}
-        case Channel(conversation=c, platform=p, workspace_id=w):
-            return {"type": "channel", "conversation": _conv(c), "platform": p, "workspace": w}
+        case Channel(conversation=c, platform=p, workspace_id=w, thread=thread):
+            out = {"type": "channel", "conversation": _conv(c), "platform": p, "workspace": w}
+            return {**out, "thread": thread} if thread else out
         case Ephemeral(user=u, conversation=c):
             return {"type": "ephemeral", "user": _user(u), "conversation": _conv(c)}
         case InPlace(user=u, conversation=c, whole=whole):
@@ -70,6 +71,7 @@ def target_from_dict(d: dict[str, Any], platform: str = "") -> Target:
             Conversation(**d["conversation"]),
             d.get("platform") or platform,
             d.get("workspace", ""),
+            d.get("thread", ""),
         )
     if kind == "ephemeral":
         return Ephemeral(User(**d["user"]), Conversation(**d["conversation"]))

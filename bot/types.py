@@ -207,6 +207,9 @@ class Channel:
     conversation: Conversation
     platform: str
     workspace_id: str
+    # A post that opens a discussion: replies go in a thread of this name on it (Discord
+    # starts a public thread on the message; a Slack message has its own thread anyway).
+    thread: str = ""
 
 
 @dataclass(frozen=True)

@@ -79,6 +79,12 @@ ANSWER_ERRORS = (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutErr
 # Failures after which Discord may still have taken the request.
 AMBIGUOUS = (aiohttp.ClientError, OSError, TimeoutError)
 ALREADY_ACKNOWLEDGED = 40060
+THREAD_ALREADY_CREATED = 160004
+THREAD_NAME_MAX = 100
+# Under a drill's discussion post: Discord hides `||text||` until a reader clicks it.
+SPOILER_HINT = (
+    "Reply in the thread; put your answer in a spoiler, ||like this||, so others can try first."
+)
 NO_HOME = (
     "I don't know which cohort you belong to yet. Use any command once in your cohort's "
     "server (try /cohortbot there), and then this works in DMs too."
@@ -523,8 +529,8 @@ class DiscordAdapter:
             case DM(user=u) | Ephemeral(user=u):
                 # No interaction is open to answer, so a private message goes by DM.
                 await self._send_dm(u.user_id, reply, nonce)
-            case Channel(conversation=c):
-                await self._send_channel(c.id, reply, nonce)
+            case Channel(conversation=c, thread=thread):
+                await self._send_channel(c.id, reply, nonce, thread)
             case Room():
                 await self._send_room(target, reply, nonce)
             case _:
@@ -551,10 +557,20 @@ class DiscordAdapter:
             self._dm_channels.popitem(last=False)
         return channel
 
-    async def _send_channel(self, channel_id: str, reply: Reply, nonce: str | None = None) -> None:
+    async def _send_channel(
+        self, channel_id: str, reply: Reply, nonce: str | None = None, thread: str = ""
+    ) -> None:
+        """A channel post; with `thread`, a discussion: a public thread opened on the post."""
+
         async def go() -> None:
             said = await self.rooms.link(for_discord(reply, self.command_ids))
-            await _post(self.client.get_partial_messageable(int(channel_id)), said, nonce)
+            if thread:
+                footer = f"{said.footer} · {SPOILER_HINT}" if said.footer else SPOILER_HINT
+                said = replace(said, footer=footer)
+            channel = self.client.get_partial_messageable(int(channel_id))
+            posted = await _post(channel, said, nonce)
+            if thread and posted is not None:
+                await _open_thread(self.client, int(channel_id), posted.id, thread)
 
         await self._bounded(go())
 
@@ -624,18 +640,34 @@ def nonce_of(key: str | None) -> str | None:
     return hashlib.blake2b(key.encode(), digest_size=12).hexdigest()[:NONCE_MAX]
 
 
-async def _post(channel: discord.abc.Messageable, reply: Reply, nonce: str | None) -> None:
+async def _post(
+    channel: discord.abc.Messageable, reply: Reply, nonce: str | None
+) -> discord.Message | None:
+    """The message posted (the first one again, for a nonce Discord has seen), or None when
+    an earlier attempt's message was deleted since."""
     try:
         kwargs = message_kwargs(_without_form(reply))
         if nonce is not None:
             kwargs["nonce"] = nonce  # discord.py (2.5+) sends `enforce_nonce` with every nonce
-        await channel.send(**kwargs)
+        return await channel.send(**kwargs)
     except discord.NotFound as exc:
         if nonce is not None and exc.code == UNKNOWN_MESSAGE:
             # Discord created this message on an earlier attempt and the member deleted it:
             # it was delivered, and sending it again would undo their deletion.
-            return
+            return None
         raise
+
+
+async def _open_thread(client: discord.Client, channel_id: int, message_id: int, name: str) -> None:
+    """A public thread on a post, for its discussion; one that an earlier try of the same post
+    opened already is taken as opened."""
+    try:
+        await client.http.start_thread_with_message(
+            channel_id, message_id, name=name[:THREAD_NAME_MAX], auto_archive_duration=1440
+        )
+    except discord.HTTPException as exc:
+        if exc.code != THREAD_ALREADY_CREATED:
+            raise
 
 
 async def _translate(call: Any) -> None:

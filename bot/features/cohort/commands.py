@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.commandspec import Command, option
+from bot.content import TRACKS
 
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -111,6 +112,22 @@ COMMANDS: tuple[Command, ...] = (
             ),
             Command(
                 "preview", "What the scheduler will send in the next 7 days", admin=True, slow=True
+            ),
+            Command(
+                "talk",
+                "A drill a day posted in the channel for members to discuss (on or off)",
+                options=(
+                    option("state", "on or off", type="choice", choices=("on", "off")),
+                    option(
+                        "track",
+                        "which drills (when turning it on)",
+                        type="choice",
+                        choices=tuple(TRACKS),
+                        required=False,
+                    ),
+                ),
+                admin=True,
+                examples=("/cohort talk on system-design", "/cohort talk off"),
             ),
         ),
     ),
