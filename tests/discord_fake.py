@@ -181,6 +181,8 @@ class FakeDiscord:
         self.no_threads_in: set[int] = set()  # no Create Private/Public Threads
         self.no_thread_posts_in: set[int] = set()  # no Send Messages in Threads
         self._acknowledged: set[str] = set()
+        self._kinds: dict[str, int] = {}  # interaction token -> its type (2 command, 3 click ...)
+        self.refused_modals: list[str] = []  # why each refused modal was refused
         self._release = threading.Event()  # ends every late answer at once (stop, tests)
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -239,6 +241,7 @@ class FakeDiscord:
         """Discord dispatched this interaction now: its 3 s (and 15 min) windows start."""
         with self.lock:
             self._opened[str(payload["token"])] = self.clock()
+            self._kinds[str(payload["token"])] = int(payload["type"])
 
     def delete_message(self, message_id: int) -> None:
         with self.lock:
@@ -554,8 +557,13 @@ class FakeDiscord:
             if gone is not None:
                 return gone
         if m == "POST" and re.fullmatch(r"/interactions/\d+/[^/]+/callback", p):
-            iid = p.split("/")[2]
+            iid, token = p.split("/")[2], p.split("/")[3]
             rtype = req.json["type"]
+            if rtype == 9 and (why := self._bad_modal(token, req.json.get("data") or {})):
+                with self.lock:
+                    self.refused_modals.append(why)
+                    self._acknowledged.discard(token)  # a refused answer answers nothing
+                return 400, {"message": f"Invalid Form Body: {why}", "code": 50035}, {}
             body: dict[str, Any] = {"interaction": {"id": iid, "type": 2}}
             if rtype in (4, 7):
                 msg = _message(0, req)
@@ -581,6 +589,8 @@ class FakeDiscord:
                     old = {c["name"]: c["id"] for c in self.commands.get(scope, [])}
                     out = [
                         {
+                            "description": "",  # a context menu's, as Discord answers it
+                            "type": 1,
                             **c,
                             "id": old.get(c["name"]) or str(snowflake()),
                             "application_id": str(APP_ID),
@@ -593,6 +603,39 @@ class FakeDiscord:
                 return 200, out, {}
         return 404, {"message": f"fake Discord has no {m} {p}", "code": 0}, {}
 
+    def _bad_modal(self, token: str, data: dict[str, Any]) -> str | None:
+        """Why Discord refuses a modal (the MODAL callback, type 9), or None: only a command's
+        or a component's interaction may answer with one; title 1-45, at most 5 rows of one
+        text input each, label 1-45, placeholder 100, max_length 1-4000, a value within it."""
+        with self.lock:
+            kind = self._kinds.get(token)
+        if kind is not None and kind not in (2, 3):
+            return f"an interaction of type {kind} cannot open a modal"
+        if not 1 <= len(str(data.get("title") or "")) <= 45:
+            return "title must be 1-45 characters"
+        if not 1 <= len(str(data.get("custom_id") or "")) <= 100:
+            return "custom_id must be 1-100 characters"
+        rows = data.get("components") or []
+        if not 1 <= len(rows) <= 5:
+            return f"{len(rows)} components; a modal holds 1-5"
+        for row in rows:
+            items = row.get("components") or []
+            if row.get("type") != 1 or len(items) != 1 or items[0].get("type") != 4:
+                return "each row holds one text input"
+            ti = items[0]
+            longest = int(ti.get("max_length", 4000))
+            if not 1 <= len(str(ti.get("label") or "")) <= 45:
+                return f"label {ti.get('label')!r} must be 1-45 characters"
+            if ti.get("style") not in (1, 2) or not 1 <= len(str(ti.get("custom_id") or "")) <= 100:
+                return "a text input's style or custom_id"
+            if not 1 <= longest <= 4000 or not 0 <= int(ti.get("min_length", 0)) <= 4000:
+                return "max_length must be 1-4000"
+            if len(str(ti.get("placeholder") or "")) > 100:
+                return "placeholder over 100 characters"
+            if len(str(ti.get("value") or "")) > longest:
+                return f"value of {ti['custom_id']!r} is longer than its max_length"
+        return None
+
 
 COMMAND_NAME = re.compile(r"^[-_\w]{1,32}$")
 
@@ -601,7 +644,16 @@ def _bad_commands(cmds: list[dict[str, Any]], *, guild: bool) -> str | None:
     """What Discord refuses in a bulk overwrite (PLATFORM_LIMITS.md, commands and installs)."""
     if len(cmds) > 100:
         return "too many commands"
+    menus = [c for c in cmds if c.get("type", 1) in (2, 3)]
+    for kind in (2, 3):
+        if sum(1 for c in menus if c.get("type") == kind) > 5:
+            return "more than 5 context-menu commands of one type"
     for c in cmds:
+        if c.get("type", 1) in (2, 3):
+            # A context menu's name is shown as is (spaces, capitals), with no description.
+            if not 1 <= len(c["name"]) <= 32 or c.get("description") or c.get("options"):
+                return f"bad context menu {c['name']!r}"
+            continue
         if not COMMAND_NAME.match(c["name"]) or c["name"] != c["name"].lower():
             return f"bad name {c['name']!r}"
         if not 1 <= len(c.get("description", "")) <= 100:
@@ -976,6 +1028,53 @@ def submit(
         ],
     }
     return payload
+
+
+def message_command(
+    person: Person,
+    message: dict[str, Any],
+    name: str = "Add to my pipeline",
+    *,
+    guild_id: int | None = 555,
+    channel_id: int = 777,
+    context: int | None = None,
+    user_install: bool = False,
+) -> dict[str, Any]:
+    """An APPLICATION_COMMAND interaction from a message's context menu (command type 3): the
+    message it was used on comes whole in `data.resolved.messages`, its id as `target_id`."""
+    payload = _base(2, person, guild_id, channel_id, context=context, user_install=user_install)
+    payload["data"] = {
+        "id": str(snowflake()),
+        "name": name,
+        "type": 3,
+        "target_id": str(message["id"]),
+        "resolved": {"messages": {str(message["id"]): message}},
+        **({"guild_id": str(guild_id)} if guild_id else {}),
+    }
+    return payload
+
+
+def posted(author: Person, content: str, channel_id: int = 777, **extra: Any) -> dict[str, Any]:
+    """A message someone posted (not the bot), as Discord's message object carries it."""
+    return {
+        "id": str(snowflake()),
+        "channel_id": str(channel_id),
+        "type": 0,
+        "content": content,
+        "author": user_payload(author.uid, author.name),
+        "attachments": [],
+        "embeds": [],
+        "components": [],
+        "mentions": [],
+        "mention_roles": [],
+        "mention_everyone": False,
+        "pinned": False,
+        "tts": False,
+        "timestamp": TS,
+        "edited_timestamp": None,
+        "flags": 0,
+        **extra,
+    }
 
 
 def bounded(fn: Callable[[], bool], timeout: float = 10.0) -> bool:

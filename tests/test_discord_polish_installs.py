@@ -28,7 +28,16 @@ pytestmark = pytest.mark.sqlite_only
 
 ORG = Person(100, "alice", admin=True)
 BOB = Person(101, "bob")
-PERSONAL = {"drill", "ask", "pipeline", "letter", "offer", "settings", "cohortbot"}
+PERSONAL = {
+    "drill",
+    "ask",
+    "pipeline",
+    "letter",
+    "offer",
+    "settings",
+    "cohortbot",
+    "Add to my pipeline",  # a message's context menu
+}
 COHORT = {"cohort", "cohort-admin", "leaderboard", "mock"}
 MANAGE_SERVER = str(1 << 5)
 

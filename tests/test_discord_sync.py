@@ -12,7 +12,9 @@ from bot import commands
 from tests.discord_fake import APP_ID, FakeDiscord
 
 # On Discord, organizer sub-commands of /cohort are their own command, /cohort-admin.
-NAMES = {c.name for c in commands.TREE} | {"cohort-admin"}
+# Slash commands, and the message shortcuts as context-menu commands.
+MENUS = {s.label for s in commands.SHORTCUTS if s.on == "message"}
+NAMES = {c.name for c in commands.TREE} | {"cohort-admin"} | MENUS
 
 
 def _run(*args: str, env: dict[str, str]) -> str:

@@ -143,6 +143,7 @@ class DiscordAdapter:
             self.on_command,
             self.completers,
             max_length=app.settings.max_arg_length,
+            on_message=self.on_message_command,
         )
         self.command_ids: dict[str, int] = {}  # Discord's command name -> its id
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -179,6 +180,14 @@ class DiscordAdapter:
             return self.app.router.handle(inv)
 
         await self._serve(interaction, work)
+
+    async def on_message_command(
+        self, interaction: discord.Interaction[Any], shortcut: str, message: discord.Message
+    ) -> None:
+        """A message's context menu ("Add to my pipeline"): the core reads the message, from
+        the interaction's resolved data, and answers with a form, opened as a modal."""
+        text = _message_text(message)
+        await self._serve(interaction, lambda u, c: self.app.router.shortcut(u, c, shortcut, text))
 
     async def on_click(self, interaction: discord.Interaction[Any], custom_id: str) -> None:
         await self._serve(interaction, lambda u, c: self.app.router.click(u, c, custom_id))
@@ -709,6 +718,15 @@ def _without_form(reply: Reply) -> Reply:
         return reply
     note = "This needs a form, which only opens from a command or a button: use the button again."
     return replace(reply, form=None, text=f"{reply.text}\n{note}")
+
+
+def _message_text(message: discord.Message) -> str:
+    """A message as plain text: what was written, then each embed's (a link preview's) title,
+    address and description, where a shared job's company and role often are."""
+    parts = [message.content or ""]
+    for embed in message.embeds:
+        parts += [embed.title or "", embed.url or "", embed.description or ""]
+    return "\n".join(p for p in parts if p)
 
 
 def _modal_values(data: Mapping[str, Any]) -> dict[str, str]:

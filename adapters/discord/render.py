@@ -8,11 +8,12 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 import discord
 
-from bot.types import Attachment, Button, Form, Reply
+from bot.types import Attachment, Button, Form, FormField, Reply
 
 # Discord's documented limits; past them the API answers 400 for the whole message.
 TITLE_MAX = 256
@@ -212,6 +213,20 @@ def parse_modal_id(custom_id: str) -> tuple[str, str] | None:
     return action, value
 
 
+TYPED_DATE_MAX = 100  # a date or time typed in words ("next tuesday 2pm")
+
+
+def typed_initial(f: FormField) -> str:
+    """A field's initial value as the member would type it: a moment in the form's own zone
+    as 2026-12-05 14:30 (its ISO form carries that zone's offset)."""
+    if f.kind == "datetime" and f.initial:
+        try:
+            return datetime.fromisoformat(f.initial).strftime("%Y-%m-%d %H:%M")
+        except ValueError:
+            return ""
+    return f.initial
+
+
 class FormModal(discord.ui.Modal):
     """A core Form as a modal; its submit goes to the handler with the field values by name."""
 
@@ -223,13 +238,17 @@ class FormModal(discord.ui.Modal):
         self._handler = on_submit
         self.inputs: dict[str, discord.ui.TextInput[Any]] = {}
         for f in form.fields:
+            # Discord's modals have no pickers: a date or time is typed, its format shown in
+            # the placeholder, and read by the core in the member's zone.
+            longest = min(f.max_length if f.kind == "text" else TYPED_DATE_MAX, INPUT_VALUE_MAX)
             text: discord.ui.TextInput[Any] = discord.ui.TextInput(
                 label=_clip(f.label, INPUT_LABEL_MAX),
                 custom_id=f.name,
                 style=discord.TextStyle.paragraph if f.multiline else discord.TextStyle.short,
                 required=f.required,
-                max_length=min(f.max_length, INPUT_VALUE_MAX),
-                placeholder=_clip(f.placeholder, INPUT_PLACEHOLDER_MAX) or None,
+                max_length=longest,
+                placeholder=_clip(f.hint, INPUT_PLACEHOLDER_MAX) or None,
+                default=typed_initial(f)[:longest] or None,
             )
             self.inputs[f.name] = text
             self.add_item(text)

@@ -62,6 +62,12 @@ async def _never(interaction: discord.Interaction[Any], command: str, opts: dict
     raise RuntimeError("the sync client does not serve commands")
 
 
+async def _never_message(
+    interaction: discord.Interaction[Any], shortcut: str, message: discord.Message
+) -> None:
+    raise RuntimeError("the sync client does not serve commands")
+
+
 def command_payload(
     tree: app_commands.CommandTree[Any], guild: discord.abc.Snowflake | None
 ) -> list[dict[str, Any]]:
@@ -97,7 +103,7 @@ async def sync_commands(
     anything is sent; `dry_run` stops there."""
     client = discord.Client(intents=discord.Intents.none())
     tree: app_commands.CommandTree[Any] = app_commands.CommandTree(client)
-    populate(tree, _never, max_length=max_length)
+    populate(tree, _never, max_length=max_length, on_message=_never_message)
     guild = discord.Object(guild_id) if guild_id else None
     if guild is not None:
         # A development server gets the global commands at once (global ones take up to an hour).

@@ -24,7 +24,7 @@ import discord
 from discord import app_commands
 
 from bot import commands
-from bot.commands import Command, Option
+from bot.commands import Command, Option, Shortcut
 
 NAME_MAX = 32
 DESCRIPTION_MAX = 100
@@ -47,6 +47,9 @@ COHORT_CONTEXTS = app_commands.AppCommandContext(
 )
 
 OnCommand = Callable[[discord.Interaction[Any], str, dict[str, str]], Awaitable[None]]
+# A message's context menu: the interaction, the core's shortcut name, the message it was on.
+OnMessage = Callable[[discord.Interaction[Any], str, discord.Message], Awaitable[None]]
+MESSAGE_MENUS_MAX = 5  # Discord's limit on message context-menu commands per scope
 # A completer gets the interaction and what the member typed so far; returns suggestions.
 Completer = Callable[[discord.Interaction[Any], str], Awaitable[list[str]]]
 
@@ -74,6 +77,28 @@ class SlashCommand(app_commands.Command[Any, ..., Any]):
 class SlashGroup(app_commands.Group):
     def to_dict(self, tree: app_commands.CommandTree[Any]) -> dict[str, Any]:
         return _modern(super().to_dict(tree))
+
+
+class MessageMenu(app_commands.ContextMenu):
+    def to_dict(self, tree: app_commands.CommandTree[Any]) -> dict[str, Any]:
+        return _modern(super().to_dict(tree))
+
+
+def message_menu(shortcut: Shortcut, on_message: OnMessage) -> MessageMenu:
+    """A core shortcut on a message's menu as Discord's message context-menu command (type 3):
+    a member's own, like their pipeline, so installable by them and usable anywhere."""
+
+    async def callback(interaction: discord.Interaction[Any], message: discord.Message) -> None:
+        await on_message(interaction, shortcut.name, message)
+
+    if not 1 <= len(shortcut.label) <= NAME_MAX:
+        raise ValueError(f"{shortcut.label!r} cannot be a Discord context-menu name")
+    return MessageMenu(
+        name=shortcut.label,
+        callback=callback,
+        allowed_installs=PERSONAL_INSTALLS,
+        allowed_contexts=PERSONAL_CONTEXTS,
+    )
 
 
 def _annotation(opt: Option, default_max: int | None = None) -> Any:
@@ -264,9 +289,12 @@ def populate(
     completers: Mapping[str, Completer] | None = None,
     source: tuple[Command, ...] | None = None,
     max_length: int | None = None,
+    on_message: OnMessage | None = None,
 ) -> None:
     """Add every command of the core's tree (or `source`) to `tree`, replacing what was there.
-    `max_length`: the core's longest value (settings.max_arg_length), shown on text options."""
+    `max_length`: the core's longest value (settings.max_arg_length), shown on text options.
+    The core's message shortcuts become message context-menu commands, served by `on_message`
+    (none without it: a tree built from `source` alone)."""
     cmds = commands.TREE if source is None else source
     if len(cmds) > COMMANDS_MAX:
         raise ValueError(f"{len(cmds)} top-level commands; Discord allows {COMMANDS_MAX}")
@@ -278,6 +306,13 @@ def populate(
         raise ValueError(f"{len(made)} top-level commands; Discord allows {COMMANDS_MAX}")
     for one in made:
         tree.add_command(one)
+    if on_message is None:
+        return
+    menus = [message_menu(s, on_message) for s in commands.SHORTCUTS if s.on == "message"]
+    if len(menus) > MESSAGE_MENUS_MAX:
+        raise ValueError(f"{len(menus)} message menus; Discord allows {MESSAGE_MENUS_MAX}")
+    for menu in menus:
+        tree.add_command(menu)
 
 
 def payload(tree: app_commands.CommandTree[Any]) -> list[dict[str, Any]]:

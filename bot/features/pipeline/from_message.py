@@ -151,7 +151,7 @@ def _clean_role(text: str) -> str:
     part = re.split(r"[.!?;:]\s+|\s[-–—|]\s", text)[-1]
     part = re.sub(
         r"^.*?\b(?:looking for|seeking|hiring|join(?:ing)? (?:us|the team) as|"
-        r"apply(?:ing)? for|role of|position of|as)\s+(?:an?\s+|the\s+)?",
+        r"apply(?:ing)? for|application for|role of|position of|as)\s+(?:an?\s+|the\s+)?",
         "",
         part,
         flags=re.I,
