@@ -18,7 +18,8 @@ from bot.types import Button
 # too: a field or a 3,000-character section is one block of its 50.
 PAGE_CHARS = 3_600
 FIELD_CHARS = 1_000
-PAGE_FIELDS = 20
+# A page's title is Slack's header, which holds 150 characters (Discord's title 256).
+TITLE_CHARS = 150
 
 
 def split(sizes: Sequence[int], per_page: int, chars: int = PAGE_CHARS) -> list[range]:
@@ -77,4 +78,13 @@ def buttons(action: str, owner: int, page: int, count: int, rest: str = "") -> t
     return tuple(out)
 
 
-__all__ = ["FIELD_CHARS", "PAGE_CHARS", "PAGE_FIELDS", "Turn", "buttons", "clamp", "of", "split"]
+__all__ = [
+    "FIELD_CHARS",
+    "PAGE_CHARS",
+    "TITLE_CHARS",
+    "Turn",
+    "buttons",
+    "clamp",
+    "of",
+    "split",
+]

@@ -23,7 +23,7 @@ from bot.db.pipeline_models import Application, Offer
 from bot.types import Button, Ephemeral, InPlace, Reply
 from tests.helpers import say
 
-LONG = "L" * 90  # near the 100 characters a company name may have
+LONG = "L" * 96  # with its number, the 100 characters a company name may have
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ def seed(app: App, user_id: str, apps: int, offers: int = 0, *, stage: str = "")
         now = app.clock.now()
         for i in range(apps + offers):
             long = i % 7 == 3
-            company = f"{LONG[: 90 - len(str(i))]}{i:03d} Co" if long else f"Company {i:03d}"
+            company = f"{i:03d} {LONG}" if long else f"Company {i:03d}"
             at_stage = "offer" if i >= apps else stage or stages[i % len(stages)]
             a = Application(
                 member_id=member.id,

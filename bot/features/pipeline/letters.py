@@ -375,9 +375,13 @@ def letter_page(ctx: Ctx, letters: Letters, page: int, state: str) -> Reply:
             return letter
         return replace(letter, footer=f"{letters.about} {letter.footer or ''}".strip())
     nav = pages.buttons("letter.page", ctx.member.id, page, count, state)
+    title = f"{page} of {count}: {letter.title or ''}"
+    if len(title) > pages.TITLE_CHARS:
+        # The company, at its longest, stays whole; the kind is the command's own.
+        title = f"{page} of {count}: to {title.rpartition(' to ')[2]}"
     return replace(
         letter,
-        title=f"{page} of {count}: {letter.title}",
+        title=title,
         footer=f"Letter {page} of {count}. {letters.about} {letter.footer or ''}".strip(),
         buttons=(*letter.buttons, *nav),
     )
