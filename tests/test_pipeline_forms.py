@@ -298,3 +298,12 @@ def test_log_an_interview_opens_the_interview_form(ws: MemoryWorkspace) -> None:
 def test_an_unknown_shortcut_is_answered(ws: MemoryWorkspace) -> None:
     out = ws.shortcut("alice", "nonexistent", "hello")
     assert "That shortcut isn't available." in text_of(out)
+
+
+def test_every_command_that_reads_a_date_asks_the_same_way(ws: MemoryWorkspace) -> None:
+    """The question comes from the router, so /settings pause asks as /pipeline does."""
+    ws.command("alice", "/settings tz Europe/Paris")
+    out = ws.command("alice", "/settings pause until 03/04")
+    assert [b.label for b in out[0].reply.buttons] == ["3 April", "4 March"]
+    out = ws.press("alice", out[0].reply.buttons[1])
+    assert "they resume on Thu 4 Mar 2027" in text_of(out)

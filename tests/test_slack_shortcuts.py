@@ -215,3 +215,24 @@ def test_the_manifest_declares_both_shortcuts() -> None:
     for s in found:
         assert 1 <= len(s["name"]) <= 24
         assert 1 <= len(s["description"]) <= 150
+
+
+def test_an_ambiguous_typed_date_is_asked_about_with_buttons_that_finish_it(
+    rig: SlackRig,
+) -> None:
+    rig.command("/settings tz Europe/Paris")
+    rig.command("/pipeline add Acme")
+    rig.fake.wait_messages(2)
+    rig.command("/pipeline interview acme 03/04 14:00")
+    [question] = rig.fake.wait_messages(3)[2:]
+    assert "Did you mean 3 April or 4 March?" in question.body["text"]
+    buttons = [
+        el for b in question.body["blocks"] if b["type"] == "actions" for el in b["elements"]
+    ]
+    assert [b["text"]["text"] for b in buttons] == ["3 April", "4 March"]
+    assert rows(rig, Interview) == []
+    rig.click(buttons[0]["value"])
+    [answer] = rig.fake.wait_messages(4)[3:]
+    assert "Sat 3 Apr 2027, 14:00 (Europe/Paris)" in answer.body["text"]
+    [iv] = rows(rig, Interview)
+    assert iv.at.replace(tzinfo=UTC) == datetime(2027, 4, 3, 12, 0, tzinfo=UTC)
