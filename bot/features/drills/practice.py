@@ -9,6 +9,7 @@ import hashlib
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import fsrs
@@ -246,9 +247,17 @@ EVERY_DAY = ",".join(DAY_KEYS)
 
 
 def _weekdays(drill_days: str | Collection[str]) -> frozenset[int]:
-    keys = drill_days.split(",") if isinstance(drill_days, str) else drill_days
+    if isinstance(drill_days, str):
+        return _weekdays_of(drill_days)
     # No valid day at all cannot be set through /settings; counting every day is the safe side.
-    return frozenset(DAY_KEYS.index(k) for k in keys if k in DAY_KEYS) or frozenset(range(7))
+    return frozenset(DAY_KEYS.index(k) for k in drill_days if k in DAY_KEYS) or frozenset(range(7))
+
+
+@lru_cache(maxsize=256)
+def _weekdays_of(drill_days: str) -> frozenset[int]:
+    # A cohort's views decide thousands of streaks at once over a handful of distinct
+    # settings: parsed once each, not once per member.
+    return _weekdays(drill_days.split(","))
 
 
 # A streak freeze: earned for every FREEZE_EVERY drill days in a row, at most FREEZE_CAP
