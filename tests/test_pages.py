@@ -284,3 +284,22 @@ def test_the_console_shows_the_same_pages(ws: MemoryWorkspace, app: App) -> None
     assert "[updated for alice, in #cohort]" in text
     assert "Your pipeline: 60 applications, page 2 of " in text
     assert "[1] Previous" in text and "[2] Next" in text
+
+
+def test_cohort_members_turn_their_pages_in_place(ws: MemoryWorkspace) -> None:
+    """/cohort members (issue 16): its Next and group buttons show the list's other page or
+    group in the pressed message; every page fits every platform."""
+    ws.command("alice", "/cohort setup Europe/Berlin 2026-11-02")
+    for i in range(45):
+        ws.command(f"m{i:02d} {'N' * 50}", "/settings")
+    first = one(ws.command("alice", "/cohort members"))
+    assert isinstance(first.outbound.target, Ephemeral)
+    shown = walk(ws, first, who="alice")
+    assert len(shown) >= 3
+    for k, d in enumerate(shown, 1):
+        assert page_of(d) == (k, len(shown))
+        fits(d.reply)
+    listed = "\n".join(d.reply.text for d in shown)
+    assert all(f"- m{i:02d} " in listed for i in range(45))
+    group = one(ws.press("alice", button(first, "On track")))
+    assert isinstance(group.outbound.target, InPlace) and group.outbound.target.whole

@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot import pages as paging
 from bot.cohorts import CohortInfo, info_of
 from bot.content import Content
 from bot.dates import fmt_date, fmt_when
@@ -30,7 +31,7 @@ from bot.features.pipeline.queries import ACTIVE_STAGES, STAGES
 from bot.features.settings.handlers import SHARE_MEANS
 from bot.router import Ctx, action, command
 from bot.text import clip, plural
-from bot.types import Button, Field, Reply
+from bot.types import Button, Field, Outbound, Reply
 
 PAGE = 20
 HISTORY = 10  # recent reviews shown in a member's detail
@@ -56,9 +57,13 @@ def _line(m: MemberWeek) -> str:
 def members_page(snap: Snapshot, show: str, page: int) -> Reply:
     groups: tuple[Group, ...] = GROUPS if show == "all" else (show,)  # type: ignore[assignment]
     rows = [(g, m) for g in groups for m in snap.group(g)]
-    pages = max(1, -(-len(rows) // PAGE))
-    page = min(max(page, 1), pages)
-    shown = rows[(page - 1) * PAGE : page * PAGE]
+    lines_of = [f"- {_line(m)}" for _, m in rows]
+    # At most PAGE members a page, fewer when their lines are long (reasons, long names), so
+    # a page fits every platform (bot/pages.py).
+    split = paging.split([len(line) + 40 for line in lines_of], PAGE)
+    pages = len(split)
+    page = paging.clamp(page, pages)
+    shown = [rows[i] for i in split[page - 1]]
     lines: list[str] = []
     current: Group | None = None
     for g, m in shown:
@@ -95,14 +100,14 @@ def cohort_members(ctx: Ctx) -> Reply:
 
 
 @action("organizer.members")
-def members_button(ctx: Ctx, value: str) -> Reply:
+def members_button(ctx: Ctx, value: str) -> list[Outbound]:
     c = organizer_cohort(ctx)
     show, _, page = value.partition(":")
     if show not in ("all", *GROUPS):
         show = "all"
-    return members_page(
-        live(ctx.session, c, ctx.now, ctx.content), show, int(page) if page.isdigit() else 1
-    )
+    snap = live(ctx.session, c, ctx.now, ctx.content)
+    # Another page or group of the same list: the pressed message shows it instead.
+    return [ctx.turn(members_page(snap, show, int(page) if page.isdigit() else 1))]
 
 
 # A Slack mention (<@U123|name>) or a Discord one (<@123>, <@!123>) names the member's id.
