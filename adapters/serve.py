@@ -7,10 +7,12 @@ hook, `start_scheduler`, for the outbox tick.
 
 Why uvicorn and our own ASGI app rather than Bolt's `adapter.asgi`: that adapter calls the sync
 `App.dispatch` on the event loop, so one request waiting for its `ack()` would stall every
-other connection. Here the loop only parses HTTP (with a listen backlog, read deadlines, a body
-cap and a 400 for malformed requests) and each Slack request is dispatched on a thread of its
-own pool, which returns as soon as the listener acks; the slow work continues on Bolt's
-executor. Bolt stays the sync `App`.
+other connection. Here the loop parses HTTP (with a listen backlog, read deadlines, a body cap
+and a 400 for malformed requests); a Slack request whose ack needs nothing but the CPU (most:
+`SlackBot.acks_at_once`) is dispatched right there, and one that may wait for the database
+before its ack (a form, an installation lookup) on a thread of the front's own pool. Either
+returns as soon as the listener acks; the work after it runs on the Slack worker pool. Bolt
+stays the sync `App`.
 
 A platform connection that ends for good (a fatal Discord gateway close such as 4004, bad
 token; a revoked Socket Mode token) stops the process with one clear line and a non-zero
@@ -418,13 +420,20 @@ class _Asgi:
         as_bolt: Any = headers
 
         def before_ack() -> Any:
-            # Only what runs before the ack is on this thread (the work after it is Bolt's
-            # lazy listener, on its own pool): an installation lookup or the request record
-            # must not hold the ack past Slack's 3 s when the database does not answer.
+            # Only what runs before the ack is on this thread (the work after it is on the
+            # Slack worker pool): an installation lookup or a form's work must not hold the
+            # ack past Slack's 3 s when the database does not answer.
             with deadline(ACK_DB_SECONDS):
                 return dispatch(raw, as_bolt, query)
 
-        resp = await self._blocking(before_ack)
+        at_once = getattr(runtime.slack, "acks_at_once", None)
+        if at_once is not None and at_once(raw):
+            # Nothing but CPU up to this ack: on the loop, as Bolt's own adapter does, without
+            # two thread hand-overs that each wait for the interpreter lock while the work
+            # after earlier acks holds it.
+            resp = dispatch(raw, as_bolt, query)
+        else:
+            resp = await self._blocking(before_ack)
         body = resp.body if isinstance(resp.body, str) else json.dumps(resp.body)
         return resp.status, body.encode(), dict(resp.headers)
 

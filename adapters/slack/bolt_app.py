@@ -1,15 +1,15 @@
 """The slack-bolt app: slash commands, buttons, modals and App Home into the core.
 
 The ack never waits for work or for Slack: each listener is an empty ack, run on the HTTP
-request's own thread (process_before_response on), plus a lazy listener that Bolt starts on
-the worker pool. With process_before_response off, Bolt queues the listener, ack() included,
-on that same pool and polls for the ack for 3 s: with every worker busy on slow replies, later
+request's own thread (process_before_response on), that hands the work to the worker pool.
+With process_before_response off, Bolt queues the listener, ack() included, on that same pool
+and polls for the ack for 3 s: with every worker busy on slow replies, later
 requests were never acknowledged and Slack showed the member an error (issue 15)."""
 
 from __future__ import annotations
 
 import contextlib
-import functools
+import inspect
 import json
 import logging
 import os
@@ -288,21 +288,27 @@ class SlackBot:
     def _register(self) -> None:
         bolt = self.bolt
         bolt.middleware(self._drop_retries)
-        bolt.command(re.compile(r"^/.+"))(ack=_ack, lazy=[self._taken_on(self._on_command)])
-        bolt.action(re.compile(r".+"))(ack=_ack, lazy=[self._taken_on(self._on_action)])
+        bolt.command(re.compile(r"^/.+"))(self._after_ack(self._on_command))
+        bolt.action(re.compile(r".+"))(self._after_ack(self._on_action))
         # Message shortcuts (a message's menu) and global ones: both open a form by trigger_id.
-        bolt.shortcut(re.compile(r".+"))(ack=_ack, lazy=[self._taken_on(self._on_shortcut)])
+        bolt.shortcut(re.compile(r".+"))(self._after_ack(self._on_shortcut))
         # A form's work runs before its ack: a refusal keeps the modal open, its message
         # beside the field (response_action errors), and only the ack can say that.
         bolt.view(render.FORM_CALLBACK)(self._on_view)
-        bolt.event("app_home_opened")(ack=_ack, lazy=[self._taken_on(self._on_home)])
-        bolt.event("message")(ack=_ack, lazy=[self._taken_on(self._on_message)])
-        bolt.event("user_change")(ack=_ack, lazy=[self._taken_on(self._on_user_change)])
-        bolt.event("app_uninstalled")(ack=_ack, lazy=[self._taken_on(self._on_uninstalled)])
-        bolt.event("tokens_revoked")(ack=_ack, lazy=[self._taken_on(self._on_uninstalled)])
+        bolt.event("app_home_opened")(self._after_ack(self._on_home))
+        bolt.event("message")(self._after_ack(self._on_message))
+        bolt.event("user_change")(self._after_ack(self._on_user_change))
+        bolt.event("app_uninstalled")(self._after_ack(self._on_uninstalled))
+        bolt.event("tokens_revoked")(self._after_ack(self._on_uninstalled))
 
     def dispatch(self, body: str, headers: dict[str, Any], query: str = "") -> BoltResponse:
         return self.bolt.dispatch(BoltRequest(body=body, query=query, headers=headers))
+
+    def acks_at_once(self, body: str) -> bool:
+        """True when this request needs nothing but the CPU until its ack: with one
+        workspace's token there is no installation to look up, and the only listener with
+        work before its ack is a form's (a body that merely mentions one is taken as one)."""
+        return self.installations is None and "view_submission" not in body
 
     def oauth_page(self, path: str, query: str, headers: dict[str, Any]) -> BoltResponse | None:
         """GET /slack/install (the Add to Slack page) and /slack/oauth_redirect (Slack sends
@@ -334,21 +340,32 @@ class SlackBot:
         next()
         return None
 
-    def _taken_on(self, listener: Callable[..., None]) -> Callable[..., None]:
-        """`listener`, run only when no other replica has taken this request on: Slack
-        retries to whichever replica it likes, and only one of them may apply it."""
+    def _after_ack(self, work: Callable[..., None]) -> Callable[..., None]:
+        """The listener for `work`: an empty ack at once, on the request's thread, then `work`
+        on the worker pool, unless another replica has taken the request on (Slack retries to
+        whichever replica it likes, and only one of them may apply it). Not Bolt's lazy
+        listeners: before the ack, Bolt deep-copies the request and its context for each
+        one, which was most of the ack's cost."""
+        wants = set(inspect.signature(work).parameters)
 
-        @functools.wraps(listener)  # Bolt injects the arguments `listener` names
-        def run(**kwargs: Any) -> None:
-            key = request_key(kwargs["body"])
+        def run(body: dict[str, Any]) -> None:
+            key = request_key(body)
             if key is not None and not self.seen.first_everywhere(key):
                 log.info("dropped a request another replica took on", extra={"key": key})
                 return
-            listener(**kwargs)
+            given = {"body": body, "event": body.get("event") or {}}
+            try:
+                work(**{name: value for name, value in given.items() if name in wants})
+            except Exception:
+                log.exception("Slack request failed after its ack")
 
-        return run
+        def listener(ack: Callable[..., None], body: dict[str, Any]) -> None:
+            ack()
+            self.executor.submit(run, body)
 
-    # -- lazy listeners (run on the executor after the ack) -------------------------------
+        return listener
+
+    # -- the work after the ack (on the executor) ----------------------------------------
 
     def _on_command(self, body: dict[str, Any]) -> None:
         handle = SlackHandle(
@@ -887,11 +904,6 @@ def _retry_after_of(resp: Any) -> float:
         return float(raw[0] if isinstance(raw, list) else raw) if raw else 1.0
     except ValueError:
         return 1.0
-
-
-def _ack(ack: Callable[..., None]) -> None:
-    """Every listener's ack: an empty 200 at once, on the request's thread."""
-    ack()
 
 
 def build_slack(core: App, settings: Settings, **kw: Any) -> SlackBot:
