@@ -147,3 +147,18 @@ def test_without_thread_permissions_the_pair_hears_by_dm(
     with app.sessions() as s:
         pair = s.get(MockPair, pair_id)
         assert pair is not None and pair.room_kind == "dms"
+
+
+def test_without_send_messages_in_threads_the_pair_hears_by_dm(
+    bot: Bot, app: App, fake: FakeDiscord, clock: ManualClock
+) -> None:
+    # The thread can be made, but nobody added to it nor anything posted there.
+    fake.no_thread_posts_in.add(CHANNEL)
+    pair_id = _paired(bot, app, clock)
+    for who in (BOB, CAROL):
+        msgs = fake.matching("POST", rf"^/channels/{dm_channel_id(who.uid)}/messages$")
+        [room] = [m for m in msgs if _buttons(m)]
+        assert "Send Messages in Threads" in room.json["embeds"][0]["footer"]["text"]
+    with app.sessions() as s:
+        pair = s.get(MockPair, pair_id)
+        assert pair is not None and pair.room_kind == "dms"

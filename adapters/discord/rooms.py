@@ -15,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Any, Literal
 
@@ -71,12 +73,9 @@ class DiscordRooms:
             raise DeliveryError("the pair's thread is being opened by another sender")
         try:
             opened = await self._make(room, look_first=claim.retry)
-        except discord.Forbidden as exc:
-            if exc.code not in NO_ACCESS:
-                await asyncio.to_thread(self.book.release, room.key, certain=True)
-                raise
+        except _NoRight as exc:
             where = f"#{room.channel.conversation.name or 'the cohort channel'}"
-            opened = Opened("dms", note=no_room_note("Create Private Threads", where))
+            opened = Opened("dms", note=no_room_note(exc.right, where))
         except discord.HTTPException as exc:
             # Refused (a 4xx or 5xx answer): nothing was made.
             await asyncio.to_thread(self.book.release, room.key, certain=exc.status < 500)
@@ -107,16 +106,19 @@ class DiscordRooms:
         http = self.client.http
         thread_id = await self._find(room, parent) if look_first else None
         if thread_id is None:
-            made: Any = await http.start_thread_without_message(
-                parent,
-                name=room.name[:100] or "Mock interview",
-                auto_archive_duration=ARCHIVE_MINUTES,
-                type=PRIVATE_THREAD,
-                invitable=False,
-            )
+            async with _needs("Create Private Threads"):
+                made: Any = await http.start_thread_without_message(
+                    parent,
+                    name=room.name[:100] or "Mock interview",
+                    auto_archive_duration=ARCHIVE_MINUTES,
+                    type=PRIVATE_THREAD,
+                    invitable=False,
+                )
             thread_id = int(made["id"])
-        for user in room.users:
-            await http.add_user_to_thread(thread_id, int(user.user_id))
+        # Adding members to its own private thread takes the right to write in threads.
+        async with _needs("Send Messages in Threads"):
+            for user in room.users:
+                await http.add_user_to_thread(thread_id, int(user.user_id))
         return Opened("thread", str(thread_id))
 
     async def _find(self, room: Room, parent: int) -> int | None:
@@ -160,6 +162,23 @@ class DiscordRooms:
             title=flat(reply.title) if reply.title else None,
             footer=flat(reply.footer) if reply.footer else None,
         )
+
+
+class _NoRight(Exception):
+    def __init__(self, right: str) -> None:
+        super().__init__(right)
+        self.right = right
+
+
+@asynccontextmanager
+async def _needs(right: str) -> AsyncIterator[None]:
+    """A 403 for a missing permission, inside, becomes _NoRight naming `right`."""
+    try:
+        yield
+    except discord.Forbidden as exc:
+        if exc.code in NO_ACCESS:
+            raise _NoRight(right) from exc
+        raise
 
 
 def _all_text(reply: Reply) -> str:
