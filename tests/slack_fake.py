@@ -79,6 +79,8 @@ class FakeSlack:
     # Slack's "about 1 message per second per channel": a chat.postMessage to a channel
     # sooner than this after the last one gets 429 + Retry-After 1 (0: not enforced).
     channel_interval: float = 0.0
+    # A trigger_id opens a view within 3 s of its request ("expired_trigger_id" after).
+    trigger_ttl: float = 3.0
     # Why each message Slack would have refused for its blocks was refused (invalid_blocks).
     refused_blocks: list[str] = field(default_factory=list)
 
@@ -94,6 +96,7 @@ class FakeSlack:
         self._history_calls: list[float] = []
         self._last_post: dict[str, float] = {}  # channel -> when its last post was taken
         self._triggers_used: set[str] = set()
+        self._triggers_made: dict[str, float] = {}  # trigger_id -> when its request was sent
         self.refused_views: list[str] = []  # why each refused views.open was refused
         # Group DMs (mpims) opened by conversations.open with several users: their members
         # (the bot's own user is in each, implicitly) -> the conversation's id, and back.
@@ -291,6 +294,9 @@ class FakeSlack:
         with self._lock:
             if trigger in self._triggers_used:
                 return "exchanged_trigger_id"
+            made = self._triggers_made.get(trigger)
+            if made is not None and time.monotonic() - made > self.trigger_ttl:
+                return "expired_trigger_id"
             self._triggers_used.add(trigger)
         view = body.get("view")
         problem = view_problem(view) if isinstance(view, dict) else "no view"
@@ -660,7 +666,10 @@ class SlackRig:
 
     def trigger(self) -> str:
         n = next(self._triggers)
-        return f"trig-{n}" if self.team == TEAM else f"trig-{self.team}-{n}"
+        made = f"trig-{n}" if self.team == TEAM else f"trig-{self.team}-{n}"
+        with self.fake._lock:
+            self.fake._triggers_made[made] = time.monotonic()
+        return made
 
     def _where(self, name: str) -> str:
         return name if self.team == TEAM else f"{self.team}-{name}"

@@ -236,3 +236,12 @@ def test_an_ambiguous_typed_date_is_asked_about_with_buttons_that_finish_it(
     assert "Sat 3 Apr 2027, 14:00 (Europe/Paris)" in answer.body["text"]
     [iv] = rows(rig, Interview)
     assert iv.at.replace(tzinfo=UTC) == datetime(2027, 4, 3, 12, 0, tzinfo=UTC)
+
+
+def test_a_trigger_opens_a_view_within_three_seconds_only(rig: SlackRig) -> None:
+    form = Form("x", "Test", (FormField("what", "What"),))
+    view = render.modal(form, "{}")
+    late = rig.trigger()
+    rig.fake.trigger_ttl = 0.0  # as if the 3 s had passed since the request
+    with pytest.raises(Exception, match="expired_trigger_id"):
+        rig.bot.client.views_open(trigger_id=late, view=view)
