@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     import uvicorn
 
     from adapters.slack import SlackBot
+    from adapters.slack.settings import SlackSettings
     from bot.delivery import Adapter
 
 log = logging.getLogger("cohortbot.serve")
@@ -79,9 +80,13 @@ class Runtime:
         port: int | None = None,
         host: str | None = None,
         slack: SlackBot | None = None,
+        slack_settings: SlackSettings | None = None,
     ) -> None:
         self.core = core
         self.settings = settings
+        # Slack runs when its settings are given (serve loads them when Slack is configured),
+        # or a SlackBot already built on its own (tests, benches).
+        self.slack_settings = slack_settings or getattr(slack, "settings", None)
         self.host = host or settings.host
         self.port = settings.port if port is None else port
         self.stop_event = threading.Event()
@@ -102,16 +107,17 @@ class Runtime:
     # -- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> None:
-        if self.settings.has_slack and self.slack is None:
+        if self.slack is None and self.slack_settings is not None:
             from adapters.slack import build_slack
 
-            self.slack = build_slack(self.core, self.settings)
+            self.slack = build_slack(self.core, self.slack_settings)
         if self.slack is not None:
             self.adapters["slack"] = self.slack.adapter
-        use_socket = self.slack is not None and self.settings.slack_app_token is not None
+        app_token = self.slack_settings.app_token if self.slack_settings else None
+        use_socket = self.slack is not None and app_token is not None
         self._start_http(slack_http=not use_socket)
-        if use_socket and self.slack is not None and self.settings.slack_app_token:
-            self._start_socket_mode(self.settings.slack_app_token.get_secret_value())
+        if use_socket and app_token is not None:
+            self._start_socket_mode(app_token.get_secret_value())
         if self.settings.has_discord:
             # Imported only when a Discord token is set: Slack-only deployments never load it.
             from adapters.discord.runner import start_discord
@@ -548,13 +554,20 @@ def _http_protocol() -> type[asyncio.Protocol]:
     return Protocol
 
 
-def serve(settings: Settings, port: int | None = None, core: App | None = None) -> None:
+def serve(
+    settings: Settings,
+    port: int | None = None,
+    core: App | None = None,
+    *,
+    slack: SlackSettings | None = None,
+) -> None:
     """Run until SIGTERM or Ctrl-C; exit 1 with a one-line reason when something it cannot
-    live without (a platform connection, the HTTP server) ends for good."""
+    live without (a platform connection, the HTTP server) ends for good. Slack runs when its
+    settings are given."""
     from bot.app import build_app
 
     core = core or build_app(settings)
-    runtime = Runtime(core, settings, port=port)
+    runtime = Runtime(core, settings, port=port, slack_settings=slack)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: runtime.stop_event.set())
     try:

@@ -64,15 +64,17 @@ def serve_bare(port: int, mode: str) -> None:
 
     from adapters.serve import start_scheduler
     from adapters.slack import build_slack
+    from adapters.slack.settings import load_slack_settings
     from bot.app import build_app
     from bot.config import load_settings
     from bot.logs import setup_logging
 
     settings = load_settings()  # the same environment `cohortbot serve` reads
+    slack = load_slack_settings()
     setup_logging(settings.log_level, settings.log_format)
     core = build_app(settings)
     if mode == "bolt":
-        bot = build_slack(core, settings)
+        bot = build_slack(core, slack)
         stop = threading.Event()
         scheduler = threading.Thread(
             target=start_scheduler, args=(core, {"slack": bot.adapter}, stop), daemon=True
@@ -81,7 +83,7 @@ def serve_bare(port: int, mode: str) -> None:
         bolt = bot.bolt
     else:
         bolt = BoltApp(
-            client=WebClient(token="xoxb-bench", base_url=settings.slack_api_base_url or ""),  # noqa: S106
+            client=WebClient(token="xoxb-bench", base_url=slack.api_base_url or ""),  # noqa: S106
             signing_secret=SECRET,
             token_verification_enabled=False,
         )

@@ -18,6 +18,7 @@ from slack_bolt.request import BoltRequest
 
 from adapters.serve import EVENTS_PATH, Runtime
 from adapters.slack import SlackBot
+from adapters.slack.settings import load_slack_settings
 from bench.common import Database, Results, Row, median, ms, percentile
 from tests.slack_fake import SECRET, FakeSlack, post
 
@@ -89,14 +90,13 @@ def round_trip(
 ) -> None:
     app = db.app()
     fake = FakeSlack().start()
-    settings = app.settings.model_copy(
-        update={
-            "slack_bot_token": SecretStr("xoxb-bench"),
-            "slack_signing_secret": SecretStr(SECRET),
-            "slack_api_base_url": fake.api_url,
-        }
+    slack = load_slack_settings(
+        bot_token=SecretStr("xoxb-bench"),
+        signing_secret=SecretStr(SECRET),
+        api_base_url=fake.api_url,
     )
-    bot = SlackBot(app, settings, channel_interval=0)
+    settings = app.settings
+    bot = SlackBot(app, slack, channel_interval=0)
     ours = _serve(Runtime(app, settings, port=0, host="127.0.0.1", slack=bot))
     bare = _serve(Runtime(app, settings, port=0, host="127.0.0.1", slack=BareSlack(fake)))  # type: ignore[arg-type]
     urls = {

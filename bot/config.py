@@ -1,11 +1,12 @@
-"""Every setting, from the environment or `.env`; documented in the README's table."""
+"""The core's settings, from the environment or `.env` (the README's table); a platform adapter
+owns its own block (adapters/slack/settings.py) and loads it with `load_block`."""
 
 from __future__ import annotations
 
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -14,11 +15,13 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_validator,
-    model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///cohortbot.db"
+
+
+B = TypeVar("B", bound=BaseSettings)
 
 
 class SettingsError(Exception):
@@ -83,39 +86,6 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = Field("text", description="Log lines as text or JSON")
     port: int = Field(3000, ge=1, le=65535, description="HTTP port of `cohortbot serve`")
     host: str = Field("0.0.0.0", description="Address `cohortbot serve` listens on")  # noqa: S104
-    secret_key: SecretStr | None = Field(
-        None, description="Key that encrypts stored Slack bot tokens (OAuth installs)"
-    )
-    slack_bot_token: SecretStr | None = Field(
-        None,
-        validation_alias=AliasChoices("SLACK_BOT_TOKEN", "COHORTBOT_SLACK_BOT_TOKEN"),
-        description="Slack bot token (xoxb-...); enables Slack",
-    )
-    slack_signing_secret: SecretStr | None = Field(
-        None,
-        validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "COHORTBOT_SLACK_SIGNING_SECRET"),
-        description="Slack signing secret, to verify requests",
-    )
-    slack_app_token: SecretStr | None = Field(
-        None,
-        validation_alias=AliasChoices("SLACK_APP_TOKEN", "COHORTBOT_SLACK_APP_TOKEN"),
-        description="Slack app-level token (xapp-...); selects Socket Mode",
-    )
-    slack_api_base_url: str | None = Field(
-        None,
-        validation_alias=AliasChoices("SLACK_API_BASE_URL", "COHORTBOT_SLACK_API_BASE_URL"),
-        description="Override of Slack's Web API base URL (tests, proxies)",
-    )
-    slack_client_id: str | None = Field(
-        None,
-        validation_alias=AliasChoices("SLACK_CLIENT_ID", "COHORTBOT_SLACK_CLIENT_ID"),
-        description="Slack app client id; with the secret, turns on installs to many workspaces",
-    )
-    slack_client_secret: SecretStr | None = Field(
-        None,
-        validation_alias=AliasChoices("SLACK_CLIENT_SECRET", "COHORTBOT_SLACK_CLIENT_SECRET"),
-        description="Slack app client secret, for the OAuth install flow",
-    )
     discord_token: SecretStr | None = Field(
         None,
         validation_alias=AliasChoices("DISCORD_TOKEN", "COHORTBOT_DISCORD_TOKEN"),
@@ -138,32 +108,6 @@ class Settings(BaseSettings):
             raise ValueError(f"{v!r} is not a time like 09:00")
         return v
 
-    @field_validator("secret_key")
-    @classmethod
-    def _fernet(cls, v: SecretStr | None) -> SecretStr | None:
-        if v is not None:
-            from cryptography.fernet import Fernet
-
-            for key in v.get_secret_value().split(","):
-                try:
-                    Fernet(key.strip())
-                except ValueError as exc:
-                    raise ValueError(
-                        "not a Fernet key (32 url-safe base64 bytes); make one with "
-                        '`python -c "from cryptography.fernet import Fernet; '
-                        'print(Fernet.generate_key().decode())"`'
-                    ) from exc
-        return v
-
-    @model_validator(mode="after")
-    def _oauth_needs_key(self) -> Settings:
-        if self.slack_oauth and self.secret_key is None:
-            raise ValueError(
-                "Setting COHORTBOT_SECRET_KEY is required when SLACK_CLIENT_ID and "
-                "SLACK_CLIENT_SECRET are set: it encrypts the stored bot tokens"
-            )
-        return self
-
     @field_validator("database_url")
     @classmethod
     def _url(cls, v: str) -> str:
@@ -180,17 +124,6 @@ class Settings(BaseSettings):
         return Path(self.export_dir)
 
     @property
-    def slack_oauth(self) -> bool:
-        """Installs to many workspaces (OAuth) instead of one bot token."""
-        return bool(self.slack_client_id and self.slack_client_secret)
-
-    @property
-    def has_slack(self) -> bool:
-        return (
-            self.slack_bot_token is not None or self.slack_app_token is not None or self.slack_oauth
-        )
-
-    @property
     def has_discord(self) -> bool:
         return self.discord_token is not None
 
@@ -200,24 +133,35 @@ class Settings(BaseSettings):
         return {"slack": self.slack_send_rate, "discord": self.discord_send_rate}
 
 
-def _env_name(field_name: str) -> str:
-    info = Settings.model_fields.get(field_name)
+def _env_name(field_name: str, block: type[BaseSettings] = Settings) -> str:
+    """The variable an operator sets for a field of a settings block (the core's, or an
+    adapter's own, e.g. adapters/slack/settings.py)."""
+    info = block.model_fields.get(field_name)
     alias = info.validation_alias if info else None
     if isinstance(alias, AliasChoices):
         return str(alias.choices[0])
-    return f"COHORTBOT_{field_name.upper()}"
+    if isinstance(alias, str):
+        return alias
+    prefix = str(block.model_config.get("env_prefix") or "")
+    return f"{prefix}{field_name}".upper()
 
 
-def load_settings(**overrides: object) -> Settings:
-    """Build the settings or raise SettingsError with one line naming the bad one."""
+def load_block(block: type[B], **overrides: object) -> B:
+    """Build a settings block or raise SettingsError with one line naming the bad setting."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return block.model_validate(overrides)
     except ValidationError as exc:
         err = exc.errors()[0]
         msg = err["msg"].removeprefix("Value error, ")
         if not err["loc"]:  # a check across settings names them itself
             raise SettingsError(msg) from None
-        raise SettingsError(f"Setting {_env_name(str(err['loc'][0]))} is invalid: {msg}") from None
+        name = _env_name(str(err["loc"][0]), block)
+        raise SettingsError(f"Setting {name} is invalid: {msg}") from None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the core's settings or raise SettingsError with one line naming the bad one."""
+    return load_block(Settings, **overrides)
 
 
 @lru_cache(maxsize=1)

@@ -7,6 +7,7 @@ they are set; database URLs are shown with the password hidden."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -39,8 +40,11 @@ class Check:
         return out
 
 
-def run_checks(**overrides: object) -> list[Check]:
-    """Every check, in the order an operator would fix them."""
+def run_checks(
+    adapters: Sequence[Callable[[], Check | None]] = (), **overrides: object
+) -> list[Check]:
+    """Every check, in the order an operator would fix them; `adapters`: each platform
+    adapter's own check of its settings (see check_platforms)."""
     try:
         settings = load_settings(**overrides)
     except SettingsError as exc:
@@ -55,7 +59,7 @@ def run_checks(**overrides: object) -> list[Check]:
     checks = [Check("settings", "ok", "loaded")]
     checks += check_database(settings)
     checks.append(check_content(settings))
-    checks += check_platforms(settings)
+    checks += check_platforms(settings, adapters)
     return checks
 
 
@@ -153,13 +157,16 @@ def _secret(value: object) -> str:
     return get().strip() if get else ""
 
 
-def check_platforms(settings: Settings) -> list[Check]:
-    bot_token = _secret(settings.slack_bot_token)
-    signing = _secret(settings.slack_signing_secret)
-    app_token = _secret(settings.slack_app_token)
-    discord = _secret(settings.discord_token)
-    checks: list[Check] = []
-    if not (settings.has_slack or settings.has_discord):
+def check_platforms(
+    settings: Settings, adapters: Sequence[Callable[[], Check | None]] = ()
+) -> list[Check]:
+    """Each configured platform's line: the adapters' own checks (each None when its platform
+    is not configured; the composition root passes them, the core knows no platform's
+    settings), then Discord's token, which the core's settings hold."""
+    checks = [c for c in (ask() for ask in adapters) if c is not None]
+    if settings.has_discord:
+        checks.append(_discord(_secret(settings.discord_token)))
+    if not checks:
         return [
             Check(
                 "platforms",
@@ -168,57 +175,7 @@ def check_platforms(settings: Settings) -> list[Check]:
                 "set SLACK_BOT_TOKEN + SLACK_SIGNING_SECRET (Slack) or DISCORD_TOKEN (Discord)",
             )
         ]
-    if settings.has_slack:
-        checks.append(_slack(bot_token, signing, app_token, oauth=settings.slack_oauth))
-    if settings.has_discord:
-        checks.append(_discord(discord))
     return checks
-
-
-def _slack(bot_token: str, signing: str, app_token: str, *, oauth: bool) -> Check:
-    if not bot_token and oauth:
-        # Installs to many workspaces: each one's token is stored at install, none is set.
-        if not signing:
-            return _no_signing_secret()
-        return Check(
-            "slack", "ok", "client id, secret and signing secret set (installs at /slack/install)"
-        )
-    if not bot_token:
-        return Check(
-            "slack",
-            "fail",
-            "SLACK_APP_TOKEN is set but SLACK_BOT_TOKEN is not",
-            "copy the Bot User OAuth Token (xoxb-...) from OAuth & Permissions",
-        )
-    if not bot_token.startswith("xoxb-"):
-        kind = "a user token" if bot_token.startswith("xoxp-") else "not a bot token"
-        return Check(
-            "slack",
-            "fail",
-            f"SLACK_BOT_TOKEN is {kind} (it should start with xoxb-)",
-            "use the Bot User OAuth Token from OAuth & Permissions",
-        )
-    if app_token:
-        if not app_token.startswith("xapp-"):
-            return Check(
-                "slack",
-                "fail",
-                "SLACK_APP_TOKEN should start with xapp-",
-                "create an app-level token with connections:write under Basic Information",
-            )
-        return Check("slack", "ok", "bot token and app-level token set (Socket Mode)")
-    if not signing:
-        return _no_signing_secret()
-    return Check("slack", "ok", "bot token and signing secret set (HTTP at /slack/events)")
-
-
-def _no_signing_secret() -> Check:
-    return Check(
-        "slack",
-        "fail",
-        "SLACK_SIGNING_SECRET is not set, so requests over HTTP cannot be verified",
-        "copy the Signing Secret from Basic Information, or set SLACK_APP_TOKEN for Socket Mode",
-    )
 
 
 def _discord(token: str) -> Check:

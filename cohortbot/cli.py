@@ -5,12 +5,15 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from bot.config import Settings, SettingsError, load_settings
 from bot.logs import setup_logging
+
+if TYPE_CHECKING:
+    from adapters.slack.settings import SlackSettings
 
 app = typer.Typer(
     help="Cohortbot: drills, a private job-hunt pipeline with nudges, and a cohort leaderboard.",
@@ -42,6 +45,16 @@ def _settings(**overrides: object) -> Settings:
     return settings
 
 
+def _slack_settings() -> SlackSettings:
+    from adapters.slack.settings import load_slack_settings
+
+    try:
+        return load_slack_settings()
+    except SettingsError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+
+
 def _console(settings: Settings, user: str, start: datetime | None = None) -> None:
     from adapters.console import Console
     from adapters.memory import MemoryWorkspace
@@ -68,7 +81,7 @@ def main_callback(ctx: typer.Context) -> None:
     if ctx.invoked_subcommand is not None:
         return
     settings = _settings()
-    if settings.has_slack or settings.has_discord:
+    if _slack_settings().enabled or settings.has_discord:
         _serve(settings, settings.port)
         return
     typer.echo(
@@ -111,30 +124,17 @@ def _parse_start(text: str) -> datetime:
 
 
 def _serve(settings: Settings, port: int) -> None:
-    if not (settings.has_slack or settings.has_discord):
+    slack = _slack_settings()
+    if not (slack.enabled or settings.has_discord):
         typer.echo(
             "Nothing to serve: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (Slack) or "
             "DISCORD_TOKEN (Discord). Without them, try `cohortbot console`.",
             err=True,
         )
         raise typer.Exit(2)
-    if settings.has_slack and settings.slack_bot_token is None and not settings.slack_oauth:
-        typer.echo(
-            "Slack needs SLACK_BOT_TOKEN (xoxb-...), or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET "
-            "for OAuth installs.",
-            err=True,
-        )
-        raise typer.Exit(2)
-    if (
-        settings.has_slack
-        and settings.slack_app_token is None
-        and settings.slack_signing_secret is None
-    ):
-        typer.echo(
-            "Slack over HTTP needs SLACK_SIGNING_SECRET to verify requests "
-            "(or set SLACK_APP_TOKEN for Socket Mode).",
-            err=True,
-        )
+    problem = slack.cannot_serve() if slack.enabled else None
+    if problem:
+        typer.echo(problem, err=True)
         raise typer.Exit(2)
     from adapters.serve import serve as run_server
     from bot.app import NotMigrated, build_app
@@ -145,7 +145,7 @@ def _serve(settings: Settings, port: int) -> None:
     except NotMigrated as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
-    run_server(settings, port, core)
+    run_server(settings, port, core, slack=slack if slack.enabled else None)
 
 
 @app.command()
@@ -194,9 +194,10 @@ def db_upgrade(revision: str = "head") -> None:
 @app.command()
 def doctor() -> None:
     """Check settings, database, migrations, content and credentials; say what to fix."""
+    from adapters.slack.settings import doctor_check as slack_check
     from bot.doctor import report, run_checks
 
-    text, code = report(run_checks())
+    text, code = report(run_checks(adapters=(slack_check,)))
     typer.echo(text)
     raise typer.Exit(code)
 

@@ -198,7 +198,7 @@ def slack(app: App) -> Iterator[SlackRig]:
     served HTTP endpoint, for what only HTTP shows (acks under load, health, the server)."""
     fake = FakeSlack(users=slack_users()).start()
     try:
-        with slack_in_process(app, fake, slack_bot_token=SecretStr("xoxb-test")) as rig:
+        with slack_in_process(app, fake, bot_token=SecretStr("xoxb-test")) as rig:
             yield rig
     finally:
         fake.stop()

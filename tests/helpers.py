@@ -21,6 +21,7 @@ from pydantic import SecretStr
 
 from adapters.memory import Delivery, MemoryWorkspace
 from adapters.slack import SlackBot
+from adapters.slack.settings import SlackSettings, load_slack_settings
 from bot.app import App
 from bot.content import Content, builtin_content_dir, load_content
 from bot.types import User
@@ -135,18 +136,18 @@ class InProcessRuntime:
         return f"inproc://{self.host}"
 
 
+def slack_settings(fake: FakeSlack, **settings: object) -> SlackSettings:
+    """Slack's settings block for a rig: the tests' signing secret, the Web API at `fake`,
+    and `settings` (SlackSettings' field names: bot_token, client_id ...) on top."""
+    given: dict[str, object] = {"signing_secret": SecretStr(SECRET), "api_base_url": fake.api_url}
+    return load_slack_settings(**(given | settings))
+
+
 @contextmanager
 def slack_in_process(app: App, fake: FakeSlack, **settings: object) -> Iterator[SlackRig]:
     """The real Bolt app, driven through `SlackBot.dispatch` in this process, calling `fake` as
     Slack's Web API; the same rig as tests/slack_fixtures.served_slack minus the HTTP server."""
-    merged = app.settings.model_copy(
-        update={
-            "slack_signing_secret": SecretStr(SECRET),
-            "slack_api_base_url": fake.api_url,
-            **settings,
-        }
-    )
-    bot = SlackBot(app, merged, channel_interval=0)
+    bot = SlackBot(app, slack_settings(fake, **settings), channel_interval=0)
     host = f"slack-{next(_counter)}"
     _install_in_process_transport()
     _InProcess.bots[host] = bot

@@ -73,8 +73,8 @@ def test_a_full_flow_logs_json_lines_and_nothing_private(
     fake_slack = FakeSlack().start()
     fake_discord = FakeDiscord().start()
     slack_settings = {
-        "slack_bot_token": SecretStr(BOT_TOKEN),
-        "slack_signing_secret": SecretStr(SIGNING),
+        "bot_token": SecretStr(BOT_TOKEN),
+        "signing_secret": SecretStr(SIGNING),
     }
     try:
         with served_slack(app, fake_slack, **slack_settings) as rig:

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from pydantic_settings import BaseSettings
 
+from adapters.slack.settings import SlackSettings
 from bot.config import Settings, _env_name
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,12 +98,16 @@ def _example() -> dict[str, tuple[str, bool]]:
     return out
 
 
+# The core's settings and the adapters' own blocks that .env.example lists.
+BLOCKS: tuple[type[BaseSettings], ...] = (Settings, SlackSettings)
+
+
 def test_env_example_lists_every_setting_with_its_default() -> None:
     example = _example()
-    names = {_env_name(n): n for n in Settings.model_fields}
-    assert set(example) == set(names), "the .env.example and Settings disagree"
-    for env_name, field_name in names.items():
-        default = Settings.model_fields[field_name].default
+    names = {_env_name(n, b): (n, b) for b in BLOCKS for n in b.model_fields}
+    assert set(example) == set(names), "the .env.example and the settings blocks disagree"
+    for env_name, (field_name, block) in names.items():
+        default = block.model_fields[field_name].default
         value, is_set = example[env_name]
         if default is None:
             # An empty value would still count as set (SLACK_BOT_TOKEN= enables Slack).
@@ -115,11 +121,13 @@ def test_env_example_lists_every_setting_with_its_default() -> None:
 
 
 def test_env_example_loads_as_the_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in Settings.model_fields:
-        monkeypatch.delenv(_env_name(name), raising=False)
-        monkeypatch.delenv(f"COHORTBOT_{name.upper()}", raising=False)
-    loaded = Settings(_env_file=ROOT / ".env.example")  # type: ignore[call-arg]
-    assert loaded == Settings(_env_file=None)  # type: ignore[call-arg]
+    for block in BLOCKS:
+        for name in block.model_fields:
+            monkeypatch.delenv(_env_name(name, block), raising=False)
+            monkeypatch.delenv(f"COHORTBOT_{_env_name(name, block)}", raising=False)
+            monkeypatch.delenv(f"COHORTBOT_{name.upper()}", raising=False)
+        loaded = block(_env_file=ROOT / ".env.example")  # type: ignore[call-arg]
+        assert loaded == block(_env_file=None)  # type: ignore[call-arg]
 
 
 def test_compose_runs_postgres_and_two_replicas_of_the_image() -> None:

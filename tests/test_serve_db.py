@@ -41,7 +41,7 @@ def cut_rig() -> Iterator[tuple[SlackRig, TcpProxy]]:
         app = build_app(settings, ManualClock(START), engine=engine, upgrade=False)
         fake = FakeSlack().start()
         try:
-            with served_slack(app, fake, slack_bot_token=SecretStr("xoxb-test")) as rig:
+            with served_slack(app, fake, bot_token=SecretStr("xoxb-test")) as rig:
                 yield rig, proxy
         finally:
             fake.stop()

@@ -53,8 +53,8 @@ def pair() -> Iterator[Pair]:
         fake = FakeSlack().start()
         stack.callback(fake.stop)
         token = SecretStr("xoxb-test")
-        rig_a = stack.enter_context(served_slack(apps[0], fake, slack_bot_token=token))
-        rig_b = stack.enter_context(served_slack(apps[1], fake, slack_bot_token=token))
+        rig_a = stack.enter_context(served_slack(apps[0], fake, bot_token=token))
+        rig_b = stack.enter_context(served_slack(apps[1], fake, bot_token=token))
         yield Pair(apps[0], apps[1], fake, rig_a, rig_b)
 
 

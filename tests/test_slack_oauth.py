@@ -19,8 +19,9 @@ from sqlalchemy import select
 
 from adapters.slack import SlackBot
 from adapters.slack.oauth import TokenCipher
+from adapters.slack.settings import SlackSettings, load_slack_settings
 from bot.app import App
-from bot.config import SettingsError, load_settings
+from bot.config import SettingsError
 from bot.db.models import Member, Workspace
 from bot.db.pipeline_models import Application
 from bot.db.slack_models import SlackInstallation, SlackOAuthState
@@ -40,8 +41,8 @@ def rig(app: App) -> Iterator[SlackRig]:
         with served_slack(
             app,
             fake,
-            slack_client_id="111.222",
-            slack_client_secret=SecretStr("client-secret"),
+            client_id="111.222",
+            client_secret=SecretStr("client-secret"),
             secret_key=SecretStr(KEY),
         ) as served:
             yield served
@@ -82,7 +83,10 @@ def start_install(rig: SlackRig) -> tuple[str, str]:
     state = re.search(r"state=([^&\"]+)", link.group(1))
     assert state
     assert "client_id=111.222" in link.group(1)
-    assert "scope=commands,chat:write,im:write,im:history,users:read,files:write,mpim:write" in link.group(1)
+    assert (
+        "scope=commands,chat:write,im:write,im:history,users:read,files:write,mpim:write"
+        in link.group(1)
+    )
     cookie = page.headers["set-cookie"].split(";")[0]
     return state.group(1), cookie
 
@@ -231,23 +235,23 @@ def test_oauth_without_a_usable_key_refuses_to_start(
     monkeypatch.setenv("SLACK_CLIENT_SECRET", "client-secret")
     monkeypatch.delenv("COHORTBOT_SECRET_KEY", raising=False)
     with pytest.raises(SettingsError) as missing:
-        load_settings()
+        load_slack_settings()
     assert str(missing.value).startswith("Setting COHORTBOT_SECRET_KEY is required")
     monkeypatch.setenv("COHORTBOT_SECRET_KEY", "hunter2")
     with pytest.raises(SettingsError) as invalid:
-        load_settings()
+        load_slack_settings()
     assert str(invalid.value).startswith("Setting COHORTBOT_SECRET_KEY is invalid")
     assert "hunter2" not in str(invalid.value)
     for err in (missing.value, invalid.value):
         assert "\n" not in str(err)
     # Settings built in code skip validation: the Slack app checks again.
-    settings = app.settings.model_copy(
-        update={"slack_client_id": "1", "slack_client_secret": SecretStr("s"), "secret_key": None}
+    settings = SlackSettings.model_construct(
+        client_id="1", client_secret=SecretStr("s"), secret_key=None
     )
     with pytest.raises(SettingsError, match="COHORTBOT_SECRET_KEY is required"):
         SlackBot(app, settings)
     monkeypatch.setenv("COHORTBOT_SECRET_KEY", KEY)
-    assert load_settings().slack_oauth
+    assert load_slack_settings().oauth
 
 
 def test_scheduled_channel_post_uses_the_channels_workspace(rig: SlackRig, app: App) -> None:

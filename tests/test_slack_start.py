@@ -21,6 +21,7 @@ from bot.db import migrate
 from bot.db.session import make_engine
 from bot.delivery import CannotStart
 from tests.cli import run_cohortbot
+from tests.helpers import slack_settings
 from tests.slack_fake import FakeSlack
 from tests.slack_fixtures import served_slack
 
@@ -108,14 +109,10 @@ def test_an_app_token_slack_refuses_ends_serve_with_one_line(
 def test_the_runtime_refuses_to_start_on_an_app_token_slack_refuses(
     app: App, fake: FakeSlack
 ) -> None:
-    settings = app.settings.model_copy(
-        update={
-            "slack_bot_token": SecretStr("xoxb-right"),
-            "slack_app_token": SecretStr("xapp-revoked"),
-            "slack_api_base_url": fake.api_url,
-        }
+    slack = slack_settings(
+        fake, bot_token=SecretStr("xoxb-right"), app_token=SecretStr("xapp-revoked")
     )
-    runtime = Runtime(app, settings, port=0, host="127.0.0.1")
+    runtime = Runtime(app, app.settings, port=0, host="127.0.0.1", slack_settings=slack)
     try:
         with pytest.raises(CannotStart, match=r"SLACK_APP_TOKEN.*invalid_auth"):
             runtime.start()
@@ -135,13 +132,13 @@ def test_start_logs_no_unused_token_warning(
     # As operators deploy it: the variables in the environment, read by the settings.
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
     monkeypatch.setenv("SLACK_SIGNING_SECRET", "s")
-    extra: dict[str, object] = {"slack_bot_token": SecretStr("xoxb-test")}
+    extra: dict[str, object] = {"bot_token": SecretStr("xoxb-test")}
     if oauth:
         monkeypatch.setenv("SLACK_CLIENT_ID", "111.222")
         monkeypatch.setenv("SLACK_CLIENT_SECRET", "client-secret")
         extra = {
-            "slack_client_id": "111.222",
-            "slack_client_secret": SecretStr("client-secret"),
+            "client_id": "111.222",
+            "client_secret": SecretStr("client-secret"),
             "secret_key": SecretStr("A" * 43 + "="),
         }
     caplog.set_level(logging.DEBUG)

@@ -51,9 +51,9 @@ from adapters.slack.oauth import (
     SQLOAuthStateStore,
     cipher_from,
 )
+from adapters.slack.settings import SlackSettings
 from bot import commands
 from bot.app import App
-from bot.config import Settings
 from bot.db.models import Workspace
 from bot.db.schedule_models import OutboxMessage
 from bot.db.session import deadline
@@ -194,27 +194,23 @@ class SlackBot:
     def __init__(
         self,
         core: App,
-        settings: Settings,
+        settings: SlackSettings,
         *,
         client: WebClient | None = None,
         channel_interval: float = 1.0,
         workers: int = 16,
     ) -> None:
-        token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-        secret = (
-            settings.slack_signing_secret.get_secret_value()
-            if settings.slack_signing_secret
-            else ""
-        )
+        token = settings.bot_token.get_secret_value() if settings.bot_token else None
+        secret = settings.signing_secret.get_secret_value() if settings.signing_secret else ""
         self.core = core
         self.settings = settings
         self.installations: Installations | None = None
         oauth: dict[str, Any] = {}
-        if settings.slack_oauth:
+        if settings.oauth:
             # Many workspaces: each request and each send uses its workspace's stored token.
             cipher = cipher_from(settings)  # refuses to start without a usable key
             token = None
-            base = settings.slack_api_base_url
+            base = settings.api_base_url
             self.installations = Installations(
                 SQLInstallationStore(core.sessions, cipher),
                 lambda bot_token: make_client(bot_token, base),
@@ -224,7 +220,7 @@ class SlackBot:
                 "authorize": self.installations,
                 "user_facing_authorize_error_message": NOT_INSTALLED,
             }
-        self.client = client or make_client(token, settings.slack_api_base_url)
+        self.client = client or make_client(token, settings.api_base_url)
         self.adapter = SlackAdapter(
             self.client,
             channel_interval=channel_interval,
@@ -271,10 +267,10 @@ class SlackBot:
 
     def _oauth_settings(self) -> OAuthSettings:
         s = self.settings
-        assert s.slack_client_id and s.slack_client_secret
+        assert s.client_id and s.client_secret
         return OAuthSettings(
-            client_id=s.slack_client_id,
-            client_secret=s.slack_client_secret.get_secret_value(),
+            client_id=s.client_id,
+            client_secret=s.client_secret.get_secret_value(),
             scopes=list(BOT_SCOPES),
             install_path=INSTALL_PATH,
             redirect_uri_path=REDIRECT_PATH,
@@ -906,5 +902,5 @@ def _retry_after_of(resp: Any) -> float:
         return 1.0
 
 
-def build_slack(core: App, settings: Settings, **kw: Any) -> SlackBot:
+def build_slack(core: App, settings: SlackSettings, **kw: Any) -> SlackBot:
     return SlackBot(core, settings, **kw)

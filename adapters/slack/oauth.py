@@ -23,7 +23,8 @@ from slack_sdk.oauth.state_store import OAuthStateStore
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.config import Settings, SettingsError
+from adapters.slack.settings import SlackSettings
+from bot.config import SettingsError
 from bot.db.slack_models import SlackInstallation, SlackOAuthState
 
 log = logging.getLogger("cohortbot.slack.oauth")
@@ -52,7 +53,7 @@ class TokenCipher:
         return self._fernet.decrypt(token.encode()).decode()
 
 
-def cipher_from(settings: Settings) -> TokenCipher:
+def cipher_from(settings: SlackSettings) -> TokenCipher:
     """The cipher, or SettingsError with one line: OAuth without a usable key must not start
     (settings copied in code skip pydantic's validation, so this checks again)."""
     key = settings.secret_key.get_secret_value() if settings.secret_key else ""
