@@ -818,15 +818,22 @@ def _syn_index() -> dict[str, int]:
     return idx
 
 
+@lru_cache(maxsize=1)
+def _prefix_index() -> dict[str, tuple[int, int]]:
+    """Each key of five letters or more: (its place in the synonym index, its group). Only
+    long prefixes: "comp" (comp, as in pay) must not swallow "company"."""
+    return {k: (n, i) for n, (k, i) in enumerate(_syn_index().items()) if len(k) >= 5}
+
+
 def _concept(stem: str) -> str:
     idx = _syn_index()
     if stem in idx:
         return f"#{idx[stem]}"
-    for k, i in idx.items():
-        # Only long prefixes: "comp" (comp, as in pay) must not swallow "company".
-        if len(k) >= 5 and stem.startswith(k):
-            return f"#{i}"
-    return stem
+    # The first key in index order that begins the stem; looked up by the stem's own prefixes
+    # rather than by scanning every key (the scan was most of a grading's time).
+    prefixes = _prefix_index()
+    found = [prefixes[stem[:n]] for n in range(5, len(stem) + 1) if stem[:n] in prefixes]
+    return f"#{min(found)[1]}" if found else stem
 
 
 @lru_cache(maxsize=4096)
