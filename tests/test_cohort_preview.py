@@ -87,3 +87,25 @@ def test_quick_commands_get_no_interim_answer(slack: SlackRig) -> None:
     call = slack_run(slack, "/cohortbot", channel="C-cohort")
     assert WORKING not in json.dumps(call.body)
     assert len(slack.fake.messages()) == before + 1
+
+
+def test_preview_typed_in_the_bots_dm_says_it_is_under_way_first(
+    app: App, clock: ManualClock, slack: SlackRig
+) -> None:
+    slack_run(slack, "/cohort setup Europe/Berlin 2026-11-23", user=ORGANIZER, channel="C-cohort")
+    _members(app, clock, 0, 3)
+    before = len(slack.fake.messages())
+    event = {
+        "type": "message",
+        "channel_type": "im",
+        "channel": f"D{ORGANIZER}",
+        "user": ORGANIZER,
+        "text": "cohort preview",
+        "ts": "1700000100.000001",
+    }
+    assert slack.event(event, event_id="Ev-preview").status == 200
+    interim, result = slack.fake.wait_messages(before + 2)[before : before + 2]
+    assert interim.method == result.method == "chat.postMessage"
+    assert interim.body["channel"] == result.body["channel"]
+    assert interim.body["text"] == WORKING
+    assert "The next 7 days" in json.dumps(result.body)

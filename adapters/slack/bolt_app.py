@@ -555,7 +555,11 @@ class SlackBot:
             )
             return self.core.router.handle(inv)
 
-        self._answer(work, handle, conv, user_id)
+        if not commands.is_slow(name, rest.strip()):
+            self._answer(work, handle, conv, user_id)
+            return
+        self._working(handle, User("slack", team, user_id, ""))
+        self._answer(work, handle, conv, user_id, db_seconds=SLOW_DB_SECONDS)
 
     def _on_user_change(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         """A profile changed in Slack: the cached member is re-read from it, and a member who
@@ -607,13 +611,15 @@ class SlackBot:
     ) -> None:
         self.send_all(self._work(work, handle, conv, user_id, db_seconds), handle, conv)
 
-    def _working(self, handle: SlackHandle) -> None:
+    def _working(self, handle: SlackHandle, typed_by: User | None = None) -> None:
         """A slow command's interim answer, before its work starts: the member sees it within
-        Slack's 3 s, and the result follows through the same response_url."""
-        if not handle.response_url:
-            return
+        Slack's 3 s, and the result follows through the same response_url (or, typed in the
+        bot's DM, `typed_by`'s DM)."""
         try:
-            self.adapter.respond(handle.response_url, Reply(WORKING))
+            if handle.response_url:
+                self.adapter.respond(handle.response_url, Reply(WORKING))
+            elif typed_by is not None:
+                self.adapter.send(Outbound(DM(typed_by), Reply(WORKING)), None)
         except Exception as exc:  # the result still comes; only the wait is unexplained
             log.warning("could not say a slow command is under way: %s", exc)
 
