@@ -245,6 +245,34 @@ POSTS = [
         "Check this out https://www.linkedin.com/jobs/view/3812345678",
         Posting("", "", "https://www.linkedin.com/jobs/view/3812345678"),
     ),
+    (
+        "📢 Opening at Notion: Product Engineer, AI — https://www.notion.so/careers/123",
+        Posting("Notion", "Product Engineer, AI", "https://www.notion.so/careers/123"),
+    ),
+    (
+        "Datadog - Software Engineer II - New York https://careers.datadoghq.com/detail/5678/",
+        Posting("Datadog", "Software Engineer II", "https://careers.datadoghq.com/detail/5678/"),
+    ),
+    (
+        "Shopify (Staff Developer, Checkout) https://www.shopify.com/careers/staff-dev",
+        Posting(
+            "Shopify", "Staff Developer, Checkout", "https://www.shopify.com/careers/staff-dev"
+        ),
+    ),
+    (
+        "My company Contoso Ltd is looking for a Data Scientist. Ping me!",
+        Posting("Contoso Ltd", "Data Scientist", ""),
+    ),
+    ("Remote - Senior Backend Engineer | Acme", Posting("Acme", "Senior Backend Engineer", "")),
+    (
+        "We are hiring! Senior Product Manager at Fabrikam Inc (London) - "
+        "https://fabrikam.com/jobs/pm",
+        Posting("Fabrikam Inc", "Senior Product Manager", "https://fabrikam.com/jobs/pm"),
+    ),
+    (
+        "Job: Frontend Engineer\nCompany: Fabrikam\nLocation: Remote",
+        Posting("Fabrikam", "Frontend Engineer", ""),
+    ),
     ("anyone up for lunch?", Posting()),
 ]
 

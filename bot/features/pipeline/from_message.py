@@ -62,7 +62,8 @@ _ROLE = r"[A-Za-z0-9(][\w/&+.,'’()-]*(?:[ \t]+[\w/&+.,'’()-]+)*?"
 _ROLE_AT = re.compile(rf"(?P<role>{_ROLE})[ \t]+(?:at|@)[ \t]+(?P<company>{_NAME})")
 # "Acme is hiring a Product Designer", "Acme's hiring: Backend Engineer", "Acme hiring ..."
 _HIRING = re.compile(
-    rf"(?P<company>{_NAME})(?:[ \t]+(?:is|are)|['’]s)?[ \t]+(?:now[ \t]+)?hiring"
+    rf"(?P<company>{_NAME})(?:[ \t]+(?:is|are)|['’]s)?[ \t]+(?:now[ \t]+)?"
+    r"(?:hiring|looking[ \t]+for|seeking|searching[ \t]+for|recruiting)"
     rf"(?:[ \t]+for)?[ \t]*:?[ \t]*(?:an?[ \t]+|two[ \t]+|several[ \t]+)?(?P<role>{_ROLE})"
     r"(?=[ \t]*(?:[.!,;:\n(]|-[ \t]|–|—| in | to | for | who | with |$))"
 )
@@ -72,8 +73,16 @@ _LABELS = {
         r"^\W*(?:role|position|title|job(?: title)?|opening)\s*[:\-–—]\s*(.+)$", re.I
     ),
 }
-# "Acme - Senior Backend Engineer (Remote)", "Senior Backend Engineer | Acme"
-_DASHED = re.compile(r"^\W*(?P<a>[^\n|–—]{2,80}?)\s+(?:-|–|—|\|)\s+(?P<b>[^\n|–—]{2,80}?)\s*$")
+# "Acme - Senior Backend Engineer - Berlin", "Senior Backend Engineer | Acme"
+_SEPARATOR = re.compile(r"\s+(?:-|–|—|\|)\s+|\s*[–—|]\s*$")
+# "Opening at Notion: Product Engineer", "Role at Acme - Data Analyst"
+_AT_COLON = re.compile(
+    rf"^(?:opening|role|job|position|vacancy|opportunity)s?[ \t]+at[ \t]+(?P<company>{_NAME})"
+    r"[ \t]*[:\-–—][ \t]*(?P<role>.+)$",
+    re.I,
+)
+# "Shopify (Staff Developer, Checkout)"
+_PARENS = re.compile(rf"^(?P<company>{_NAME})[ \t]*\((?P<role>[^)]+)\)")
 _TAIL = re.compile(r"\s*(?:\((?:[^)]*)\)|\[[^\]]*\])\s*$")
 _LEADING = re.compile(
     r"^(?:we(?:'re| are)\s+hiring|hiring|now hiring|job|new (?:job|role|opening)|open role|opening|"
@@ -123,21 +132,47 @@ def _labelled(text: str) -> tuple[str, str]:
 def _from_line(line: str) -> tuple[str, str]:
     body = _LEADING.sub("", line)
     m = _HIRING.search(body)
-    if m and _ROLE_WORDS.search(m.group("role")):
-        return _clean_company(m.group("company")), _clean_part(m.group("role"))
+    if m and _ROLE_WORDS.search(m.group("role")) and not _PRONOUN.match(m.group("company")):
+        role = _sentence(m.group("role"))
+        if not _ROLE_AT.search(role):  # "we're looking for a X at Y": read below
+            return _clean_company(m.group("company")), _clean_part(role)
     for m in _ROLE_AT.finditer(body):
         role = _clean_role(m.group("role"))
         if _ROLE_WORDS.search(role):
             return _clean_company(m.group("company")), role
-    d = _DASHED.match(body)
-    if d:
-        a, b = _clean_part(d.group("a")), _clean_part(d.group("b"))
-        a_role, b_role = bool(_ROLE_WORDS.search(a)), bool(_ROLE_WORDS.search(b))
-        if b_role and not a_role:
-            return _clean_company(a), b
-        if a_role and not b_role:
-            return _clean_company(b), a
+    if (m2 := _AT_COLON.match(body)) and _ROLE_WORDS.search(m2.group("role")):
+        return _clean_company(m2.group("company")), _clean_part(m2.group("role"))
+    if (m3 := _PARENS.match(body)) and _ROLE_WORDS.search(m3.group("role")):
+        if not _ROLE_WORDS.search(m3.group("company")):
+            return _clean_company(m3.group("company")), _clean_part(m3.group("role"))
+    parts = [_clean_part(p) for p in _SEPARATOR.split(body) if p and p.strip()]
+    if 2 <= len(parts) <= 4:
+        # The first part naming a role is the role; the first before or after it that does
+        # not is the company (a place or "Remote" comes last, after both).
+        roles = [i for i, p in enumerate(parts) if _ROLE_WORDS.search(p)]
+        others = [
+            i
+            for i, p in enumerate(parts)
+            if i not in roles and len(p) <= 60 and not _NOT_A_COMPANY.match(p)
+        ]
+        if roles and others:
+            return _clean_company(parts[others[0]]), parts[roles[0]]
     return "", ""
+
+
+# Words that start a sentence where a company's name could: the poster speaking.
+_PRONOUN = re.compile(r"^(?:we|we['’]re|i|i['’]m|they|they['’]re|our|my|us|you)\b", re.I)
+# Parts of a dashed title that say how or where, not who.
+_NOT_A_COMPANY = re.compile(
+    r"^(?:remote|hybrid|on-?site|full[- ]?time|part[- ]?time|contract|freelance|temporary|"
+    r"permanent|urgent|new|hiring)\b",
+    re.I,
+)
+
+
+def _sentence(text: str) -> str:
+    """Up to the end of its first sentence."""
+    return re.split(r"[.!?;]\s", text + " ", maxsplit=1)[0]
 
 
 def _clean_part(text: str) -> str:
