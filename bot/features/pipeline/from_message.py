@@ -142,9 +142,9 @@ def _from_line(line: str) -> tuple[str, str]:
             return _clean_company(m.group("company")), role
     if (m2 := _AT_COLON.match(body)) and _ROLE_WORDS.search(m2.group("role")):
         return _clean_company(m2.group("company")), _clean_part(m2.group("role"))
-    if (m3 := _PARENS.match(body)) and _ROLE_WORDS.search(m3.group("role")):
-        if not _ROLE_WORDS.search(m3.group("company")):
-            return _clean_company(m3.group("company")), _clean_part(m3.group("role"))
+    m3 = _PARENS.match(body)
+    if m3 and _ROLE_WORDS.search(m3.group("role")) and not _ROLE_WORDS.search(m3.group("company")):
+        return _clean_company(m3.group("company")), _clean_part(m3.group("role"))
     parts = [_clean_part(p) for p in _SEPARATOR.split(body) if p and p.strip()]
     if 2 <= len(parts) <= 4:
         # The first part naming a role is the role; the first before or after it that does
