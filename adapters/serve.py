@@ -216,7 +216,7 @@ class Runtime:
             if self.discord is not None and self.discord.finished.is_set():
                 self.fail(f"Discord client stopped: {self.discord.describe_error()}")
             if self._socket_error is not None:
-                self.fail(f"Slack Socket Mode cannot reconnect: {self._socket_error}")
+                self.fail(f"Slack refused SLACK_APP_TOKEN (Socket Mode): {self._socket_error}")
 
     def stop(self) -> None:
         self.stop_event.set()
