@@ -251,8 +251,8 @@ def _room_pairing(
     everyone = list(names.values())
     together = ", ".join(everyone[:-1]) + f" and {everyone[-1]}"
     lines = [
-        f"{together}: this is your room for this week's mock interview. Only you and I are "
-        "here. Agree on a 45-minute slot below."
+        f"{together}: this is your room for this week's mock interview, just for the "
+        f"{'two' if len(group) == 2 else 'three'} of you. Agree on a 45-minute slot here."
     ]
     for mid in group:
         theirs = drills.get(mid)
