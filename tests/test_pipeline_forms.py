@@ -6,7 +6,9 @@ filled in with a guess the member corrects."""
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import parse_qsl
 
 import pytest
@@ -16,6 +18,7 @@ from adapters.memory import Delivery, MemoryWorkspace
 from bot.db.pipeline_models import Application, Interview, Offer
 from bot.features.pipeline.from_message import Posting, read_posting
 from bot.types import CUSTOM_ID_LIMIT, Form
+from tests.cli import run_cohortbot
 from tests.helpers import text_of
 
 
@@ -335,3 +338,16 @@ def test_every_command_that_reads_a_date_asks_the_same_way(ws: MemoryWorkspace) 
     assert [b.label for b in out[0].reply.buttons] == ["3 April", "4 March"]
     out = ws.press("alice", out[0].reply.buttons[1])
     assert "they resume on Thu 4 Mar 2027" in text_of(out)
+
+
+def test_the_console_asks_for_a_forms_dates_as_typed_text(tmp_path: Path) -> None:
+    script = "/settings tz Europe/Paris\n/pipeline interview acme\n"
+    env = {**os.environ, "COHORTBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}"}
+    env.pop("SLACK_BOT_TOKEN", None)
+    env.pop("DISCORD_TOKEN", None)
+    proc = run_cohortbot("console", cwd=tmp_path, env=env, input=script)
+    assert proc.returncode == 0, proc.stderr
+    assert (
+        "type the fields: <company=acme> <date (YYYY-MM-DD, or e.g. 5 Dec)> "
+        "<time (HH:MM (24h), or e.g. 2:30pm)> <kind>" in proc.stdout
+    )
