@@ -351,3 +351,19 @@ def test_the_console_asks_for_a_forms_dates_as_typed_text(tmp_path: Path) -> Non
         "type the fields: <company=acme> <date (YYYY-MM-DD, or e.g. 5 Dec)> "
         "<time (HH:MM (24h), or e.g. 2:30pm)> <kind>" in proc.stdout
     )
+
+
+def test_buttons_open_the_dated_forms_for_that_company(ws: MemoryWorkspace) -> None:
+    setup(ws)
+    out = ws.command("alice", "/pipeline offer acme base 100k")
+    [ask] = [b for b in out[0].reply.buttons if b.action == "pipeline.form"]
+    assert ask.label == "Set the deadline"
+    form = form_of(ws.press("alice", ask))
+    assert (form.action, form.fields[0].initial) == ("pipeline.deadline", "Acme")
+    out = ws.command("alice", "/pipeline cancel-interview acme")
+    [log] = out[0].reply.buttons
+    form = form_of(ws.press("alice", log))
+    assert (form.action, form.fields[0].initial) == ("pipeline.interview", "Acme")
+    # Someone else's application: no form.
+    out = ws.press_id("bob", ask.custom_id)
+    assert "That button isn't for you" in text_of(out)

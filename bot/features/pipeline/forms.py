@@ -16,11 +16,13 @@ from bot.features.pipeline.handlers import (
     KIND_LIMIT,
     _interview,
     _offer,
+    deadline_form,
     interview_form,
+    own,
     parse_amount,
     resolve,
 )
-from bot.router import Ctx, form, shortcut
+from bot.router import Ctx, action, form, shortcut
 from bot.text import clean
 from bot.types import Reply
 
@@ -87,6 +89,22 @@ def offer_submitted(ctx: Ctx, value: str, fields: dict[str, str]) -> Reply:
         args["start"] = start.isoformat()
     app = resolve(ctx, fields.get("company", ""), "offer", args)
     return _offer(ctx, app, args)
+
+
+@action("pipeline.form")
+def open_form(ctx: Ctx, value: str) -> Reply:
+    """A button that opens one of these forms for one of the member's applications."""
+    which, _, app_id = value.partition(":")
+    app = own(ctx, app_id)
+    if which == "interview":
+        return Reply("When is it?", title="Log an interview", form=interview_form(ctx, app.company))
+    if which == "deadline":
+        return Reply(
+            f"When must you answer {app.company}?",
+            title="Offer deadline",
+            form=deadline_form(ctx, app.company),
+        )
+    return Reply("That button no longer works.")
 
 
 @shortcut("log_interview")

@@ -10,6 +10,7 @@ import csv
 import io
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import parse_qsl, urlencode
 from zoneinfo import ZoneInfo
@@ -494,7 +495,8 @@ def _pick_interview(ctx: Ctx, app: Application, verb_name: str, args: dict[str, 
         which = f"{kind} interview" if kind else "interview"
         raise UserError(
             f"There is no {which} with {app.company} recorded. Record one with "
-            f"/pipeline interview {app.company} <when>."
+            f"/pipeline interview {app.company} <when>.",
+            buttons=(Button("pipeline.form", f"interview:{app.id}", "Log an interview"),),
         )
     if len(found) == 1:
         return found[0]
@@ -850,7 +852,11 @@ def _offer(ctx: Ctx, app: Application, args: dict[str, str]) -> Reply:
         notes.append("When must you answer? Add it with /pipeline deadline.")
     notes.append("Tell your other companies with /letter alternatives; compare with /offer.")
     ctx.session.flush()
-    return show_app(ctx, app, " ".join(notes))
+    card = show_app(ctx, app, " ".join(notes))
+    if offer.deadline is None:  # the deadline's form, with its date and time pickers
+        ask = Button("pipeline.form", f"deadline:{app.id}", "Set the deadline", "primary")
+        card = replace(card, buttons=(*card.buttons, ask))
+    return card
 
 
 @command("pipeline deadline")
