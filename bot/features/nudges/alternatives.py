@@ -19,7 +19,7 @@ from bot.features.nudges.engine import (
     offers_in_play,
     rule,
 )
-from bot.features.pipeline.queries import in_process_applications
+from bot.features.pipeline.queries import in_process_of
 from bot.jobs import JobEnv
 from bot.types import Button, Reply
 
@@ -28,7 +28,7 @@ REMIND_AFTER = timedelta(days=2)
 
 def _targets(p: Pipeline, offer: Offer) -> list[Application]:
     """The member's other companies in process, still worth writing to."""
-    others = in_process_applications(p.session, p.member_id, exclude=offer.application.id)
+    others = in_process_of(p.apps, exclude=offer.application.id)
     return [t for t in others if p.live(t)]
 
 

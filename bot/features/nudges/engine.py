@@ -26,7 +26,7 @@ from bot.db.models import Member, Workspace
 from bot.db.pipeline_models import Application, Offer
 from bot.db.schedule_models import NudgeState, NudgeStop
 from bot.features.pipeline.letters import Writer, letter_reply
-from bot.features.pipeline.queries import ACTIVE_STAGES, applications, open_offers
+from bot.features.pipeline.queries import ACTIVE_STAGES, applications, open_offers_of
 from bot.jobs import JobEnv, job, wakes
 from bot.outbox import Scheduled, make_key, queued_keys
 from bot.types import DM, Button, Outbound, Reply, User
@@ -99,7 +99,8 @@ class Pipeline:
             [],
             frozenset(done),
         )
-        p.offers.extend(o for o in open_offers(session, member.id) if p.live(o.application))
+        # Every rule reads the applications loaded here, not the database again.
+        p.offers.extend(o for o in open_offers_of(apps) if p.live(o.application))
         return p
 
     @property

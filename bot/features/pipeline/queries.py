@@ -7,6 +7,7 @@ nudges all read the pipeline through these, so every query is scoped to one memb
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -155,31 +156,36 @@ def owned_application(session: Session, member_id: int, app_id: int) -> Applicat
     return app
 
 
-def active_applications(session: Session, member_id: int) -> list[Application]:
+def active_of(apps: Iterable[Application]) -> list[Application]:
     """Applications still in play (wishlist through offer), oldest move first."""
-    return sorted(
-        (a for a in applications(session, member_id) if a.stage in ACTIVE_STAGES),
-        key=lambda a: a.stage_changed_at,
-    )
+    return sorted((a for a in apps if a.stage in ACTIVE_STAGES), key=lambda a: a.stage_changed_at)
+
+
+def active_applications(session: Session, member_id: int) -> list[Application]:
+    return active_of(applications(session, member_id))
+
+
+def in_process_of(apps: Iterable[Application], *, exclude: int | None = None) -> list[Application]:
+    """Applied or interviewing, without an offer: the companies an alternatives letter goes to."""
+    return [a for a in active_of(apps) if a.stage in IN_PROCESS_STAGES and a.id != exclude]
 
 
 def in_process_applications(
     session: Session, member_id: int, *, exclude: int | None = None
 ) -> list[Application]:
-    """Applied or interviewing, without an offer: the companies an alternatives letter goes to."""
-    return [
-        a
-        for a in active_applications(session, member_id)
-        if a.stage in IN_PROCESS_STAGES and a.id != exclude
-    ]
+    return in_process_of(applications(session, member_id), exclude=exclude)
+
+
+def open_offers_of(apps: Iterable[Application]) -> list[Offer]:
+    """Offers the member still holds (the application is at the offer stage), by deadline
+    (those without one last)."""
+    offers = [a.offer for a in apps if a.offer and a.stage == "offer"]
+    far = datetime.max.replace(tzinfo=offers[0].received_at.tzinfo) if offers else None
+    return sorted(offers, key=lambda o: (o.deadline or far, o.received_at))
 
 
 def open_offers(session: Session, member_id: int) -> list[Offer]:
-    """Offers the member still holds (the application is at the offer stage), by deadline
-    (those without one last)."""
-    offers = [a.offer for a in applications(session, member_id) if a.offer and a.stage == "offer"]
-    far = datetime.max.replace(tzinfo=offers[0].received_at.tzinfo) if offers else None
-    return sorted(offers, key=lambda o: (o.deadline or far, o.received_at))
+    return open_offers_of(applications(session, member_id))
 
 
 def offers_with_deadlines(session: Session, member_id: int, now: datetime) -> list[Offer]:
@@ -321,12 +327,14 @@ __all__ = [
     "STAGE_ALIASES",
     "Match",
     "active_applications",
+    "active_of",
     "applications",
     "cancel_queued",
     "company_key",
     "drop_pending",
     "find_company",
     "in_process_applications",
+    "in_process_of",
     "interviews_between",
     "last_interview",
     "last_movement",
@@ -334,6 +342,7 @@ __all__ = [
     "next_date",
     "offers_with_deadlines",
     "open_offers",
+    "open_offers_of",
     "owned_application",
     "stage_of",
     "stale_applications",
