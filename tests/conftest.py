@@ -131,15 +131,20 @@ def truncate_all(engine: Engine) -> None:
 ALL_DATABASES = bool(os.environ.get("COHORTBOT_TEST_ALL_DATABASES"))
 
 
+# The quick loop (`-m "not slow"`) runs on SQLite only: the PostgreSQL run of the same test is
+# marked slow and comes with the full run.
+POSTGRES = pytest.param("postgres", marks=pytest.mark.slow)
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "db" not in metafunc.fixturenames:
         return
     one = metafunc.definition.get_closest_marker("sqlite_only") and not ALL_DATABASES
-    metafunc.parametrize("db", ["sqlite"] if one else ["sqlite", "postgres"], indirect=True)
+    metafunc.parametrize("db", ["sqlite"] if one else ["sqlite", POSTGRES], indirect=True)
 
 
 # Minutes of work each: `-m "not slow"` (the quick loop) leaves them out with the rest of slow.
-SLOW_TOO = ("chaos",)
+SLOW_TOO = ("chaos", "simulation")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

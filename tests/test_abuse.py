@@ -40,6 +40,9 @@ from bot.router import BUSY, QUOTE_MARK, SORRY, registered_actions
 from bot.types import Ephemeral, InPlace, Invocation, Outbound, User
 from tests.conftest import START, pg_engine, snapshot, truncate_all
 
+# Slow: every command, button and form with hostile input.
+pytestmark = pytest.mark.slow
+
 features.load_all()  # the actions and forms register on import
 
 # -- hostile values ---------------------------------------------------------------------------

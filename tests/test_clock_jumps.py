@@ -7,7 +7,12 @@ import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from tests.simulation import Company, Person, Plan, live
+
+# Slow: weeks lived twice, ticking and jumping.
+pytestmark = pytest.mark.slow
 
 BUSY = Plan(
     cohort_zone="Europe/Berlin",

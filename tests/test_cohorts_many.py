@@ -53,6 +53,7 @@ def _two_cohorts(ws: MemoryWorkspace) -> tuple[Conversation, Conversation]:
     return c12, c13
 
 
+@pytest.mark.slow
 def test_each_organizer_sees_only_their_cohort(ws: MemoryWorkspace) -> None:
     c12, c13 = _two_cohorts(ws)
 
@@ -234,6 +235,7 @@ def test_migration_keeps_each_workspace_s_cohort_sqlite(tmp_path: Path) -> None:
         engine.dispose()
 
 
+@pytest.mark.slow
 def test_migration_keeps_each_workspace_s_cohort_postgres() -> None:
     with private_schema("m") as schema:
         assert PG_URL

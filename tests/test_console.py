@@ -17,6 +17,9 @@ from bot.outbox import Scheduled
 from bot.types import Channel, Conversation, Outbound, Reply
 from tests.cli import run_cohortbot
 
+# Slow: `cohortbot console` as a subprocess.
+pytestmark = pytest.mark.slow
+
 
 def run_console(
     script: str, tmp_path: Path, *args: str, **env: str

@@ -48,6 +48,7 @@ def cohortbot(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[
 # --- the shipped banks ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_cli_validates_shipped_content(tmp_path: Path, content: Content) -> None:
     proc = cohortbot("content", "validate", cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -65,6 +66,7 @@ def test_cli_validates_shipped_content(tmp_path: Path, content: Content) -> None
     )
 
 
+@pytest.mark.slow
 def test_cli_validates_explicit_directory(tmp_path: Path) -> None:
     proc = cohortbot("content", "validate", str(BUILTIN), cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -240,6 +242,7 @@ def broken_copy(tmp_path: Path, breakage: Breakage) -> tuple[Path, Problem]:
     return root, Problem(str(path), line, breakage.message)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", BREAKAGES)
 def test_broken_copy_is_refused_with_file_and_line(tmp_path: Path, name: str) -> None:
     root, expected = broken_copy(tmp_path, BREAKAGES[name])
@@ -255,6 +258,7 @@ def test_broken_copy_is_refused_with_file_and_line(tmp_path: Path, name: str) ->
     assert "OK:" not in proc.stdout
 
 
+@pytest.mark.slow
 def test_every_problem_is_reported_not_just_the_first(tmp_path: Path) -> None:
     root, first = broken_copy(tmp_path, BREAKAGES["bad-field-value"])
     letters = root / "letters.yaml"
@@ -328,6 +332,7 @@ def test_organizer_bank_is_merged(
     assert m and int(m[1]) == len(content.drills) + 1
 
 
+@pytest.mark.slow
 def test_organizer_bank_reusing_a_builtin_id_is_refused(tmp_path: Path) -> None:
     bank = EXTRA_BANK.replace("org-hackathon-pivot", BEH)
     extra = organizer_dir(tmp_path, bank)
@@ -479,6 +484,7 @@ drills:
 """
 
 
+@pytest.mark.slow
 def test_validate_refuses_an_example_answer_off_its_own_checklist(tmp_path: Path) -> None:
     extra = organizer_dir(tmp_path, OFF_CHECKLIST_BANK)
     problem = only_problem([BUILTIN, extra])

@@ -66,6 +66,7 @@ def _drills_today(ws: MemoryWorkspace) -> dict[str, list[str]]:
     }
 
 
+@pytest.mark.slow
 def test_two_replicas_ticking_together_send_one_drill_a_day(
     ws: MemoryWorkspace, db: tuple[str, Engine]
 ) -> None:

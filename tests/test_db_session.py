@@ -4,10 +4,14 @@ database does) must reach that schema: `cohortbot db upgrade` once migrated `pub
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy.engine import make_url
 
 from bot.db.session import STATEMENT_TIMEOUT, make_engine
 from tests.conftest import PG_URL, private_schema
+
+# Slow: PostgreSQL connection options.
+pytestmark = pytest.mark.slow
 
 
 def test_a_urls_search_path_and_connect_timeout_are_kept_beside_our_timeouts() -> None:

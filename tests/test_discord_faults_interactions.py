@@ -159,6 +159,7 @@ def test_old_modal_is_handled_once_after_many_newer(bot: Bot, app: App, clock: M
     assert _applications(app, "Initech") == 1
 
 
+@pytest.mark.slow
 @pytest.mark.sqlite_only
 def test_unsubmitted_modals_take_no_memory(bot: Bot, clock: ManualClock) -> None:
     """discord.py kept every modal sent (11 MB per 2,000) until it was submitted, which most

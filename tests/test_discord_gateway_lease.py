@@ -24,6 +24,9 @@ from bot.lease import Lease
 from tests.discord_fake import FakeDiscord, discord_at
 from tests.test_serve_platforms import Gateway
 
+# Slow: two gateway replicas handing over.
+pytestmark = pytest.mark.slow
+
 TTL = timedelta(seconds=3)
 
 

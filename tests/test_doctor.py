@@ -21,6 +21,9 @@ from bot.doctor import check_platforms
 from tests.cli import EXE, run_cohortbot
 from tests.conftest import PG_URL, private_schema
 
+# Slow: `cohortbot doctor` as a subprocess.
+pytestmark = pytest.mark.slow
+
 DISCORD = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.abcdefghijklmnopqrstuvwxyz0123"
 SIGNING = "doctor-signing-secret-8f2a"
 SLACK = "xoxb-doctor-bot-token-77"

@@ -42,6 +42,9 @@ from bot.types import DM, Invocation, Outbound, Reply, User
 from tests.conftest import PG_URL, START, pg_engine, truncate_all
 from tests.helpers import member
 
+# Slow: SIGKILLed subprocesses and a database away for 30 s.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 WORKER = ROOT / "tests" / "fanout_worker.py"
 FANOUT_AT = START.replace(hour=9, minute=5)  # Monday 09:05 UTC: everyone's 09:00 drill is due

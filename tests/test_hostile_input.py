@@ -17,6 +17,9 @@ from bot.clock import ManualClock
 from bot.config import load_settings
 from bot.ratelimit import SLOW_DOWN
 
+# Slow: every command with hostile text, timed.
+pytestmark = pytest.mark.slow
+
 LIMIT_SECONDS = 0.1
 # Just under the per-value limit (parsed), just under the long-answer limit (parsed by the
 # commands that take an answer), and 10 kB (refused by length before any parsing).

@@ -33,6 +33,9 @@ from tests.discord_fake import FakeDiscord, Person, bounded, discord_at, slash
 from tests.slack_fake import FakeSlack, SlackRig, post
 from tests.slack_fixtures import served_slack
 
+# Slow: the console and the served front, reading their logs.
+pytestmark = pytest.mark.slow
+
 PHRASE = "purple elephant migration saga"
 FIGURE = "123456"
 SIGNING = "sig-secret-5c1e9b7d4a"

@@ -152,6 +152,7 @@ def test_prompt_precision_phrases() -> None:
     assert prompt_precision("What is the probability?") is None
 
 
+@pytest.mark.slow
 def test_the_expression_parser_is_imported_only_when_needed() -> None:
     """Opening the console loads the content and the drill feature, never sympy."""
     code = (

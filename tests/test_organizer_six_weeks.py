@@ -19,6 +19,9 @@ from adapters.memory import Delivery, MemoryWorkspace
 from bot.db.drill_models import Review
 from bot.types import DM
 
+# Slow: forty members lived through six weeks.
+pytestmark = pytest.mark.slow
+
 BERLIN = ZoneInfo("Europe/Berlin")
 START = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)  # a Sunday; the first week begins Monday
 WEEKS = [date(2026, 11, 23) + timedelta(days=7 * w) for w in range(6)]

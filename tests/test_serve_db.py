@@ -27,6 +27,9 @@ from tests.slack_fake import FakeSlack, SlackRig
 from tests.slack_fixtures import served_slack
 from tests.tcp_proxy import TcpProxy
 
+# Slow: the served HTTP front with the database cut.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def cut_rig() -> Iterator[tuple[SlackRig, TcpProxy]]:

@@ -15,6 +15,9 @@ import pytest
 from adapters import serve
 from tests.slack_fake import SlackRig
 
+# Slow: the served HTTP front, raw sockets.
+pytestmark = pytest.mark.slow
+
 
 def _raw(rig: SlackRig, data: bytes, timeout: float = 5.0) -> bytes:
     """Send `data` on a fresh connection and read until the server closes it."""

@@ -26,6 +26,9 @@ from adapters.serve import Runtime, serve
 from bot.app import App
 from tests.discord_fake import APP_ID, BOT_ID, FakeDiscord, discord_at, user_payload
 
+# Slow: the served platforms.
+pytestmark = pytest.mark.slow
+
 
 class Gateway:
     """Discord's gateway, as little of it as discord.py needs, with `close_all(code)`."""

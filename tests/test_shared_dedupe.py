@@ -27,6 +27,9 @@ from tests.discord_fake import FakeDiscord, Person, discord_at, slash
 from tests.slack_fake import FakeSlack, SlackRig
 from tests.slack_fixtures import served_slack
 
+# Slow: two replicas on PostgreSQL.
+pytestmark = pytest.mark.slow
+
 
 @dataclass
 class Pair:

@@ -21,6 +21,9 @@ from bot.db.schedule_models import OutboxMessage
 from bot.jobs import JobRunner, registered_jobs
 from bot.types import DM, Channel
 
+# Slow: a cohort lived through six weeks.
+pytestmark = pytest.mark.slow
+
 ZONES = {
     "alice": "Europe/Berlin",
     "bob": "America/Los_Angeles",

@@ -152,6 +152,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@pytest.mark.slow
 def test_cohortbot_serve_answers_a_signed_command(fake: FakeSlack, tmp_path: Path) -> None:
     """The real `cohortbot serve` process, end to end on a fresh SQLite file."""
     port = _free_port()

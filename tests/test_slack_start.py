@@ -25,7 +25,8 @@ from tests.helpers import slack_settings
 from tests.slack_fake import FakeSlack
 from tests.slack_fixtures import served_slack
 
-pytestmark = pytest.mark.sqlite_only
+# Slow: `cohortbot serve` as a subprocess.
+pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only]
 
 
 @pytest.fixture
