@@ -212,8 +212,11 @@ def test_pipeline_with_an_offer_and_its_nudges(
     assert first.ephemeral
     bodies = [_all_text(first)]
     nxt = next(i for label, i in _buttons(first).items() if label == "Next")
-    turned = callback_of(bot.send(click(BOB, message_from(first), nxt)))
-    assert turned.json["type"] == 7  # the pressed message, updated
+    reqs = bot.send(click(BOB, message_from(first), nxt))
+    # The pressed message, updated (on a busy machine: deferred, then edited).
+    assert callback_of(reqs).json["type"] in (6, 7)
+    [*_, turned] = sends(reqs)
+    assert turned.path.endswith("/callback") or turned.method == "PATCH"
     bodies.append(_all_text(turned))
     assert "Next" not in _buttons(turned)
     assert "Globex" in bodies[0] + bodies[1] and "@\u200beveryone Corp" in bodies[0] + bodies[1]
