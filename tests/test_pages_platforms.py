@@ -230,7 +230,7 @@ def test_discord_a_stranger_is_refused_and_the_message_stays(bot: Bot, app: App)
     first = shown_by(bot.send(slash(BOB, "pipeline", "list")))
     reqs = bot.send(click(CAROL, message_from(first), discord_buttons(first)["Next"]))
     cb = callback_of(reqs)
-    assert cb.json["type"] in (4, 5) and not [r for r in reqs if r.method == "PATCH"]
+    assert cb.json["type"] in (4, 6) and not [r for r in reqs if r.method == "PATCH"]
     refusal = shown_by(reqs)
     assert refusal.ephemeral and "belong to someone else" in embed(refusal)["description"]
 
