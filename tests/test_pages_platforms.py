@@ -125,6 +125,24 @@ def test_slack_a_posted_list_in_the_dm_is_replaced_whole(rig: SlackRig, app: App
     assert "page 2 of" in header(turned) and "page 1 of" not in json.dumps(blocks)
 
 
+def test_slack_a_page_turned_after_the_response_url_is_spent_goes_by_chat_update(
+    rig: SlackRig, app: App
+) -> None:
+    """A posted list whose press's response_url Slack no longer takes: the message itself is
+    updated (chat.update on the channel and ts Slack named), with the whole next page."""
+    slack_run(rig, "/settings tz Europe/Berlin", channel="D1")
+    seed(app, "U1", 45)
+    first = slack_run(rig, "/pipeline list", channel="D1")
+    original = {"text": first.body["text"], "blocks": first.body["blocks"]}
+    rig.fake.response_url_uses = 0  # every response_url answers 404 used_url
+    updated = press(rig, slack_buttons(first)["Next"], channel="D1", message=original)
+    assert updated.method == "chat.update"
+    assert updated.body["channel"] == "D1" and updated.body["ts"] == "1700000000.000001"
+    blocks = valid(updated)
+    assert "divider" not in [b["type"] for b in blocks]
+    assert "page 2 of" in header(updated) and set(slack_buttons(updated)) == {"Previous", "Next"}
+
+
 def test_slack_a_stranger_cannot_turn_the_page(rig: SlackRig, app: App) -> None:
     slack_run(rig, "/settings tz Europe/Berlin")
     slack_run(rig, "/settings tz Asia/Tokyo", user="U2")
