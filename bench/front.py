@@ -121,6 +121,7 @@ class Load:
     errors: int = 0
     drain: float = 0.0  # seconds after the load until every answer reached Slack
     drained: bool = True
+    cpu: float = 0.0  # the serving process's CPU seconds over the load and the drain
 
     @property
     def throughput(self) -> float:
@@ -185,6 +186,12 @@ def load(
         t.join()
     out.seconds = time.monotonic() - started
     return out
+
+
+def _cpu(pid: int) -> float:
+    """User + system CPU seconds of process `pid` so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _drain(fake: FakeSlack, segment: str, acked: int, cap: float) -> tuple[float, bool]:
@@ -273,9 +280,12 @@ def http_front(seconds: float, rounds: int, members: int = 2000) -> list[Case]:
                     measured: dict[str, Load] = {}
                     for front in order:
                         s = f"s{next(segments)}"
+                        pid = procs[front].proc.pid  # type: ignore[union-attr]
+                        cpu = _cpu(pid)
                         got = load(front, procs[front].port, concurrency, seconds, members, fake, s)
                         if not slow and front != "ack-only":
                             got.drain, got.drained = _drain(fake, s, len(got.times), DRAIN_CAP)
+                        got.cpu = _cpu(pid) - cpu
                         measured[front] = got
                     case.rounds.append(measured)
                     print(_round_line(case, r), flush=True)
@@ -292,6 +302,7 @@ def _round_line(case: Case, r: int) -> str:
     got = case.rounds[r]
     parts = [
         f"{f} {got[f].throughput:.0f}/s p99 {percentile(got[f].times, 99) * 1000:.0f} ms"
+        + (f" cpu {got[f].cpu / len(got[f].times) * 1000:.2f} ms/req" if got[f].times else "")
         + (f" drain {got[f].drain:.1f} s" if got[f].drain else "")
         + (f" errors {got[f].errors}" if got[f].errors else "")
         for f in FRONTS
@@ -362,10 +373,21 @@ def section(cases: list[Case], seconds: float, load_before: tuple[float, ...]) -
             f: median([len(g.times) / (g.seconds + g.drain) for ff, g in drains if ff == f])
             for f in ("serve", "bolt")
         }
+        per = {
+            f: median([g.cpu / len(g.times) for ff, g in drains if ff == f and g.times])
+            for f in ("serve", "bolt")
+        }
         lines += [
             "",
-            f"With the Web API quick, every answer reached Slack before the next process was "
-            f"measured ({capped} of {len(drains)} waits hit the {DRAIN_CAP:.0f} s cap); "
+            f"CPU per request, the ack and all the work after it (the serving process's user + "
+            f"system time over the load and the wait for its answers, so other processes' load "
+            f"hardly moves it), median of the rounds with the Web API quick: serve "
+            f"{per['serve'] * 1000:.1f} ms, bolt {per['bolt'] * 1000:.1f} ms "
+            f"({per['serve'] / per['bolt']:.2f}x).",
+            "",
+            f"With the Web API quick, each process's answers were waited for before the next "
+            f"process was measured ({capped} of {len(drains)} waits hit the {DRAIN_CAP:.0f} s "
+            f"cap); "
             f"answers per second including that wait, median: serve {work['serve']:.0f}, "
             f"bolt {work['bolt']:.0f}.",
         ]
