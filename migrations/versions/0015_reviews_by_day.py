@@ -10,6 +10,9 @@ The (member, day) index of 0013 serves SQLite, which reads a key range per membe
 PostgreSQL joins by hash and then scanned every review ever made (500,000 in the bench, a
 quarter of them in the window) for each of those reads; with the day first it reads only the
 window's entries, from the index alone, and the cost stays with the window as history grows.
+The member comes last: second, it would match the digest's probe of a (member, day) as well
+as 0013's index does, and SQLite took this one for it, reading members in id order through
+an index ordered by day (about a tenth slower).
 """
 
 from collections.abc import Sequence
@@ -26,7 +29,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_drill_reviews_day_member",
         "drill_reviews",
-        ["local_date", "member_id", "rating", "track", "drill_id"],
+        ["local_date", "rating", "track", "drill_id", "member_id"],
     )
 
 
