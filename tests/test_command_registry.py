@@ -24,12 +24,25 @@ def loaded() -> None:
     features.load_all()
 
 
+# Calls that build buttons for the action they are given first: `pages.buttons("x.page", ...)`.
+BUTTON_MAKERS = {("pages", "buttons")}
+
+
+def _called(node: ast.Call, kind: str) -> bool:
+    f = node.func
+    if isinstance(f, ast.Name):
+        return f.id == kind
+    if kind == "Button" and isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name):
+        return (f.value.id, f.attr) in BUTTON_MAKERS
+    return False
+
+
 def _literal_first_args(kind: str) -> set[str]:
     """The string each `kind(...)` call under bot/ starts with (its action name)."""
     found: set[str] = set()
     for path in (ROOT / "bot").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            if not (isinstance(node, ast.Call) and getattr(node.func, "id", None) == kind):
+            if not (isinstance(node, ast.Call) and _called(node, kind)):
                 continue
             first = node.args[0] if node.args else None
             for kw in node.keywords:
