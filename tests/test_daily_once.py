@@ -162,6 +162,7 @@ def _queue_old_drills(engine: Engine) -> None:
             )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["sqlite", "postgres"])
 def test_the_migration_carries_queued_drills_over_one_a_day(kind: str, tmp_path: Path) -> None:
     """Daily DMs queued before drill_daily existed are those days' drills: today's is not

@@ -219,6 +219,7 @@ def test_twenty_five_offers_compare_on_pages(ws: MemoryWorkspace, app: App) -> N
     assert refused.outbound.refusal
 
 
+@pytest.mark.slow
 def test_alternatives_letters_come_as_one_message_a_letter_a_page(
     ws: MemoryWorkspace, app: App
 ) -> None:

@@ -154,6 +154,7 @@ def test_slack_a_stranger_cannot_turn_the_page(rig: SlackRig, app: App) -> None:
     assert "Company" not in json.dumps(refused.body)
 
 
+@pytest.mark.slow
 def test_slack_offers_and_letters_as_pages(rig: SlackRig, app: App) -> None:
     slack_run(rig, "/settings tz Europe/Berlin")
     names = seed(app, "U1", 36, offers=25, stage="applied")
@@ -253,6 +254,7 @@ def test_discord_a_stranger_is_refused_and_the_message_stays(bot: Bot, app: App)
     assert refusal.ephemeral and "belong to someone else" in embed(refusal)["description"]
 
 
+@pytest.mark.slow
 def test_discord_offers_and_letters_all_shown(bot: Bot, fake: FakeDiscord, app: App) -> None:
     bot.send(slash(BOB, "settings", "tz", {"zone": "Europe/Berlin"}))
     names = seed(app, str(BOB.uid), 36, offers=25, stage="applied")

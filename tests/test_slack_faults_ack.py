@@ -15,6 +15,7 @@ from tests.slack_fake import SlackRig
 BURST = 64
 
 
+@pytest.mark.slow
 def test_a_burst_of_commands_with_slow_replies_is_acked_in_time(rig: SlackRig) -> None:
     rig.fake.delays = {"respond": 2.0}
     users = [f"UB{i:03d}" for i in range(BURST)]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from adapters.slack.deliver import SlackAdapter, make_client
@@ -19,6 +20,7 @@ from tests.slack_fake import SlackRig
 BURST = 12
 
 
+@pytest.mark.slow
 def test_a_burst_to_one_member_does_not_hold_back_another(rig: SlackRig) -> None:
     for user in ("U1", "U2"):
         before = len(rig.fake.messages())
