@@ -1,8 +1,7 @@
 """The rules a cohort expects, checked after generated cohorts live through eight weeks.
 
-One explicit five-member cohort runs in both seasons every time, the quick loop too. The
-generated cohorts are the long hunt, marked slow (`-m "not slow"` leaves them out): the full
-suite runs COHORTBOT_SIM_EXAMPLES of them (100 by default) with a fixed seed; a longer hunt is
+One explicit five-member cohort runs in both seasons in the full run (simulations are slow:
+`-m "not slow"` leaves them out). The generated cohorts are the long hunt: the full suite runs COHORTBOT_SIM_EXAMPLES of them (100 by default) with a fixed seed; a longer hunt is
 one variable away: COHORTBOT_SIM_EXAMPLES=2000 COHORTBOT_SIM_RANDOM=1 pytest
 tests/test_invariants.py. A failure prints the plan that broke a rule and the rules it broke;
 COHORTBOT_SIM_SHRINK=1 makes hypothesis look for the smallest such plan first."""
@@ -153,8 +152,9 @@ HYPOTHESIS = settings(
 )
 
 
-# The explicit five-member cohort, every time (the quick loop too): each rule, a member in every
-# zone, both seasons' changes. The generated cohorts below are the long hunt (marked slow).
+# The explicit five-member cohort: each rule, a member in every zone, both seasons' changes (in
+# the full run and the faketime pass; simulations are slow for the quick loop). The generated
+# cohorts below are the long hunt.
 @pytest.mark.simulation
 @pytest.mark.parametrize("start", STARTS, ids=["spring", "autumn"])
 def test_the_whole_cohort_keeps_every_rule(start: datetime, sqlite_template: Path) -> None:
