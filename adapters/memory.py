@@ -78,6 +78,7 @@ class MemoryWorkspace:
     # and the outbox's next due message) instead of ticking every job's interval: what long
     # simulations use; a test proves both send the same messages.
     jump: bool = False
+    send_interval: float = 0.0  # no platform's per-recipient pace to keep (bot.delivery)
 
     def user(self, name: str, admin: bool = False) -> User:
         existing = self.users.get(name)

@@ -326,7 +326,9 @@ def start_scheduler(
     The outbox is the source of truth: jobs are idempotent and look back over what is still
     useful, so the first run after a restart catches up on what was missed, and several
     replicas can run them at once without sending anything twice."""
-    dispatcher = Dispatcher(core.sessions, route(adapters), rate=core.settings.send_rates)
+    dispatcher = Dispatcher(
+        core.sessions, route(adapters), rate=core.settings.send_rates, spacing=spacing(adapters)
+    )
 
     def jobs() -> None:
         while not stop.is_set():
@@ -349,6 +351,12 @@ def start_scheduler(
             log.exception("outbox dispatch failed")
         stop.wait(dispatch_seconds)
     worker.join(timeout=30)
+
+
+def spacing(adapters: dict[str, Adapter]) -> dict[str, float]:
+    """Each platform's least time between two messages to one recipient, for the outbox,
+    which alone paces sends (per platform by the settings' rates, per recipient by this)."""
+    return {name: adapter.send_interval for name, adapter in adapters.items()}
 
 
 def route(adapters: dict[str, Adapter]) -> Callable[[Outbound], None]:

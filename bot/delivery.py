@@ -46,6 +46,10 @@ class Adapter(Protocol):
     """One platform connection, as `serve` and the outbox see it."""
 
     platform: str
+    # The least time the platform wants between two messages to one recipient (a channel, a
+    # member's DMs): the outbox spaces each recipient's sends so, and the adapter never
+    # sleeps to pace. 0 where the platform's client keeps its per-channel limit itself.
+    send_interval: float
 
     def deliver(self, outbound: Outbound) -> None:
         """Send one message now (synchronously, blocking until the platform answered).

@@ -66,6 +66,8 @@ PER_RECIPIENT = 5  # a claim takes at most this many of one recipient's rows: no
 # are held at once, the limit is the workspace's (Slack's per-workspace tier, Discord's
 # global one): the whole workspace waits, rather than spend a 429 on each recipient.
 WORKSPACE_LIMITED = 3
+# Recipients whose spacing is remembered before the ones already free again are forgotten.
+RECIPIENTS_KEPT = 4096
 # A claimed batch is paced out within about this long, so newly due messages get a turn.
 BATCH_WINDOW = 30.0
 # Kinds a member gets at most once per local day, whatever the subject: the daily drill. Two
@@ -216,6 +218,7 @@ class Dispatcher:
         batch: int = 200,
         lease: timedelta = LEASE,
         rate: float | Mapping[str, float] | None = None,
+        spacing: Mapping[str, float] | None = None,
         workers: int = WORKERS,
         patience: float = PATIENCE,
         send_timeout: float = SEND_TIMEOUT,
@@ -232,14 +235,19 @@ class Dispatcher:
         self.renew_every = renew_every or lease.total_seconds() / 3
         # Where `_now` measures elapsed time from; tests move it by hand to simulate time.
         self._ticks = ticks
-        # Pacing (messages per second, for every platform alike or per platform name; each
-        # platform paced on its own) keeps sends under the platform's limit: each 429 costs
-        # a whole Retry-After, so hitting the limit and backing off sends less than pacing.
+        # The dispatcher is the one place sends are paced (adapters never sleep to pace):
+        # `rate`, messages per second for every platform alike or per platform name (each
+        # platform paced on its own), and `spacing`, the seconds a platform wants between two
+        # messages to one recipient (Slack: about one post per second per channel; a lane is
+        # what the platforms limit, see `recipient_of`). Each 429 costs a whole Retry-After,
+        # so hitting the limit and backing off sends less than pacing.
         if isinstance(rate, Mapping):
             self.rates = {k: float(v) for k, v in rate.items() if v}
         else:
             self.rates = {"*": float(rate)} if rate else {}
+        self.spacing = {k: float(v) for k, v in (spacing or {}).items() if v > 0}
         self._next_slot: dict[str, float] = {}
+        self._recipient_free: dict[str, float] = {}  # recipient -> when it may be sent to
         self._pace_lock = threading.Lock()
         # Workspace id -> when its Retry-After ends, once WORKSPACE_LIMITED of its recipients
         # were told 429 together; and the recipients currently held, per workspace.
@@ -264,6 +272,30 @@ class Dispatcher:
         happen, not from when the round began."""
         at, started = self._base
         return at + timedelta(seconds=self._ticks() - started)
+
+    def _paced_send(self, outbound: Outbound, recipient: str) -> None:
+        """Send at this message's turn: the recipient's spacing first (a lane's own wait must
+        not hold a slot of the platform's rate that another lane could use), then the rate.
+        The recipient's next turn counts from when this send ended: the platform measures
+        between arrivals, and a send may call it more than once (a DM opened first)."""
+        gap = self.spacing.get(outbound.platform, 0.0)
+        if gap:
+            with self._pace_lock:
+                free = self._recipient_free.get(recipient, 0.0)
+            wait = free - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+        self._pace(outbound.platform)
+        try:
+            self.send(outbound)
+        finally:
+            if gap:
+                with self._pace_lock:
+                    now = time.monotonic()
+                    self._recipient_free[recipient] = now + gap
+                    if len(self._recipient_free) > RECIPIENTS_KEPT:
+                        kept = {r: t for r, t in self._recipient_free.items() if t > now}
+                        self._recipient_free = kept
 
     def _pace(self, platform: str) -> None:
         rate = self.rates.get(platform, self.rates.get("*"))
@@ -631,9 +663,8 @@ class Dispatcher:
             self._retry(row_id, blocked, why, refund=True, count=False)
             self._count(report, "deferred")
             return None
-        self._pace(outbound.platform)
         try:
-            self.send(outbound)
+            self._paced_send(outbound, recipient)
         except Undeliverable as exc:
             # The member's other DMs are parked with it: the lane finds them so and skips.
             self._undeliverable(row_id, member_id, str(exc))

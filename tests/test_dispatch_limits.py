@@ -1,7 +1,8 @@
 """The dispatcher under a platform's rate limit: a 429 holds back that recipient (not the
 others; issue 15 item 7, more in test_outbox_faults.py) until its Retry-After ends, costs no
 try, and loses or repeats nothing. Pacing
-settings reach `serve`'s dispatcher. Controlled clock; the only real time is pacing's, and
+settings reach `serve`'s dispatcher, which alone paces (per platform, and per recipient by
+each adapter's interval). Controlled clock; the only real time is pacing's, and
 the milliseconds a drain takes."""
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 
+from adapters.serve import spacing
+from adapters.slack.deliver import SlackAdapter, make_client
 from bot.app import App
 from bot.config import load_settings
 from bot.db.schedule_models import OutboxMessage
@@ -113,6 +116,44 @@ def test_pacing_is_per_platform(app: App) -> None:
     gaps = [b - a for a, b in zip(sent_at["slack"], sent_at["slack"][1:], strict=False)]
     assert min(gaps) >= 0.045
     assert len(sent_at["discord"]) == 5
+
+
+def test_spacing_is_per_recipient_and_counts_from_the_last_send(app: App) -> None:
+    with app.sessions.begin() as s:
+        ws = get_workspace(s, "slack", "slack-1", NOW)
+        items = [
+            Scheduled(
+                Outbound(DM(User("slack", ws.external_id, user, user)), Reply(text)),
+                workspace_id=ws.id,
+                kind="spacing",
+                subject=text,
+                local_date=date(2026, 11, 23),
+                due_at=NOW + timedelta(milliseconds=n),  # U1's three first
+            )
+            for n, (user, text) in enumerate([("U1", "a"), ("U1", "b"), ("U1", "c"), ("U2", "d")])
+        ]
+        enqueue(s, items, NOW)
+    began: dict[str, float] = {}
+    ended: dict[str, float] = {}
+
+    def send(o: Outbound) -> None:
+        began[o.reply.text] = time.monotonic()
+        ended[o.reply.text] = time.monotonic()
+
+    # 0.3 s between two of U1's messages, counted from when the platform answered the first
+    # (it measures arrivals); Discord's spacing does not touch Slack's recipients.
+    spaced = {"slack": 0.3, "discord": 5.0}
+    report = Dispatcher(app.sessions, send, spacing=spaced, patience=0.1).drain(NOW)
+    assert report.sent == 4
+    assert began["b"] - ended["a"] >= 0.29
+    assert began["c"] - ended["b"] >= 0.29
+    assert began["d"] < began["b"]  # another recipient goes beside U1's spacing, not behind
+
+
+def test_serve_spaces_sends_by_each_adapters_interval() -> None:
+    slack = SlackAdapter(make_client("xoxb-test"))
+    assert slack.send_interval == 1.0  # Slack: about one post per second per channel
+    assert spacing({"slack": slack}) == {"slack": 1.0}
 
 
 def test_send_rates_come_from_settings() -> None:

@@ -9,12 +9,17 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from adapters.serve import spacing
 from adapters.slack.deliver import SlackAdapter, make_client
+from bot.app import App
 from bot.delivery import DeliveryError, RateLimited, Undeliverable, UnsupportedTarget
+from bot.members import get_workspace
+from bot.outbox import Dispatcher, Scheduled, enqueue
 from bot.types import (
     DM,
     Attachment,
@@ -133,15 +138,35 @@ def test_unreachable_slack_is_retryable() -> None:
     assert err.value.retryable is True
 
 
-def test_posts_to_one_channel_are_paced(fake: FakeSlack) -> None:
+@pytest.mark.sqlite_only
+def test_posts_to_one_channel_are_paced(fake: FakeSlack, app: App) -> None:
+    """The outbox spaces a channel's posts by the adapter's interval (it alone paces; the
+    adapter never sleeps), and holds back no other channel meanwhile."""
     a = adapter(fake, interval=0.4)
-    for i in range(3):
-        a.deliver(Outbound(Channel(COHORT, "slack", "T1"), Reply(f"post {i}")))
-    a.deliver(Outbound(Channel(Conversation("channel", "C8"), "slack", "T1"), Reply("elsewhere")))
-    at = [m.at for m in fake.delivered("chat.postMessage")]
-    assert at[1] - at[0] >= 0.35
-    assert at[2] - at[1] >= 0.35
-    assert at[3] - at[2] < 0.35  # another channel is not held back
+    now = app.clock.now()
+    posts = [(COHORT, f"post {i}") for i in range(3)]
+    posts.append((Conversation("channel", "C8"), "elsewhere"))
+    with app.sessions.begin() as s:
+        ws = get_workspace(s, "slack", "T1", now).id
+        items = [
+            Scheduled(
+                Outbound(Channel(conv, "slack", "T1"), Reply(text)),
+                ws,
+                kind="test",
+                subject=text,
+                local_date=now.date(),
+                due_at=now + timedelta(milliseconds=n),  # in this order
+            )
+            for n, (conv, text) in enumerate(posts)
+        ]
+        enqueue(s, items, now)
+    report = Dispatcher(app.sessions, a.deliver, spacing=spacing({"slack": a})).drain(now)
+    assert report.sent == 4
+    at = {m.body["text"]: m.at for m in fake.delivered("chat.postMessage")}
+    assert at["post 1"] - at["post 0"] >= 0.35
+    assert at["post 2"] - at["post 1"] >= 0.35
+    # Another channel goes beside it (once the drain's patience is over), not behind it.
+    assert at["elsewhere"] < at["post 2"]
 
 
 def _free_port() -> int:

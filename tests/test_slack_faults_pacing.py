@@ -1,8 +1,8 @@
 """Issue 15, item 7 (Slack side): one member's burst of DMs never delays another member's.
 
-Slack takes about one post per second per channel, so the adapter paces each channel; the
-pacing holds back that channel's own posts only, while the outbox sends other members'
-messages beside them."""
+Slack takes about one post per second per channel, so the outbox spaces each channel's posts
+by the adapter's interval; the spacing holds back that channel's own posts only, while other
+members' messages go beside them."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from adapters.serve import spacing
 from adapters.slack.deliver import SlackAdapter, make_client
 from bot.db.models import Workspace
 from bot.outbox import Dispatcher, Scheduled, enqueue
@@ -50,7 +51,7 @@ def test_a_burst_to_one_member_does_not_hold_back_another(rig: SlackRig) -> None
             now,
         )
     adapter = SlackAdapter(make_client("xoxb-test", rig.fake.api_url), channel_interval=1.0)
-    dispatcher = Dispatcher(core.sessions, adapter.deliver)
+    dispatcher = Dispatcher(core.sessions, adapter.deliver, spacing=spacing({"slack": adapter}))
     for k in range(BURST + 2):  # the ticks of `serve`, until all is out
         dispatcher.drain(now + timedelta(seconds=1 + 2 * k))
         if len(rig.fake.delivered("chat.postMessage")) >= len(items) + 0:

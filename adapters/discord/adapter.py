@@ -118,6 +118,8 @@ class CohortClient(discord.Client):
 
 class DiscordAdapter:
     platform = "discord"
+    # discord.py keeps each channel's bucket (5 per 5 s) itself, waiting before it runs out.
+    send_interval = 0.0
 
     def __init__(
         self,

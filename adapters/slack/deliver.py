@@ -212,25 +212,6 @@ def make_client(token: str | None, base_url: str | None = None, timeout: int = 3
     return WebClient(token=token, base_url=url, timeout=timeout, retry_handlers=retry_handlers())
 
 
-class Pacer:
-    """Keeps scheduled posts to one channel about a second apart (Slack's per-channel pace)."""
-
-    def __init__(self, interval: float) -> None:
-        self.interval = interval
-        self._next: dict[str, float] = {}
-        self._lock = threading.Lock()
-
-    def wait(self, channel: str) -> None:
-        if self.interval <= 0:
-            return
-        with self._lock:
-            now = time.monotonic()
-            at = max(now, self._next.get(channel, now))
-            self._next[channel] = at + self.interval
-        if at > now:
-            time.sleep(at - now)
-
-
 ClientFor = Callable[[str], WebClient]
 
 
@@ -253,7 +234,9 @@ class SlackAdapter:
         self.client = client
         self.clients = clients
         self.uncertain_keys = uncertain_keys
-        self.pacer = Pacer(channel_interval)
+        # Slack takes about one chat.postMessage per second per channel: the outbox spaces
+        # each recipient's sends by this (bot.delivery.Adapter), so nothing here sleeps.
+        self.send_interval = channel_interval
         self._dm_channels: dict[tuple[str, str], str] = {}
         self._lock = threading.Lock()
         self._url_uses: dict[str, tuple[float, int]] = {}  # response_url -> (first use, uses)
@@ -298,7 +281,7 @@ class SlackAdapter:
                 log.info("an uncertain post had arrived", extra={"key": key})
                 self._settled(key)
                 return
-            self.send(outbound, None, pace=True, key=key)
+            self.send(outbound, None, key=key)
         except NotInstalled as exc:
             raise DeliveryError(str(exc), retryable=False) from exc
         except SlackApiError as exc:
@@ -375,7 +358,6 @@ class SlackAdapter:
         outbound: Outbound,
         handle: SlackHandle | None,
         *,
-        pace: bool = False,
         key: str | None = None,
     ) -> None:
         """`key` tags a channel or DM post with outbox metadata, for `deliver`'s look-ups."""
@@ -406,11 +388,11 @@ class SlackAdapter:
                 self._ephemeral(client, user, conv, reply, key)
             case DM(user=user):
                 channel = self.open_dm(user)
-                self._post(client, channel, reply, uploads, pace, key)
+                self._post(client, channel, reply, uploads, key)
             case Channel(conversation=conv):
-                self._post(client, conv.id, reply, uploads, pace, key)
+                self._post(client, conv.id, reply, uploads, key)
             case Room():
-                self._to_room(client, target, reply, uploads, pace, key)
+                self._to_room(client, target, reply, uploads, key)
             case InPlace(user=user, conversation=conv, whole=whole):
                 if uploads:
                     self._upload(client, self.open_dm(user), uploads, reply)
@@ -436,7 +418,7 @@ class SlackAdapter:
         self, client: WebClient, user: User, conv: Any, reply: Reply, key: str | None
     ) -> None:
         if not conv.id:
-            self._post(client, self.open_dm(user), reply, [], False, key)
+            self._post(client, self.open_dm(user), reply, [], key)
             return
         try:
             client.chat_postEphemeral(channel=conv.id, user=user.user_id, **render.message(reply))
@@ -444,7 +426,7 @@ class SlackAdapter:
             if exc.response is None or exc.response.get("error") not in _NOT_HERE:
                 raise
             # The bot is not in that channel (or the member left it): their DM instead.
-            self._post(client, self.open_dm(user), reply, [], False, key)
+            self._post(client, self.open_dm(user), reply, [], key)
 
     def _not_yet_in_dm(self, user: User, files: list[Attachment]) -> list[Attachment]:
         with self._lock:
@@ -487,17 +469,16 @@ class SlackAdapter:
         room: Room,
         reply: Reply,
         uploads: list[Attachment],
-        pace: bool,
         key: str | None,
     ) -> None:
         """The pair's group DM; without one, each member's DM, saying why."""
         opened = self.rooms.open(room)
         if opened.kind == "mpim":
-            self._post(client, opened.id, reply, uploads, pace, key)
+            self._post(client, opened.id, reply, uploads, key)
             return
         reply = _note(reply, opened.note) if opened.note else reply
         for user in room.users:
-            self._post(client, self.open_dm(user), reply, uploads, pace, key)
+            self._post(client, self.open_dm(user), reply, uploads, key)
 
     # -- internals ------------------------------------------------------------------------
 
@@ -507,11 +488,8 @@ class SlackAdapter:
         channel: str,
         reply: Reply,
         uploads: list[Attachment],
-        pace: bool,
         key: str | None = None,
     ) -> None:
-        if pace:
-            self.pacer.wait(channel)
         extra: dict[str, Any] = {}
         if key:
             extra["metadata"] = {"event_type": OUTBOX_EVENT, "event_payload": {"key": key}}
