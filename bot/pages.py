@@ -6,6 +6,7 @@ refused: on Discord an edit shows in the message for everyone who can see it."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -61,11 +62,23 @@ class Turn:
     def parse(value: str) -> Turn:
         owner, _, tail = value.partition(":")
         page, _, rest = tail.partition(":")
-        return Turn(int(owner) if owner.isdigit() else -1, int(page) if page.isdigit() else 1, rest)
+        # ASCII digits only: str.isdigit() takes "²", which int() then refuses.
+        return Turn(_number(owner, -1), _number(page, 1), rest)
 
     def check(self, member_id: int) -> None:
         if self.owner != member_id:
             raise NotAllowed("Those page buttons belong to someone else's list; nothing changed.")
+
+
+def _number(text: str, default: int) -> int:
+    return int(text) if re.fullmatch(r"[0-9]{1,9}", text) else default
+
+
+def pressed(value: str, member_id: int) -> Turn:
+    """The page a button asks for, refused unless the member pressing owns the list."""
+    turn = Turn.parse(value)
+    turn.check(member_id)
+    return turn
 
 
 def buttons(action: str, owner: int, page: int, count: int, rest: str = "") -> tuple[Button, ...]:
@@ -86,5 +99,6 @@ __all__ = [
     "buttons",
     "clamp",
     "of",
+    "pressed",
     "split",
 ]

@@ -159,6 +159,15 @@ def test_a_stranger_cannot_turn_anothers_pages(ws: MemoryWorkspace, app: App) ->
     assert "page 2 of" in (one(ws.press("bob", nxt)).reply.title or "")
     # A forged value (no owner, not a number) is refused too.
     assert one(ws.press_id("bob", "pipeline.page|x:2:")).outbound.refusal
+    # Digits that are not ASCII ("²" passes str.isdigit, not int) are forged values too: a
+    # refusal for someone else's owner id, the first page for a page number, never a crash.
+    for action in ("pipeline.page", "offer.page", "letter.page"):
+        for value in ("²:1:", "١:1:", "99999999999999999999:1:"):
+            sent = one(ws.press_id("bob", f"{action}|{value}"))
+            assert sent.outbound.refusal and "went wrong" not in sent.text
+    bob = app.sessions().scalar(select(Member.id).where(Member.platform_user_id == "U-bob"))
+    first = one(ws.press_id("bob", f"pipeline.page|{bob}:²:"))
+    assert "page 1 of" in (first.reply.title or "") and not first.outbound.refusal
 
 
 def test_a_page_past_the_end_of_a_shrunk_list_shows_the_last_page(

@@ -381,8 +381,7 @@ def pipeline_list(ctx: Ctx) -> Reply:
 
 @action("pipeline.page")
 def pipeline_page(ctx: Ctx, value: str) -> list[Outbound]:
-    turn = pages.Turn.parse(value)
-    turn.check(ctx.member.id)
+    turn = pages.pressed(value, ctx.member.id)
     return [ctx.turn(list_page(ctx, turn.page))]
 
 

@@ -406,8 +406,7 @@ def letter_command(ctx: Ctx) -> Reply:
 
 @action("letter.page")
 def letter_turn(ctx: Ctx, value: str) -> list[Outbound]:
-    turn = pages.Turn.parse(value)
-    turn.check(ctx.member.id)
+    turn = pages.pressed(value, ctx.member.id)
     kind, _, app_id = turn.rest.partition(":")
     if kind not in LETTER_KINDS:
         return [ctx.private(Reply("That button no longer works."))]

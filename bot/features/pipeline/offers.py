@@ -182,8 +182,7 @@ def offer_compare(ctx: Ctx) -> Reply:
 
 @action("offer.page")
 def offer_page(ctx: Ctx, value: str) -> list[Outbound]:
-    turn = pages.Turn.parse(value)
-    turn.check(ctx.member.id)
+    turn = pages.pressed(value, ctx.member.id)
     return [ctx.turn(compare_page(ctx, turn.page))]
 
 
