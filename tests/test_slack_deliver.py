@@ -160,12 +160,13 @@ def test_posts_to_one_channel_are_paced(fake: FakeSlack, app: App) -> None:
             for n, (conv, text) in enumerate(posts)
         ]
         enqueue(s, items, now)
-    report = Dispatcher(app.sessions, a.deliver, spacing=spacing({"slack": a})).drain(now)
+    dispatcher = Dispatcher(app.sessions, a.deliver, spacing=spacing({"slack": a}), patience=0.1)
+    report = dispatcher.drain(now)
     assert report.sent == 4
     at = {m.body["text"]: m.at for m in fake.delivered("chat.postMessage")}
     assert at["post 1"] - at["post 0"] >= 0.35
     assert at["post 2"] - at["post 1"] >= 0.35
-    # Another channel goes beside it (once the drain's patience is over), not behind it.
+    # Another channel goes beside it (once the drain's patience, 0.1 s, is over), not behind.
     assert at["elsewhere"] < at["post 2"]
 
 
