@@ -79,15 +79,15 @@ class SeenRequests:
             self._local[key] = now
             return True
 
-    def first_everywhere(self, key: str, budget: float = BUDGET) -> bool:
+    def first_everywhere(self, key: str) -> bool:
         """True when no other replica has taken `key` on: the shared record, which a request
-        this replica has already counted with `first_here` then claims for good. After the
-        ack, a longer `budget` lowers the odds of taking on, unrecorded, a busy replica's
-        request."""
+        this replica has already counted with `first_here` then claims for good. Its budget
+        stays short after the ack too: during a database outage the member's "try again"
+        comes after this budget and the work's own (within Slack's 3 s)."""
         if not self.shared or time.monotonic() < self._skip_until:
             return True
         try:
-            with deadline(budget):
+            with deadline(BUDGET):
                 return self._claim(key[:200], self.clock())
         except SQLAlchemyError as exc:
             self._skip_until = time.monotonic() + BACK_OFF

@@ -346,7 +346,7 @@ class SlackBot:
 
         def run(body: dict[str, Any]) -> None:
             key = request_key(body)
-            if key is not None and not self.seen.first_everywhere(key, WORK_DB_SECONDS):
+            if key is not None and not self.seen.first_everywhere(key):
                 log.info("dropped a request another replica took on", extra={"key": key})
                 return
             given = {"body": body, "event": body.get("event") or {}}
