@@ -6,6 +6,7 @@ import re
 import warnings
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from bot.errors import UserError
@@ -18,6 +19,23 @@ _TIME_OF_DAY = re.compile(
 # 5/12 is 5 December in Berlin and May 12 in New York; dateparser would quietly pick one.
 _SLASHED = re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})(?:/(\d{4}|\d{2}))?(?![\d/])")
 _NEXT_WEEKDAY = re.compile(r"^\s*(?:next|this|on)\s+(" + "|".join(_WEEKDAYS) + r")\b(.*)$", re.I)
+# A clock time as typed inside a date (9:30, 2pm, 12:15 am): read here as well, since
+# dateparser drops one it cannot read (25:00, 13pm) and keeps the date at the current time.
+_CLOCK = re.compile(
+    r"(?<![\d:.])(\d{1,2})(?::(\d{1,2}))?\s*(am|pm)\b|(?<![\d:.])(\d{1,2}):(\d{1,2})(?![\d:])",
+    re.I,
+)
+
+# Which way a date without its year is read. A deadline or a start date lies ahead: "future".
+# An interview is logged after the fact as often as before: "nearest" reads "22 nov" on
+# 23 Nov as yesterday, and a date up to RECENT_PAST back as that past date, else ahead.
+Prefer = Literal["future", "nearest"]
+RECENT_PAST = timedelta(days=60)
+
+
+def _since(today: date, prefer: Prefer) -> date:
+    """The first day a date without its year may fall on."""
+    return today - RECENT_PAST if prefer == "nearest" else today
 
 
 @dataclass(frozen=True)
@@ -29,7 +47,9 @@ class When:
         return self.at.astimezone(tz)
 
 
-def _dateparser_parse(text: str, tz: ZoneInfo, base: datetime) -> datetime | None:
+def _dateparser_parse(
+    text: str, tz: ZoneInfo, base: datetime, prefer: str = "future"
+) -> datetime | None:
     import dateparser  # slow import, paid only by commands that read dates
 
     with warnings.catch_warnings():
@@ -41,7 +61,7 @@ def _dateparser_parse(text: str, tz: ZoneInfo, base: datetime) -> datetime | Non
                 "TIMEZONE": str(tz),
                 "TO_TIMEZONE": str(tz),
                 "RETURN_AS_TIMEZONE_AWARE": True,
-                "PREFER_DATES_FROM": "future",
+                "PREFER_DATES_FROM": prefer,
                 "RELATIVE_BASE": base.replace(tzinfo=None),
             },
         )
@@ -59,14 +79,14 @@ def _expand_weekday(text: str, local_now: datetime) -> str:
     return f"{day.isoformat()}{m.group(2)}"
 
 
-def _next_on(day: int, month: int, year: int | None, today: date) -> date | None:
-    """The date `day`/`month` names: in `year`, or the next one from `today` on."""
-    for y in (year,) if year else (today.year, today.year + 1):
+def _next_on(day: int, month: int, year: int | None, since: date) -> date | None:
+    """The date `day`/`month` names: in `year`, or the first one from `since` on."""
+    for y in (year,) if year else (since.year, since.year + 1):
         try:
             d = date(y, month, day)
         except ValueError:
             return None
-        if year or d >= today:
+        if year or d >= since:
             return d
     return None
 
@@ -75,17 +95,25 @@ class AmbiguousDate(UserError):
     """A typed date whose day and month could swap (03/04): both readings, so whoever knows
     the command can offer each as a button (bot/router.py) instead of guessing."""
 
-    def __init__(self, message: str, typed: str, matched: str, readings: tuple[date, date]):
+    def __init__(
+        self,
+        message: str,
+        typed: str,
+        matched: str,
+        readings: tuple[date, date],
+        today: date | None = None,
+    ):
         super().__init__(message)
         self.typed = typed  # the whole text read as a date
         self.matched = matched  # the part that is ambiguous, e.g. "03/04"
         self.readings = readings  # (day first, month first)
+        self.today = today
 
     def label(self, reading: date) -> str:
-        return _spoken(reading)
+        return _spoken(reading, self.readings, self.today)
 
 
-def _refuse_ambiguous(raw: str, today: date) -> None:
+def _refuse_ambiguous(raw: str, today: date, prefer: Prefer = "future") -> None:
     """Refuse a slashed date whose day and month could swap, naming both readings: guessing
     either way is wrong for half the cohort, and a wrong interview date is costly."""
     m = _SLASHED.search(raw)
@@ -97,25 +125,46 @@ def _refuse_ambiguous(raw: str, today: date) -> None:
     year = None
     if m.group(3):
         year = int(m.group(3)) + (2000 if len(m.group(3)) == 2 else 0)
-    day_first, month_first = _next_on(a, b, year, today), _next_on(b, a, year, today)
+    since = _since(today, prefer)
+    day_first, month_first = _next_on(a, b, year, since), _next_on(b, a, year, since)
     if day_first is None or month_first is None:
         return
+    both = (day_first, month_first)
     raise AmbiguousDate(
-        f"Did you mean {_spoken(day_first)} or {_spoken(month_first)}? Write "
-        f"{day_first.isoformat()} or {day_first.day} {day_first:%b} for the first, "
+        f"Did you mean {_spoken(day_first, both, today)} or {_spoken(month_first, both, today)}? "
+        f"Write {day_first.isoformat()} or {day_first.day} {day_first:%b} for the first, "
         f"{month_first.isoformat()} or {month_first.day} {month_first:%b} for the second.",
         raw,
         m.group(0),
-        (day_first, month_first),
+        both,
+        today,
     )
 
 
-def _spoken(d: date) -> str:
-    return f"{d.day} {d:%B}"
+_NEAR = {-1: "yesterday", 0: "today", 1: "tomorrow"}
 
 
-def parse_when(text: str, tz: ZoneInfo, now: datetime, *, default_time: time = time(9, 0)) -> When:
-    """Read `text` as a moment in `tz`; raise UserError when it is not a date."""
+def _spoken(d: date, readings: tuple[date, ...] = (), today: date | None = None) -> str:
+    """'5 December'; with its year when the readings fall in different years, and 'yesterday'
+    or 'tomorrow' beside it when it is that close."""
+    shown = f"{d.day} {d:%B}"
+    if len({r.year for r in readings}) > 1:
+        shown += f" {d.year}"
+    if today is not None and (near := _NEAR.get((d - today).days)):
+        shown += f" ({near})"
+    return shown
+
+
+def parse_when(
+    text: str,
+    tz: ZoneInfo,
+    now: datetime,
+    *,
+    default_time: time = time(9, 0),
+    prefer: Prefer = "future",
+) -> When:
+    """Read `text` as a moment in `tz`; raise UserError when it is not a date, or names a
+    time of day that is none (25:00, 13pm)."""
     raw = text.strip()
     if not raw or len(raw) > 100:
         raise UserError(
@@ -123,31 +172,66 @@ def parse_when(text: str, tz: ZoneInfo, now: datetime, *, default_time: time = t
             "'2026-12-05 14:00'."
         )
     local_now = now.astimezone(tz)
-    _refuse_ambiguous(raw, local_now.date())
+    typed_clock = _typed_clock(raw)
+    _refuse_ambiguous(raw, local_now.date(), prefer)
     expanded = _expand_weekday(raw, local_now)
-    parsed = _dateparser_parse(expanded, tz, local_now.replace(second=0, microsecond=0))
+    base = local_now.replace(second=0, microsecond=0)
+    parsed = _dateparser_parse(expanded, tz, base)
     if parsed is None:
         raise UserError(
             f"I couldn't read {raw[:40]!r} as a date. Try 'dec 5', 'next friday 5pm', "
             "'in 3 days' or '2026-12-05 14:00'."
         )
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=tz)
+    if prefer == "nearest":
+        parsed = _recent(expanded, tz, base, parsed)
+    if typed_clock is not None and (parsed.hour, parsed.minute) != (
+        typed_clock.hour,
+        typed_clock.minute,
+    ):
+        raise UserError(
+            f"I couldn't place the time {typed_clock:%H:%M} in {raw[:40]!r}. Give the date and "
+            "the time apart, e.g. 'dec 5 14:30'. Nothing was saved."
+        )
     has_time = bool(_TIME_OF_DAY.search(raw))
-    if has_time:
-        local = parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
-    else:
-        local = datetime.combine(parsed.date(), default_time, tzinfo=tz)
+    local = parsed if has_time else datetime.combine(parsed.date(), default_time, tzinfo=tz)
     return When(local.astimezone(UTC), has_time)
 
 
-def parse_date(text: str, tz: ZoneInfo, now: datetime) -> date:
-    return parse_when(text, tz, now).local(tz).date()
+def _typed_clock(raw: str) -> time | None:
+    """The clock time typed in a date's text, checked: a UserError when it is no time of day."""
+    m = _CLOCK.search(raw)
+    if m is None:
+        return None
+    if m.group(1) is not None:
+        return _clock(m.group(0), m.group(1), m.group(2), m.group(3))
+    return _clock(m.group(0), m.group(4), m.group(5), None)
+
+
+def _recent(text: str, tz: ZoneInfo, base: datetime, ahead: datetime) -> datetime:
+    """`ahead`, dateparser's future reading, or the same date a year earlier when the text
+    named no year and that date is at most RECENT_PAST ago (yesterday's interview)."""
+    if ahead.date() - base.date() < timedelta(days=365) - RECENT_PAST - timedelta(days=1):
+        return ahead  # the year before lies further back than RECENT_PAST
+    back = _dateparser_parse(text, tz, base, prefer="past")
+    if back is None:
+        return ahead
+    back = back if back.tzinfo else back.replace(tzinfo=tz)
+    same_day = (back.month, back.day) == (ahead.month, ahead.day)
+    if same_day and back.year == ahead.year - 1 and back.date() >= _since(base.date(), "nearest"):
+        return back
+    return ahead
+
+
+def parse_date(text: str, tz: ZoneInfo, now: datetime, *, prefer: Prefer = "future") -> date:
+    return parse_when(text, tz, now, prefer=prefer).local(tz).date()
 
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_HH_MM = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
 
 
-def read_date(text: str, tz: ZoneInfo, now: datetime) -> date:
+def read_date(text: str, tz: ZoneInfo, now: datetime, *, prefer: Prefer = "future") -> date:
     """A form's date field: 2026-12-05 as a picker sends it, or a typed date (ambiguous
     ones refused with both readings)."""
     raw = text.strip()
@@ -156,42 +240,47 @@ def read_date(text: str, tz: ZoneInfo, now: datetime) -> date:
             return date.fromisoformat(raw)
         except ValueError:
             pass
-    return parse_date(raw, tz, now)
+    return parse_date(raw, tz, now, prefer=prefer)
 
 
 def read_time(text: str) -> time:
     """A form's time field: 14:30 as a picker sends it, or typed (9, 9am, 2:30 pm, noon)."""
     raw = text.strip().lower().replace(".", ":")
-    if m := _HH_MM.fullmatch(raw):
-        return time(int(m.group(1)), int(m.group(2)))
     if raw in ("noon", "midday"):
         return time(12, 0)
     if raw == "midnight":
         return time(0, 0)
-    m2 = re.fullmatch(r"(\d{1,2})(?::([0-5]\d))?\s*(am|pm)?", raw)
-    if m2:
-        hour, minute = int(m2.group(1)), int(m2.group(2) or 0)
-        if m2.group(3):
-            if not 1 <= hour <= 12:
-                hour = 99
-            hour = hour % 12 + (12 if m2.group(3) == "pm" else 0)
-        if hour <= 23:
-            return time(hour, minute)
-    raise UserError(f"I couldn't read {text.strip()[:20]!r} as a time of day. Try 14:30 or 2:30pm.")
+    m = re.fullmatch(r"(\d{1,2})(?::(\d{1,2}))?\s*(am|pm)?", raw)
+    if m is None:
+        raise UserError(
+            f"I couldn't read {text.strip()[:20]!r} as a time of day. Try 14:30 or 2:30pm."
+        )
+    return _clock(text.strip(), m.group(1), m.group(2), m.group(3))
 
 
-def read_moment(text: str, tz: ZoneInfo, now: datetime, *, default_time: time = time(9, 0)) -> When:
-    """A form's date-and-time field: an ISO 8601 moment with its offset as a picker sends it
-    (already an instant), or typed words read in the member's zone."""
-    raw = text.strip()
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?([+-]\d{2}:\d{2}|Z)", raw):
-        try:
-            at = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-        except ValueError:
-            pass
-        else:
-            return When(at.astimezone(UTC), True)
-    return parse_when(raw, tz, now, default_time=default_time)
+def _clock(typed: str, hour_text: str, minute_text: str | None, half: str | None) -> time:
+    """A time of day from its typed parts, or a UserError saying which part is out of range:
+    never a near guess (13pm is neither 1pm nor 13:00)."""
+    hour, minute = int(hour_text), int(minute_text or 0)
+    shown = typed[:20]
+    if minute_text is not None and (len(minute_text) != 2 or minute > 59):
+        raise UserError(
+            f"{shown!r} isn't a time of day: minutes go from 00 to 59. Try 14:30 or 2:30pm. "
+            "Nothing was saved."
+        )
+    if half is not None:
+        if not 1 <= hour <= 12:
+            raise UserError(
+                f"{shown!r} isn't a time of day: with am or pm the hour goes from 1 to 12. "
+                "Try 1pm, or 13:00 without pm. Nothing was saved."
+            )
+        return time(hour % 12 + (12 if half.lower() == "pm" else 0), minute)
+    if hour > 23:
+        raise UserError(
+            f"{shown!r} isn't a time of day: the hour goes from 0 to 23. Try 14:30 or 2:30pm. "
+            "Nothing was saved."
+        )
+    return time(hour, minute)
 
 
 def at_local(day: date, clock: time, tz: ZoneInfo) -> datetime:

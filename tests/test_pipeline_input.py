@@ -4,6 +4,8 @@ ambiguous dates and pathological amounts."""
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -62,8 +64,9 @@ def test_an_ambiguous_date_is_asked_about_not_guessed(ws: MemoryWorkspace) -> No
     ws.command("alice", "/settings tz Europe/Berlin")
     ws.command("alice", "/pipeline add Acme")
     out = ws.command("alice", "/pipeline interview acme 5/12 14:00")
-    assert "Did you mean 5 December or 12 May? Press the one you meant." in _text(out)
-    assert [b.label for b in out[0].reply.buttons] == ["5 December", "12 May"]
+    # The readings fall in different years (this May is too far back for an interview).
+    assert "Did you mean 5 December 2026 or 12 May 2027? Press the one you meant." in _text(out)
+    assert [b.label for b in out[0].reply.buttons] == ["5 December 2026", "12 May 2027"]
     out = ws.command("alice", "/pipeline offer acme deadline 03/04")
     assert "Did you mean 3 April or 4 March?" in _text(out)
     with ws.app.sessions() as s:
@@ -92,3 +95,146 @@ def test_the_long_amount_command_answers_quickly(ws: MemoryWorkspace) -> None:
     elapsed = time.perf_counter() - started
     assert "isn't an amount for base" in _text(out)
     assert elapsed < 1.0  # a generous bound for a shared machine; it takes milliseconds
+
+
+# -- typed times of day and dates without a year -------------------------------------------
+# The clock is tests/conftest.py's START, Mon 23 Nov 2026 08:00 UTC (03:00 in New York).
+
+
+def _stored_interviews(ws: MemoryWorkspace) -> list[datetime]:
+    with ws.app.sessions() as s:
+        rows = s.scalars(select(Interview).order_by(Interview.at)).all()
+        return [i.at.replace(tzinfo=UTC) for i in rows]
+
+
+def _in_new_york(ws: MemoryWorkspace) -> None:
+    ws.command("alice", "/settings tz America/New_York")
+    ws.command("alice", "/pipeline add Acme")
+
+
+@pytest.mark.parametrize(
+    ("typed", "problem"),
+    [
+        ("13pm", "with am or pm the hour goes from 1 to 12"),
+        ("0pm", "with am or pm the hour goes from 1 to 12"),
+        ("0am", "with am or pm the hour goes from 1 to 12"),
+        ("00:30pm", "with am or pm the hour goes from 1 to 12"),
+        ("24:00", "the hour goes from 0 to 23"),
+        ("9:75", "minutes go from 00 to 59"),
+    ],
+)
+def test_a_form_time_that_is_no_time_of_day_is_refused(
+    ws: MemoryWorkspace, typed: str, problem: str
+) -> None:
+    _in_new_york(ws)
+    fields = {"company": "acme", "date": "2026-12-07", "time": typed}
+    out = ws.submit("alice", "pipeline.interview", "", fields)
+    assert f"{typed!r} isn't a time of day: {problem}" in _text(out)
+    assert out[0].outbound.refusal and out[0].outbound.field == "time"
+    assert _stored_interviews(ws) == []
+
+
+@pytest.mark.parametrize(
+    ("typed", "local"),
+    [("12am", (0, 0)), ("12pm", (12, 0)), ("1pm", (13, 0)), ("9", (9, 0)), ("2.30 pm", (14, 30))],
+)
+def test_form_times_that_are_times_of_day_are_read_as_typed(
+    ws: MemoryWorkspace, typed: str, local: tuple[int, int]
+) -> None:
+    _in_new_york(ws)
+    fields = {"company": "acme", "date": "2026-12-07", "time": typed}
+    ws.submit("alice", "pipeline.interview", "", fields)
+    at = datetime(2026, 12, 7, *local, tzinfo=ZoneInfo("America/New_York"))
+    assert _stored_interviews(ws) == [at.astimezone(UTC)]
+
+
+@pytest.mark.parametrize(
+    ("typed", "problem"),
+    [
+        ("tomorrow 25:00", "'25:00' isn't a time of day: the hour goes from 0 to 23"),
+        ("tomorrow 13pm", "'13pm' isn't a time of day: with am or pm the hour goes from 1 to 12"),
+        ("tomorrow 0pm", "'0pm' isn't a time of day: with am or pm the hour goes from 1 to 12"),
+        ("dec 7 10:60", "'10:60' isn't a time of day: minutes go from 00 to 59"),
+    ],
+)
+def test_a_command_time_that_is_no_time_of_day_is_refused(
+    ws: MemoryWorkspace, typed: str, problem: str
+) -> None:
+    _in_new_york(ws)
+    out = ws.command("alice", f"/pipeline interview acme {typed}")
+    assert problem in _text(out) and out[0].outbound.refusal
+    assert _stored_interviews(ws) == []
+    out = ws.command("alice", f"/pipeline deadline acme {typed}")
+    assert problem in _text(out)
+    ws.command("alice", "/pipeline interview acme dec 9 10:00")
+    out = ws.command("alice", f"/pipeline reschedule acme {typed}")
+    assert problem in _text(out)
+    with ws.app.sessions() as s:
+        assert s.scalars(select(Offer)).all() == []
+    nine = datetime(2026, 12, 9, 10, 0, tzinfo=ZoneInfo("America/New_York"))
+    assert _stored_interviews(ws) == [nine.astimezone(UTC)]
+
+
+def test_a_command_time_is_kept_as_typed(ws: MemoryWorkspace) -> None:
+    _in_new_york(ws)
+    out = ws.command("alice", "/pipeline interview acme tomorrow 1pm kind phone")
+    assert "Tue 24 Nov 2026, 13:00 (America/New_York)" in _text(out)
+    out = ws.command("alice", "/pipeline interview acme dec 7 12am")
+    assert "Mon 7 Dec 2026, 00:00 (America/New_York)" in _text(out)
+
+
+@pytest.mark.parametrize("typed", ["22 nov", "11/22", "Nov 20", "1 oct"])
+def test_logging_a_recent_interview_by_a_date_without_its_year_keeps_it_past(
+    ws: MemoryWorkspace, typed: str
+) -> None:
+    _in_new_york(ws)
+    fields = {"company": "acme", "date": typed, "time": "10:00"}
+    out = ws.submit("alice", "pipeline.interview", "", fields)
+    [at] = _stored_interviews(ws)
+    assert at.year == 2026 and at < ws.clock.now(), typed
+    assert "Send a thank-you within a day" in _text(out) and "Good luck" not in _text(out)
+    ws.command("alice", "/pipeline cancel-interview acme")
+    out = ws.command("alice", f"/pipeline interview acme {typed} 10:00")
+    assert _stored_interviews(ws) == [at], typed
+    assert "Send a thank-you within a day" in _text(out)
+
+
+def test_a_date_without_its_year_further_back_is_next_years(ws: MemoryWorkspace) -> None:
+    _in_new_york(ws)
+    out = ws.command("alice", "/pipeline interview acme 1 sep 10:00")  # 83 days back
+    assert "Wed 1 Sep 2027, 10:00" in _text(out) and "Good luck" in _text(out)
+    out = ws.command("alice", "/pipeline interview acme 2026-11-20 10:00")  # a year: as typed
+    assert "Fri 20 Nov 2026, 10:00" in _text(out)
+
+
+def test_a_deadline_without_its_year_is_still_ahead(ws: MemoryWorkspace) -> None:
+    _in_new_york(ws)
+    out = ws.command("alice", "/pipeline deadline acme 22 nov")
+    assert "Deadline: Mon 22 Nov 2027, 17:00 (America/New_York)" in _text(out)
+    fields = {"company": "acme", "deadline_date": "Nov 20", "deadline_time": ""}
+    out = ws.submit("alice", "pipeline.offer", "", fields)
+    assert "Deadline: Sat 20 Nov 2027, 17:00 (America/New_York)" in _text(out)
+
+
+def test_the_ambiguous_date_question_offers_each_reading_in_its_year(
+    ws: MemoryWorkspace,
+) -> None:
+    _in_new_york(ws)
+    ws.clock.set(datetime(2026, 12, 2, 15, 0, tzinfo=UTC))  # Wed 2 Dec, 10:00 in New York
+    out = ws.command("alice", "/pipeline interview acme 12/01 14:00")
+    question = "Did you mean 12 January 2027 or 1 December 2026 (yesterday)?"
+    assert question in _text(out)
+    buttons = out[0].reply.buttons
+    assert [b.label for b in buttons] == ["12 January 2027", "1 December 2026 (yesterday)"]
+    out = ws.press("alice", buttons[1])
+    assert "Tue 1 Dec 2026, 14:00" in _text(out) and "Send a thank-you" in _text(out)
+    # The form asks the same; a deadline's readings both lie ahead.
+    fields = {"company": "acme", "date": "12/01", "time": "9am"}
+    out = ws.submit("alice", "pipeline.interview", "", fields)
+    assert question in _text(out) and out[0].outbound.field == "date"
+    out = ws.command("alice", "/pipeline deadline acme 12/01")
+    assert "Did you mean 12 January or 1 December?" in _text(out)
+    ws.press("alice", out[0].reply.buttons[1])
+    with ws.app.sessions() as s:
+        deadline = s.scalars(select(Offer)).one().deadline.replace(tzinfo=UTC)
+    assert deadline == datetime(2027, 12, 1, 22, 0, tzinfo=UTC)

@@ -569,7 +569,8 @@ def pipeline_interview(ctx: Ctx) -> Reply:
             form=interview_form(ctx, company),
         )
     text, kind = _kind_words(ctx)
-    at = parse_when(text, ctx.tz, ctx.now, default_time=time(9, 0)).at
+    # An interview is logged after it as often as before: "22 nov" is last week's.
+    at = parse_when(text, ctx.tz, ctx.now, default_time=time(9, 0), prefer="nearest").at
     args = {"at": str(int(at.timestamp())), "kind": kind}
     app = resolve(ctx, ctx.arg("company"), "interview", args)
     return _interview(ctx, app, args)
@@ -620,7 +621,7 @@ def _interview(ctx: Ctx, app: Application, args: dict[str, str]) -> Reply:
 @command("pipeline reschedule")
 def pipeline_reschedule(ctx: Ctx) -> Reply:
     text, kind = _kind_words(ctx)
-    when = parse_when(text, ctx.tz, ctx.now, default_time=time(9, 0))
+    when = parse_when(text, ctx.tz, ctx.now, default_time=time(9, 0), prefer="nearest")
     args = {"at": str(int(when.at.timestamp())), "t": "1" if when.has_time else "0"}
     if kind:
         args["kind"] = kind
