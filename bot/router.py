@@ -378,12 +378,18 @@ class Router:
         return commands.ParsedCommand(path, leaf, commands.check_options(leaf, path, opts))
 
     def _private(
-        self, user: User, conversation: Conversation, reply: Reply, *, refusal: bool = False
+        self,
+        user: User,
+        conversation: Conversation,
+        reply: Reply,
+        *,
+        refusal: bool = False,
+        field: str = "",
     ) -> Outbound:
         # A refusal is marked, so that adapters and tests can tell it from an answer.
         if conversation.kind == "dm":
-            return Outbound(DM(user), reply, refusal=refusal)
-        return Outbound(Ephemeral(user, conversation), reply, refusal=refusal)
+            return Outbound(DM(user), reply, refusal=refusal, field=field)
+        return Outbound(Ephemeral(user, conversation), reply, refusal=refusal, field=field)
 
     def _throttled(self, user: User, conversation: Conversation) -> list[Outbound]:
         """The polite "slow down" when the member is over their rate; [] when they are not."""
@@ -394,8 +400,10 @@ class Router:
     def _refusal(
         self, user: User, conversation: Conversation, exc: UsageError | UserError
     ) -> list[Outbound]:
-        reply = _usage_reply(exc) if isinstance(exc, UsageError) else _error_reply(exc)
-        return [self._private(user, conversation, reply, refusal=True)]
+        if isinstance(exc, UsageError):
+            return [self._private(user, conversation, _usage_reply(exc), refusal=True)]
+        reply = _error_reply(exc)
+        return [self._private(user, conversation, reply, refusal=True, field=exc.field)]
 
     def _run(
         self,
@@ -497,7 +505,7 @@ def _asking_dates(
             if buttons:
                 a, b = (exc.label(r) for r in exc.readings)
                 raise UserError(
-                    f"Did you mean {a} or {b}? Press the one you meant.", buttons
+                    f"Did you mean {a} or {b}? Press the one you meant.", buttons, exc.field
                 ) from None
             raise
 

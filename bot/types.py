@@ -117,14 +117,14 @@ ANSWER_LIMIT = 4000
 
 # What a form field holds. Where a platform has pickers (Slack), a date, a time of day or a
 # moment is picked; elsewhere it is typed, and the field's `hint` says the format.
-FieldKind = Literal["text", "date", "time", "datetime"]
+FieldKind = Literal["text", "date", "time"]
 # How a picked value reaches the form handler, and how `FormField.initial` is written: a date as
-# 2026-12-05 and a time as 14:30, both in the form's zone; a moment as ISO 8601 with its offset.
-# Typed text arrives as typed, and the core reads both (bot/dates.py `read_date` and friends).
+# 2026-12-05 and a time as 14:30, both in the form's zone. Typed text arrives as typed, and the
+# core reads both (bot/dates.py `read_date`, `read_time`). A moment is a date field and a time
+# field: each platform shows those two in the member's zone without converting anything.
 _HINTS: dict[str, str] = {
     "date": "YYYY-MM-DD, or e.g. 5 Dec",
     "time": "HH:MM (24h), or e.g. 2:30pm",
-    "datetime": "YYYY-MM-DD HH:MM, or e.g. next tue 2pm",
 }
 
 
@@ -272,6 +272,8 @@ class Outbound:
     reply: Reply
     # A refusal (bad arguments, not allowed): the member's change was not made.
     refusal: bool = False
+    # The submitted form's field a refusal is about (bot/errors.py UserError.field), "" if none.
+    field: str = ""
     # The message's identity for the platforms' duplicate checks (Discord's nonce, Slack's
     # message metadata): the outbox row's key, or the key an adapter gave a reply it handed
     # to the outbox after a failed first try. Empty for a reply sent straight back.

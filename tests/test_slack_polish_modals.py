@@ -67,3 +67,46 @@ def test_a_confirmation_from_a_channel_without_the_bot_comes_by_dm(rig: SlackRig
     assert confirm.body["channel"] == "DU1"
     assert "Initech" in confirm.body["text"]
     assert applications(rig) == 1
+
+
+def offer_form(rig: SlackRig) -> dict[str, Any]:
+    assert rig.command("/pipeline offer").status == 200
+    rig.fake.wait_for(lambda: bool(rig.fake.delivered("views.open")), what="the offer form")
+    view: dict[str, Any] = rig.fake.delivered("views.open")[-1].body["view"]
+    return view
+
+
+@pytest.mark.parametrize(
+    ("values", "field", "message"),
+    [
+        (
+            {"deadline_date": "2026-11-01"},
+            "deadline_date",
+            "That date (Sun 1 Nov 2026, 17:00 (America/New_York)) has already passed: give a "
+            "deadline in the future. Nothing was saved.",
+        ),
+        (
+            {"deadline_time": "12:00"},
+            "deadline_date",
+            "The deadline has a time but no date: give its date. Nothing was saved.",
+        ),
+        (
+            {"base": "lots"},
+            "base",
+            "'lots' isn't an amount for base. Try 120000, 120k or 1.2m. Nothing was saved.",
+        ),
+        (
+            {"start": "2026-11-02"},
+            "start",
+            "Mon 2 Nov 2026 has already passed; give a start date ahead. Nothing was saved.",
+        ),
+    ],
+)
+def test_an_offer_form_error_goes_beside_the_field_it_is_about(
+    rig: SlackRig, values: dict[str, str], field: str, message: str
+) -> None:
+    view = offer_form(rig)
+    ans = rig.submit_view(view, {"company": "Acme", **values})
+    assert ans.status == 200
+    assert json.loads(ans.body) == {"response_action": "errors", "errors": {field: message}}
+    assert applications(rig) == 0

@@ -8,12 +8,11 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import Any
 
 import discord
 
-from bot.types import Attachment, Button, Form, FormField, Reply
+from bot.types import Attachment, Button, Form, Reply
 
 # Discord's documented limits; past them the API answers 400 for the whole message.
 TITLE_MAX = 256
@@ -216,17 +215,6 @@ def parse_modal_id(custom_id: str) -> tuple[str, str] | None:
 TYPED_DATE_MAX = 100  # a date or time typed in words ("next tuesday 2pm")
 
 
-def typed_initial(f: FormField) -> str:
-    """A field's initial value as the member would type it: a moment in the form's own zone
-    as 2026-12-05 14:30 (its ISO form carries that zone's offset)."""
-    if f.kind == "datetime" and f.initial:
-        try:
-            return datetime.fromisoformat(f.initial).strftime("%Y-%m-%d %H:%M")
-        except ValueError:
-            return ""
-    return f.initial
-
-
 class FormModal(discord.ui.Modal):
     """A core Form as a modal; its submit goes to the handler with the field values by name."""
 
@@ -248,7 +236,7 @@ class FormModal(discord.ui.Modal):
                 required=f.required,
                 max_length=longest,
                 placeholder=_clip(f.hint, INPUT_PLACEHOLDER_MAX) or None,
-                default=typed_initial(f)[:longest] or None,
+                default=f.initial[:longest] or None,
             )
             self.inputs[f.name] = text
             self.add_item(text)

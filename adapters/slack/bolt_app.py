@@ -468,7 +468,7 @@ class SlackBot:
         refused = [o for o in answer.all if o.refusal]
         if refused and view.get("blocks"):
             message = refused[0].reply.text.split(QUOTE_MARK, 1)[0].strip()
-            where = render.field_for(message, view["blocks"])
+            where = render.field_for(message, view["blocks"], refused[0].field)
             ack(response_action="errors", errors={where: render.error_text(message)})
             return
         ack()

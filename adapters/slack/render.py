@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
 from typing import Any
 
 from bot.types import Button, Field, Form, FormField, InstantStyle, Reply, instants
@@ -191,7 +190,7 @@ def form_metadata(form: Form, channel_id: str, kind: str) -> str:
 
 
 def field_element(f: FormField, zone: str = "") -> dict[str, Any]:
-    """A form field as the input element Slack has for it: a date, a time or both as pickers
+    """A form field as the input element Slack has for it: a date or a time as a picker
     (a time shown in the member's zone, which Slack names under it), text as a text input."""
     element: dict[str, Any]
     if f.kind == "date":
@@ -204,11 +203,6 @@ def field_element(f: FormField, zone: str = "") -> dict[str, Any]:
             element["initial_time"] = f.initial
         if zone:
             element["timezone"] = zone
-    elif f.kind == "datetime":
-        element = {"type": "datetimepicker", "action_id": FIELD_ACTION}
-        if f.initial:
-            element["initial_date_time"] = int(datetime.fromisoformat(f.initial).timestamp())
-        return element  # a datetimepicker takes no placeholder
     else:
         element = {
             "type": "plain_text_input",
@@ -255,10 +249,13 @@ def modal(form: Form, metadata: str) -> dict[str, Any]:
 ERROR_LIMIT = 300  # a message beside a field: a sentence or two, the typed text stays above
 
 
-def field_for(message: str, view_blocks: list[Block]) -> str:
-    """The input a refusal is about: the first whose name or label the message names, else
-    the first input (the modal must name one for its errors)."""
+def field_for(message: str, view_blocks: list[Block], named: str = "") -> str:
+    """The input a refusal is about: the field the core named (UserError.field) when the modal
+    has it; else the first whose name or label the message names, else the first input (the
+    modal must name one for its errors)."""
     inputs = [b for b in view_blocks if b.get("type") == "input" and b.get("block_id")]
+    if named and any(b["block_id"] == named for b in inputs):
+        return named
     lowered = message.lower()
     for b in inputs:
         label = str((b.get("label") or {}).get("text") or "").lower()
@@ -275,7 +272,7 @@ def error_text(message: str) -> str:
 def form_values(state: dict[str, Any]) -> dict[str, str]:
     """Field name -> value, from a view_submission's state.values, in the core's forms (see
     bot/types.py FieldKind): typed text; a picked date 2026-12-05 and time 14:30 as Slack
-    sends them; a picked date and time (unix seconds) as an ISO 8601 moment in UTC."""
+    sends them."""
     out: dict[str, str] = {}
     for block_id, actions in (state.get("values") or {}).items():
         entry = actions.get(FIELD_ACTION) or {}
@@ -284,9 +281,6 @@ def form_values(state: dict[str, Any]) -> dict[str, str]:
             out[block_id] = str(entry.get("selected_date") or "")
         elif kind == "timepicker":
             out[block_id] = str(entry.get("selected_time") or "")
-        elif kind == "datetimepicker":
-            unix = entry.get("selected_date_time")
-            out[block_id] = datetime.fromtimestamp(int(unix), UTC).isoformat() if unix else ""
         else:
             out[block_id] = str(entry.get("value") or "")
     return out
