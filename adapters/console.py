@@ -7,6 +7,7 @@ conversation; lines starting with : drive the workspace (:as, :in, :press, :cloc
 from __future__ import annotations
 
 import re
+import shlex
 import sys
 from datetime import UTC, datetime, timedelta
 from typing import TextIO
@@ -15,13 +16,14 @@ from rich.console import Console as RichConsole
 from rich.text import Text
 
 from adapters.memory import CommandError, Delivery, MemoryWorkspace
-from bot.types import Button, Conversation, FormField, instants
+from bot.types import Button, Conversation, Form, FormField, instants
 
 CONSOLE_HELP = """Console commands:
   /command ...        a slash command, typed by the current member (try /cohortbot)
   :as NAME [--admin]  act as another member (created on first use)
   :in #NAME | :in dm  type in a channel, or in your DM with the bot
   :press N            press button N of the latest message that had buttons
+  :fill NAME=VALUE .. fill in and submit the latest form (quote a value with spaces)
   :clock              show the simulated time (UTC)
   :clock +3d | +2h | +30m | 2026-12-01T09:00
                       move the clock forward, running every job that falls due
@@ -57,6 +59,7 @@ class Console:
         self.ws.user(user, admin=(user == "alice"))
         self.where: Conversation = workspace.channel()
         self.buttons: list[Button] = []
+        self.form: Form | None = None  # the latest form shown, until it is submitted
 
     # -- output ---------------------------------------------------------------------------
 
@@ -82,8 +85,12 @@ class Console:
             if file is not None:
                 self.say(f"  (file saved: {self.ws.save_file(file)})", "green")
         if r.form is not None:
-            names = " ".join(_typed(f) for f in r.form.fields)
-            self.say(f"  (on Slack and Discord this opens a form; here, type the fields: {names})")
+            self.form = r.form
+            self.say(
+                "  (on Slack and Discord this opens a form; here, fill it in with :fill, "
+                "quoting a value with spaces:)"
+            )
+            self.say("  :fill " + " ".join(_typed(f) for f in r.form.fields))
         if r.buttons:
             self.buttons = list(r.buttons)
             for i, b in enumerate(r.buttons, 1):
@@ -151,11 +158,34 @@ class Console:
                     )
                 button = self.buttons[int(rest) - 1]
                 self.show(self.ws.press(self.current, button, self.where))
+            case "fill":
+                self._fill(rest)
             case "clock":
                 self._clock(rest)
             case _:
                 raise CommandError(f"unknown console command :{verb[:20]} (try :help)")
         return True
+
+    def _fill(self, rest: str) -> None:
+        """Submit the latest form with the fields given as NAME=VALUE, the others as shown."""
+        form = self.form
+        if form is None:
+            raise CommandError("there is no form to fill in yet")
+        try:
+            words = shlex.split(rest)
+        except ValueError as exc:
+            raise CommandError(f"usage: :fill NAME=VALUE ... ({exc})") from None
+        values = {f.name: f.initial for f in form.fields}
+        for word in words:
+            name, sep, value = word.partition("=")
+            if not sep or name not in values:
+                names = ", ".join(values)
+                raise CommandError(f"{word[:30]!r}: give NAME=VALUE, NAME one of {names}")
+            values[name] = value
+        out = self.ws.submit(self.current, form.action, form.value, values, self.where)
+        if not any(d.outbound.refusal for d in out):
+            self.form = None  # submitted, as a modal closes; a refused one stays to correct
+        self.show(out)
 
     def _clock(self, rest: str) -> None:
         now = self.ws.clock.now()
@@ -203,7 +233,10 @@ class Console:
 
 
 def _typed(f: FormField) -> str:
-    """A form's field as the console asks for it: typed, with a date's format and the value
-    it would hold filled in (what was read from a message)."""
-    shown = f.name + (f" ({f.hint})" if f.kind != "text" else "")
-    return f"<{shown}={f.initial}>" if f.initial else f"<{shown}>"
+    """A form's field as :fill takes it: NAME=<what goes there> (a date's or time's format, or
+    the label), or the value it holds already; an optional field in brackets."""
+    if f.initial:
+        shown = f"{f.name}={shlex.quote(f.initial)}"
+    else:
+        shown = f"{f.name}=<{f.hint if f.kind != 'text' else f.label}>"
+    return shown if f.required else f"[{shown}]"

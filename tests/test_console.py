@@ -153,3 +153,42 @@ def test_console_prints_clock_deliveries(ws: MemoryWorkspace) -> None:
 
 def test_now_is_utc_aware(ws: MemoryWorkspace) -> None:
     assert ws.clock.now().tzinfo is UTC
+
+
+def test_a_form_opened_by_a_command_is_filled_in_as_the_console_says(
+    ws: MemoryWorkspace,
+) -> None:
+    """What the console prints for a form is a line that works when typed: :fill with the
+    form's fields, each NAME=<its format>, optional ones in brackets."""
+    import io
+
+    buf = io.StringIO()
+    console = Console(ws, buf)
+    console.feed("/settings tz Europe/Paris")
+    console.feed("/pipeline add Acme")
+    console.feed("/pipeline offer")
+    [syntax] = [line for line in buf.getvalue().splitlines() if line.startswith("  :fill ")]
+    assert syntax == (
+        "  :fill company=<Company> [deadline_date=<YYYY-MM-DD, or e.g. 5 Dec>] "
+        "[deadline_time=<HH:MM (24h), or e.g. 2:30pm>] [base=<Base salary per year>] "
+        "[start=<YYYY-MM-DD, or e.g. 5 Dec>]"
+    )
+    # A refusal keeps the form, as a modal stays open, and names what is wrong.
+    console.feed(":fill company=Acme deadline_date=2026-12-20 base=lots")
+    assert "'lots' isn't an amount for base" in buf.getvalue()
+    typed = (
+        ':fill company=Acme deadline_date=2026-12-20 deadline_time=12:00 base=120k start="4 jan"'
+    )
+    console.feed(typed)
+    text = buf.getvalue()
+    assert "Deadline: Sun 20 Dec 2026, 12:00 (Europe/Paris)" in text
+    assert "Start date: Mon 4 Jan 2027" in text
+    console.feed(":fill company=Acme")  # submitted: the form is gone, as a modal closes
+    assert "! there is no form to fill in yet" in buf.getvalue()
+    # A form filled in already (the company from the command) shows its value.
+    console.feed("/pipeline interview acme")
+    assert "  :fill company=acme date=<YYYY-MM-DD, or e.g. 5 Dec> " in buf.getvalue()
+    console.feed(":fill bogus=1")
+    assert "! 'bogus=1': give NAME=VALUE, NAME one of company, date, time, kind" in buf.getvalue()
+    console.feed(':fill date="22 nov" time=10:00 kind=phone')
+    assert "Noted: phone with Acme on Sun 22 Nov 2026, 10:00 (Europe/Paris)" in buf.getvalue()

@@ -348,8 +348,9 @@ def test_the_console_asks_for_a_forms_dates_as_typed_text(tmp_path: Path) -> Non
     proc = run_cohortbot("console", cwd=tmp_path, env=env, input=script)
     assert proc.returncode == 0, proc.stderr
     assert (
-        "type the fields: <company=acme> <date (YYYY-MM-DD, or e.g. 5 Dec)> "
-        "<time (HH:MM (24h), or e.g. 2:30pm)> <kind>" in proc.stdout
+        "  :fill company=acme date=<YYYY-MM-DD, or e.g. 5 Dec> "
+        "time=<HH:MM (24h), or e.g. 2:30pm> [kind=<Kind (phone, technical, onsite ...)>]"
+        in proc.stdout
     )
 
 
