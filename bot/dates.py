@@ -190,10 +190,14 @@ def parse_when(
         typed_clock.hour,
         typed_clock.minute,
     ):
-        raise UserError(
-            f"I couldn't place the time {typed_clock:%H:%M} in {raw[:40]!r}. Give the date and "
-            "the time apart, e.g. 'dec 5 14:30'. Nothing was saved."
-        )
+        wall = datetime.combine(parsed.date(), typed_clock, tzinfo=tz)
+        if wall.astimezone(UTC).astimezone(tz).time() == typed_clock:
+            raise UserError(
+                f"I read {raw[:40]!r} as {fmt_when(parsed, tz)}, not {typed_clock:%H:%M} as "
+                f"written. Give the date, then the time in your zone ({tz.key}), e.g. "
+                "'dec 5 14:30'. Nothing was saved."
+            )
+        parsed = wall  # a wall time the clocks skip (spring forward) moves on, as in a form
     has_time = bool(_TIME_OF_DAY.search(raw))
     local = parsed if has_time else datetime.combine(parsed.date(), default_time, tzinfo=tz)
     return When(local.astimezone(UTC), has_time)

@@ -181,6 +181,16 @@ def test_a_command_time_is_kept_as_typed(ws: MemoryWorkspace) -> None:
     assert "Tue 24 Nov 2026, 13:00 (America/New_York)" in _text(out)
     out = ws.command("alice", "/pipeline interview acme dec 7 12am")
     assert "Mon 7 Dec 2026, 00:00 (America/New_York)" in _text(out)
+    # A time read otherwise than typed is refused, saying how it was read.
+    out = ws.command("alice", "/pipeline interview acme tomorrow 9:30 utc")
+    assert (
+        "I read 'tomorrow 9:30 utc' as Tue 24 Nov 2026, 04:30 (America/New_York), not 09:30 as "
+        "written. Give the date, then the time in your zone (America/New_York)"
+    ) in _text(out)
+    # A wall time the clocks skip moves on, as a form's does: 02:30 on 14 March is 03:30.
+    out = ws.command("alice", "/pipeline interview acme 2027-03-14 02:30")
+    assert "Sun 14 Mar 2027, 03:30 (America/New_York)" in _text(out)
+    assert len(_stored_interviews(ws)) == 3
 
 
 @pytest.mark.parametrize("typed", ["22 nov", "11/22", "Nov 20", "1 oct"])
