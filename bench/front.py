@@ -13,7 +13,7 @@ Signed `/drill` requests at 8 and 32 at once, with Slack's Web API answering at 
 
 The requests are the same bodies for every process (member n, signed, a new connection each,
 as Slack makes them). Each case runs several rounds; a round measures each process for the
-same time in turn, the order reversed every other round, and each process's work after the
+same time in turn, serve and bolt taking turns to go first, and each process's work after the
 ack is waited out (up to a cap, reported) before the next process is measured, so neither
 is measured under the other's backlog. Throughput is acks per second; the ratio is taken
 within each round and the median of the rounds is the figure, with its spread. With the Web
@@ -223,7 +223,11 @@ class Case:
         return [r[front].throughput / r[base].throughput for r in self.rounds if r[base].throughput]
 
 
-def http_front(seconds: float, rounds: int, members: int = 2000) -> list[Case]:
+def http_front(
+    seconds: float, rounds: int, members: int = 2000, *, same: bool = False, quick: bool = False
+) -> list[Case]:
+    """`same`: the baseline's slot runs `cohortbot serve` too (an A/A check of the bench
+    itself); `quick`: only the cases with the Web API quick."""
     db = ChaosDatabase()
     logs = Path(tempfile.mkdtemp(prefix="cohortbot-bench-front-"))
     procs: dict[str, Replica] = {}
@@ -254,7 +258,7 @@ def http_front(seconds: float, rounds: int, members: int = 2000) -> list[Case]:
         )
         for front in FRONTS:
             replica = Replica(f"bench-{front}", env, logs)
-            if front == "serve":
+            if front == "serve" or (same and front == "bolt"):
                 replica.start()
             else:
                 out = replica.log.open("ab")
@@ -268,7 +272,7 @@ def http_front(seconds: float, rounds: int, members: int = 2000) -> list[Case]:
         for replica in procs.values():
             replica.wait_healthy()
         segments = iter(range(10**6))
-        for slow in (False, True):
+        for slow in (False,) if quick else (False, True):
             fake.delay = 2.0 if slow else 0.0
             for concurrency in (8, 32):
                 api = "Web API answering in 2 s" if slow else "Web API quick"
@@ -279,7 +283,11 @@ def http_front(seconds: float, rounds: int, members: int = 2000) -> list[Case]:
                     if not slow and front != "ack-only":
                         _drain(fake, s, len(warm.times), DRAIN_CAP)
                 for r in range(rounds):
-                    order = FRONTS if r % 2 == 0 else FRONTS[::-1]
+                    # serve and bolt take turns to go first; the ack-only app, which leaves
+                    # no work behind, always goes last. (With the order simply reversed every
+                    # other round, bolt always went second, and an A/A run with serve in both
+                    # slots read 0.92x and 1.12x the CPU against itself.)
+                    order = FRONTS if r % 2 == 0 else ("bolt", "serve", "ack-only")
                     measured: dict[str, Load] = {}
                     for front in order:
                         s = f"s{next(segments)}"
@@ -414,6 +422,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench front", description=__doc__)
     parser.add_argument("--seconds", type=float, default=4.0, help="per process per round")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--same", action="store_true", help="A/A: serve in both slots")
+    parser.add_argument("--quick", action="store_true", help="the Web API quick only")
     parser.add_argument("--no-save", action="store_true", help="print only")
     parser.add_argument("--serve-bare", nargs=2, metavar=("MODE", "PORT"))
     args = parser.parse_args(argv)
@@ -421,7 +431,7 @@ def main(argv: list[str] | None = None) -> int:
         serve_bare(int(args.serve_bare[1]), args.serve_bare[0])
         return 0
     before = os.getloadavg()
-    cases = http_front(args.seconds, args.rounds)
+    cases = http_front(args.seconds, args.rounds, same=args.same, quick=args.quick)
     doc = section(cases, args.seconds, before)
     print("\n" + doc, flush=True)
     if not args.no_save:
