@@ -92,36 +92,57 @@ _LEADING = re.compile(
 _STOP_WORDS = re.compile(r"\s+(?:in|to|for|who|with|remote|hybrid|on-?site|based)\b.*$", re.I)
 
 
+# How much of a post is read for its company and role: its first lines, each cut short. The
+# patterns above backtrack over a run of capitalised words, in time growing with the square of
+# a line's length (8,000 characters took 5 s, and a message may be 40,000): a shortcut's
+# answer must come within Slack's 3 s trigger and before Discord's modal. A job post names
+# both at its top; its links are looked for in the whole text, by a pattern that does not
+# backtrack.
+HEAD_LINES = 20
+LINE_CHARS = 200
+# Raw lines looked at (blank or emoji-only ones are skipped), and how much of each is cleaned.
+_RAW_LINES = 200
+_RAW_CHARS = 4 * LINE_CHARS
+
+
 def read_posting(text: str) -> Posting:
     """The best guess at (company, role, link) in a shared job post; any of them may be ""."""
     link = _best_link(text)
-    company, role = _labelled(text)
-    for line in _lines(text):
+    lines = _lines(text)
+    company, role = _labelled(lines)
+    for line in lines:
         if company and role:
             break
         c, r = _from_line(line)
         company, role = company or c, role or r
+    if not role:
+        role = next((t for line in lines if (t := _title(line))), "")
     if not company and link:
         company = _company_of_link(link)
     return Posting(_tidy(company, COMPANY_LIMIT), _tidy(role, ROLE_LIMIT), link[:LINK_LIMIT])
 
 
 def _lines(text: str) -> list[str]:
+    """The post's first HEAD_LINES lines that say something, each at most LINE_CHARS long."""
     out: list[str] = []
-    for raw in text.splitlines():
-        line = _URL.sub(" ", raw)
+    for raw in text.splitlines()[:_RAW_LINES]:
+        line = _URL.sub(" ", raw[:_RAW_CHARS])
         line = re.sub(r"[*_`~>]+", " ", line)  # markdown emphasis and quotes
         line = re.sub(r":[a-z0-9_+-]+:", " ", line)  # Slack's :emoji:
         line = re.sub(r"[^\w\s&.,'’/()+@:|!?#\-–—]", " ", line)  # pictographs
         line = re.sub(r"[ \t]+", " ", line).strip()
+        if len(line) > LINE_CHARS:  # at a word's end, so no name is read half
+            line = line[: LINE_CHARS + 1].rsplit(" ", 1)[0][:LINE_CHARS]
         if line:
             out.append(line)
+            if len(out) == HEAD_LINES:
+                break
     return out
 
 
-def _labelled(text: str) -> tuple[str, str]:
+def _labelled(lines: list[str]) -> tuple[str, str]:
     found = {"company": "", "role": ""}
-    for line in _lines(text):
+    for line in lines:
         for key, pattern in _LABELS.items():
             m = pattern.match(line)
             if m and not found[key]:
@@ -170,6 +191,21 @@ _NOT_A_COMPANY = re.compile(
 )
 
 
+# A line that is nothing but a job's title, as a job board's link is labelled or a job feed
+# heads its post: "Backend Engineer, Payments", "Senior Data Engineer (Remote)".
+_TITLE_WORD = re.compile(r"\(?[A-Z0-9][\w&.'’+/()-]*|of|and|for|in|to|&|[-–—/]")
+
+
+def _title(line: str) -> str:
+    text = _clean_part(_LEADING.sub("", line))
+    words = re.split(r"[ ,]+", text)
+    if len(text) > 80 or len(words) > 8 or not _ROLE_WORDS.search(text):
+        return ""
+    if re.search(r"[!?@:|]|[.;]\s", text):  # a sentence, a label, or a title "at" someone
+        return ""
+    return text if all(_TITLE_WORD.fullmatch(w) for w in words if w) else ""
+
+
 def _sentence(text: str) -> str:
     """Up to the end of its first sentence."""
     return re.split(r"[.!?;]\s", text + " ", maxsplit=1)[0]
@@ -203,7 +239,8 @@ def _clean_company(text: str) -> str:
 
 
 def _best_link(text: str) -> str:
-    urls: list[str] = [str(u).rstrip(".,;:!?") for u in _URL.findall(text)]
+    # Without what ends the sentence or closes markdown's emphasis around the link.
+    urls: list[str] = [str(u).rstrip(".,;:!?*_~`") for u in _URL.findall(text)]
     if not urls:
         return ""
 
