@@ -85,6 +85,10 @@ COMMANDS: tuple[Command, ...] = (
                     ),
                     option("kind", "phone, technical, onsite, ...", required=False, keyword=True),
                 ),
+                details=(
+                    "One that is over can be recorded too: a date without its year, e.g. "
+                    "22 nov, is the nearest one, up to 60 days back."
+                ),
                 examples=("/pipeline interview acme next tuesday 14:00 kind technical",),
             ),
             Command(
