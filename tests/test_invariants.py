@@ -1,8 +1,9 @@
 """The rules a cohort expects, checked after generated cohorts live through eight weeks.
 
 One explicit five-member cohort runs in both seasons in the full run (simulations are slow:
-`-m "not slow"` leaves them out). The generated cohorts are the long hunt: the full suite runs COHORTBOT_SIM_EXAMPLES of them (100 by default) with a fixed seed; a longer hunt is
-one variable away: COHORTBOT_SIM_EXAMPLES=2000 COHORTBOT_SIM_RANDOM=1 pytest
+`-m "not slow"` leaves them out). The generated cohorts are the long hunt: the full suite
+runs COHORTBOT_SIM_EXAMPLES of them (100 by default) with a fixed seed; a longer hunt is one
+variable away: COHORTBOT_SIM_EXAMPLES=2000 COHORTBOT_SIM_RANDOM=1 pytest
 tests/test_invariants.py. A failure prints the plan that broke a rule and the rules it broke;
 COHORTBOT_SIM_SHRINK=1 makes hypothesis look for the smallest such plan first."""
 
