@@ -238,3 +238,136 @@ def test_a_trigger_opens_a_view_within_three_seconds_only(rig: SlackRig) -> None
     rig.fake.trigger_ttl = 0.0  # as if the 3 s had passed since the request
     with pytest.raises(Exception, match="expired_trigger_id"):
         rig.bot.client.views_open(trigger_id=late, view=view)
+
+
+# -- what a shared message holds, as Slack sends it ------------------------------------------
+
+GREENHOUSE = "https://boards.greenhouse.io/stripe/jobs/123"
+
+# A member's post from the composer: its text in mrkdwn, a job board's link labelled with the
+# job, and the rich_text block the composer made of the same text.
+LABELLED_LINK = {
+    "user": "U9",
+    "client_msg_id": "2f1c0c56-0000-4000-8000-000000000001",
+    "text": f"<{GREENHOUSE}|Backend Engineer, Payments>",
+    "blocks": [
+        {
+            "type": "rich_text",
+            "block_id": "Xy1",
+            "elements": [
+                {
+                    "type": "rich_text_section",
+                    "elements": [
+                        {"type": "link", "url": GREENHOUSE, "text": "Backend Engineer, Payments"}
+                    ],
+                }
+            ],
+        }
+    ],
+}
+
+# A job feed's post (an RSS or job-board app): nothing but blocks, its text empty.
+FEED_POST = {
+    "bot_id": "B0FEED",
+    "subtype": "bot_message",
+    "username": "Job Feed",
+    "text": "",
+    "blocks": [
+        {"type": "header", "block_id": "h", "text": {"type": "plain_text", "text": "New job"}},
+        {
+            "type": "section",
+            "block_id": "s",
+            "text": {
+                "type": "mrkdwn",
+                "text": "*<https://jobs.lever.co/acme/a1b2c3|Senior Data Engineer>*",
+            },
+            "fields": [
+                {"type": "mrkdwn", "text": "*Location*\nBerlin"},
+                {"type": "mrkdwn", "text": "*Type*\nFull-time"},
+            ],
+            "accessory": {
+                "type": "button",
+                "action_id": "apply",
+                "text": {"type": "plain_text", "text": "Apply"},
+                "url": "https://jobs.lever.co/acme/a1b2c3/apply",
+            },
+        },
+        {"type": "divider", "block_id": "d"},
+        {
+            "type": "context",
+            "block_id": "c",
+            "elements": [{"type": "mrkdwn", "text": "Posted via Lever &amp; RSS"}],
+        },
+    ],
+}
+
+# A Workflow Builder form's post: rich_text only, a list of labelled answers.
+WORKFLOW_POST = {
+    "bot_id": "B0WORKFLOW",
+    "subtype": "bot_message",
+    "text": "",
+    "blocks": [
+        {
+            "type": "rich_text",
+            "block_id": "w",
+            "elements": [
+                {
+                    "type": "rich_text_section",
+                    "elements": [
+                        {"type": "emoji", "name": "mega", "unicode": "1f4e3"},
+                        {"type": "text", "text": " A job for the cohort, shared by "},
+                        {"type": "user", "user_id": "U0SHARER"},
+                        {"type": "text", "text": "\n"},
+                    ],
+                },
+                {
+                    "type": "rich_text_list",
+                    "style": "bullet",
+                    "indent": 0,
+                    "elements": [
+                        {
+                            "type": "rich_text_section",
+                            "elements": [
+                                {"type": "text", "text": "Company: ", "style": {"bold": True}},
+                                {"type": "text", "text": "Hooli"},
+                            ],
+                        },
+                        {
+                            "type": "rich_text_section",
+                            "elements": [
+                                {"type": "text", "text": "Role: ", "style": {"bold": True}},
+                                {"type": "text", "text": "Staff ML Engineer"},
+                            ],
+                        },
+                        {
+                            "type": "rich_text_section",
+                            "elements": [
+                                {"type": "text", "text": "Link: ", "style": {"bold": True}},
+                                {"type": "link", "url": "https://hooli.com/careers/42"},
+                            ],
+                        },
+                    ],
+                },
+            ],
+        }
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("message", "company", "role", "link"),
+    [
+        (LABELLED_LINK, "Stripe", "Backend Engineer, Payments", GREENHOUSE),
+        (FEED_POST, "Acme", "Senior Data Engineer", "https://jobs.lever.co/acme/a1b2c3"),
+        (WORKFLOW_POST, "Hooli", "Staff ML Engineer", "https://hooli.com/careers/42"),
+    ],
+    ids=["labelled-link", "feed-blocks", "workflow-rich-text"],
+)
+def test_the_add_form_is_filled_in_from_what_the_message_shows(
+    rig: SlackRig, message: dict[str, Any], company: str, role: str, link: str
+) -> None:
+    assert rig.message_shortcut("add_to_pipeline", message, channel="CJOBS").status == 200
+    [call] = opened(rig)
+    fields = inputs(call.body["view"])
+    found = {name: fields[name].get("initial_value", "") for name in ("company", "role", "link")}
+    assert found == {"company": company, "role": role, "link": link}

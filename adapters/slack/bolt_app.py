@@ -880,15 +880,80 @@ _MENTION = re.compile(r"<[@#!][^|>]*(?:\|([^>]*))?>")
 
 
 def _message_text(message: dict[str, Any]) -> str:
-    """A message as plain text for the core: Slack's <url|label> as the address, mentions as
-    their label, entities unescaped; a link preview's (attachment's) title and link after."""
-    parts = [str(message.get("text") or "")]
+    """A message as plain text for the core: Slack's <url|label> as "label url" (a job board's
+    link is often labelled with the job), mentions as their label, entities unescaped. Its
+    blocks are read too, for what they show: a bot's or a workflow's post may be nothing but
+    blocks. A rich_text block is what the composer made of the message's own text, so the
+    text is read only without one. A link preview's (attachment's) title and link come last."""
+    blocks = [b for b in message.get("blocks") or [] if isinstance(b, dict)]
+    parts: list[Any] = (
+        [] if any(b.get("type") == "rich_text" for b in blocks) else [message.get("text")]
+    )
+    parts += [_blocks_text(blocks)]
     for att in message.get("attachments") or []:
-        parts += [str(att.get(k) or "") for k in ("title", "title_link", "text", "from_url")]
-    text = "\n".join(p for p in parts if p)
-    text = _LINK.sub(lambda m: m.group(1), text)
+        if isinstance(att, dict):
+            keys = ("pretext", "title", "title_link", "text", "from_url")
+            parts += [*(att.get(k) for k in keys), _blocks_text(att.get("blocks") or [])]
+    text = "\n".join(str(p) for p in parts if p and isinstance(p, str))
+    text = _LINK.sub(_link_text, text)
     text = _MENTION.sub(lambda m: m.group(1) or "", text)
     return render.unescape(text)
+
+
+def _link_text(m: re.Match[str]) -> str:
+    url, label = m.group(1), (m.group(2) or "").strip()
+    return f"{label} {url}" if label and label != url else url
+
+
+def _blocks_text(blocks: list[Any]) -> str:
+    """The text a member sees in blocks (Block Kit's section, header, context and rich_text),
+    a line or more per block; images, buttons and dividers say nothing."""
+    lines: list[str] = []
+    for block in blocks:
+        if not isinstance(block, dict):
+            continue
+        kind = block.get("type")
+        if kind in ("section", "header"):
+            lines.append(_object_text(block.get("text")))
+            lines += [_object_text(f) for f in block.get("fields") or []]
+        elif kind == "context":
+            lines.append(" ".join(_object_text(e) for e in block.get("elements") or []))
+        elif kind == "rich_text":
+            lines += [_rich_text(e) for e in block.get("elements") or [] if isinstance(e, dict)]
+    return "\n".join(line for line in lines if line.strip())
+
+
+def _object_text(obj: Any) -> str:
+    """A text object's text (mrkdwn or plain_text); anything else (an image) is nothing."""
+    if isinstance(obj, dict) and obj.get("type") in ("mrkdwn", "plain_text"):
+        return str(obj.get("text") or "")
+    return ""
+
+
+def _rich_text(element: dict[str, Any]) -> str:
+    """One of a rich_text block's elements as text: a section, quote or preformatted block of
+    inline elements, or a list of sections, an item a line."""
+    if element.get("type") == "rich_text_list":
+        items = [_rich_text(e) for e in element.get("elements") or [] if isinstance(e, dict)]
+        return "\n".join(items)
+    out: list[str] = []
+    for el in element.get("elements") or []:
+        if not isinstance(el, dict):
+            continue
+        match el.get("type"):
+            case "text":
+                out.append(str(el.get("text") or ""))
+            case "link":
+                url, label = str(el.get("url") or ""), str(el.get("text") or "").strip()
+                out.append(f"{label} {url}" if label and label != url else url)
+            case "emoji":
+                out.append(f":{el.get('name') or ''}:")
+            case "date":
+                out.append(str(el.get("fallback") or ""))
+            case "broadcast":
+                out.append(f"@{el.get('range') or ''}")
+            # A user, channel or user group appears by its id only: nothing to read.
+    return "".join(out)
 
 
 def _has_message(handle: SlackHandle | None) -> bool:
