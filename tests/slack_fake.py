@@ -842,6 +842,8 @@ class SlackRig:
         message: dict[str, Any],
         user: str = "U1",
         channel: str = "C1",
+        *,
+        trigger_id: str | None = None,
     ) -> Answer:
         """A message shortcut (a message's menu), as Slack posts it: a `message_action`
         payload with the message whole, where it is, a trigger_id and a response_url."""
@@ -856,7 +858,7 @@ class SlackRig:
             "is_enterprise_install": False,
             "enterprise": None,
             "callback_id": callback_id,
-            "trigger_id": self.trigger(),
+            "trigger_id": trigger_id or self.trigger(),
             "response_url": self._response_url(f"shortcut-{user}"),
             "message_ts": ts,
             "message": {"type": "message", "ts": ts, **message},

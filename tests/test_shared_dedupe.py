@@ -146,3 +146,32 @@ def test_a_discord_interaction_both_sessions_receive_is_answered_once(pair: Pair
         for runner in runners:
             runner.stop()
         fake.stop()
+
+
+def test_a_shortcut_opens_its_modal_before_the_shared_record_is_asked(pair: Pair) -> None:
+    # A trigger_id opens a view within 3 s: the claim's round trip (and its budget, with the
+    # database slow) came before the work that opens it. A shortcut changes nothing, and Slack
+    # opens one view per trigger, so it is not claimed; a copy on the other replica is quiet.
+    views_before: list[int] = []  # for each statement on the shared record: views opened
+
+    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if "seen_requests" in statement:
+            views_before.append(len(pair.fake.delivered("views.open")))
+
+    post = {"user": "U9", "text": "Senior Data Engineer at Acme Corp"}
+    event.listen(pair.a.engine, "before_cursor_execute", record)
+    try:
+        pair.rig_a.message_shortcut("add_to_pipeline", post, trigger_id="trig-shortcut")
+        pair.fake.wait_for(lambda: len(pair.fake.delivered("views.open")) == 1, what="a modal")
+        assert 0 not in views_before, views_before
+        pair.rig_b.message_shortcut("add_to_pipeline", post, trigger_id="trig-shortcut")
+        pair.fake.wait_for(lambda: len(pair.fake.all("views.open")) == 2, what="the copy's try")
+        pair.rig_a.command("/settings show")  # a later request: everything before it is done
+        pair.fake.wait_messages(1)
+    finally:
+        event.remove(pair.a.engine, "before_cursor_execute", record)
+    assert 0 not in views_before, views_before
+    [opened] = pair.fake.delivered("views.open")  # the copy's was refused: exchanged_trigger_id
+    assert opened.body["trigger_id"] == "trig-shortcut"
+    [settings] = pair.fake.messages()  # the copy sent no text in place of the form
+    assert "Time zone" in settings.text()

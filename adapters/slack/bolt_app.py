@@ -286,8 +286,9 @@ class SlackBot:
         bolt.middleware(self._drop_retries)
         bolt.command(re.compile(r"^/.+"))(self._after_ack(self._on_command))
         bolt.action(re.compile(r".+"))(self._after_ack(self._on_action))
-        # Message shortcuts (a message's menu) and global ones: both open a form by trigger_id.
-        bolt.shortcut(re.compile(r".+"))(self._after_ack(self._on_shortcut))
+        # Message shortcuts (a message's menu) and global ones: both open a form by trigger_id,
+        # which lives 3 s, so nothing comes before it (`claim=False`, see _after_ack).
+        bolt.shortcut(re.compile(r".+"))(self._after_ack(self._on_shortcut, claim=False))
         # A form's work runs before its ack: a refusal keeps the modal open, its message
         # beside the field (response_action errors), and only the ack can say that.
         bolt.view(render.FORM_CALLBACK)(self._on_view)
@@ -336,17 +337,22 @@ class SlackBot:
         next()
         return None
 
-    def _after_ack(self, work: Callable[..., None]) -> Callable[..., None]:
+    def _after_ack(self, work: Callable[..., None], *, claim: bool = True) -> Callable[..., None]:
         """The listener for `work`: an empty ack at once, on the request's thread, then `work`
         on the worker pool, unless another replica has taken the request on (Slack retries to
         whichever replica it likes, and only one of them may apply it). Not Bolt's lazy
         listeners: before the ack, Bolt deep-copies the request and its context for each
-        one, which was most of the ack's cost."""
+        one, which was most of the ack's cost.
+
+        Without `claim`, the shared record is not asked: for a shortcut, whose work changes
+        nothing and whose modal must open within the trigger's 3 s, a claim's round trip
+        (its budget, BUDGET in bot/seen.py) would come first. Slack opens one view per
+        trigger_id, so a copy on another replica is refused there (`_open_form`)."""
         wants = set(inspect.signature(work).parameters)
 
         def run(body: dict[str, Any]) -> None:
             key = request_key(body)
-            if key is not None and not self.seen.first_everywhere(key):
+            if claim and key is not None and not self.seen.first_everywhere(key):
                 log.info("dropped a request another replica took on", extra={"key": key})
                 return
             given = {"body": body, "event": body.get("event") or {}}
@@ -809,8 +815,16 @@ class SlackBot:
             meta = render.form_metadata(form, conv.id, conv.kind)
             self.adapter.open_form(handle.trigger_id, render.modal(form, meta), handle.team_id)
             return True
-        except (SlackApiError, ValueError) as exc:
+        except SlackApiError as exc:
+            if exc.response.get("error") == "exchanged_trigger_id":
+                # The trigger has opened its view already: this is a copy of the request
+                # (a retry another replica took on too), and the member has their form.
+                log.info("a copy of a request whose modal is open", extra={"key": out.key})
+                return True
             # trigger_ids live 3 seconds; past that the reply's text explains what to do.
+            log.warning("could not open a modal: %s", exc)
+            return False
+        except ValueError as exc:
             log.warning("could not open a modal: %s", exc)
             return False
 
