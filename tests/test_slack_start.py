@@ -11,11 +11,13 @@ import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
 
 from adapters.serve import Runtime
+from adapters.slack.bolt_app import SlackBot
 from bot.app import App
 from bot.db import migrate
 from bot.db.session import make_engine
@@ -147,4 +149,42 @@ def test_start_logs_no_unused_token_warning(
         assert rig.runtime.health()[0] == 200
     said = [r.getMessage() for r in caplog.records if r.name.startswith("slack_bolt")]
     assert not [m for m in said if "unused" in m or "ignored" in m], said
-    assert os.environ["SLACK_BOT_TOKEN"] == "xoxb-test"  # given back once Bolt was built
+    assert os.environ["SLACK_BOT_TOKEN"] == "xoxb-test"  # left where the operator put it
+
+
+@pytest.mark.parametrize("fake", [{}], indirect=True)
+def test_start_leaves_the_environment_to_every_other_thread(
+    app: App, fake: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Bolt's App calls auth.test in its constructor: the fake answers on its own thread, as
+    # any other thread of the process would read the environment meanwhile.
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "s")
+    during: list[dict[str, str | None]] = []
+    answer = fake.answer
+
+    def watching(method: str, body: dict[str, Any], token: str = "") -> Any:
+        if method == "auth.test":
+            names = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+            during.append({k: os.environ.get(k) for k in names})
+        return answer(method, body, token)
+
+    monkeypatch.setattr(fake, "answer", watching)
+    with served_slack(app, fake, bot_token=SecretStr("xoxb-test")) as rig:
+        assert rig.runtime.health()[0] == 200
+    assert during == [{"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "s"}]
+
+
+@pytest.mark.parametrize("fake", [{}], indirect=True)
+def test_an_empty_oauth_variable_beside_a_bot_token_stops_start_in_one_line(
+    app: App, fake: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Bolt's App reads these two itself, and would set up its own install flow in place of
+    # the bot token; the settings took the empty one as unset.
+    monkeypatch.setenv("SLACK_CLIENT_ID", "")
+    monkeypatch.setenv("SLACK_CLIENT_SECRET", "client-secret")
+    settings = slack_settings(fake, bot_token=SecretStr("xoxb-test"))
+    assert not settings.oauth
+    with pytest.raises(CannotStart, match="SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are set but"):
+        SlackBot(app, settings)
+    assert fake.all() == []

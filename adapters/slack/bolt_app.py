@@ -18,7 +18,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -27,6 +27,7 @@ from typing import Any
 from slack_bolt import App as BoltApp
 from slack_bolt import BoltResponse
 from slack_bolt.error import BoltError
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
@@ -115,28 +116,20 @@ DM_HELP = (
 HOMES_REMEMBERED = 50_000
 
 
-# Bolt falls back to these when an argument is empty; the settings block has read them (with
-# their COHORTBOT_ aliases) and is the only reader. Bolt's own reading of SLACK_BOT_TOKEN beside
-# the client we give it was the "`token` will be unused" warning at every start.
-_BOLT_ENVIRONMENT = (
-    "SLACK_BOT_TOKEN",
-    "SLACK_SIGNING_SECRET",
-    "SLACK_CLIENT_ID",
-    "SLACK_CLIENT_SECRET",
-    "SLACK_VERIFICATION_TOKEN",
-)
-_environment_lock = threading.Lock()
+class _UnusedTokenWarning(logging.Filter):
+    """Drops Bolt's "`token` will be unused" warning. Bolt's App reads SLACK_BOT_TOKEN from the
+    environment beside the client we give it (which holds the token the settings read, or
+    none with OAuth) and warns at every start that it ignores it. The variable stays in the
+    environment: hiding it while Bolt's constructor ran (its auth.test included) hid it from
+    every other thread of the process too."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
 
 
-@contextlib.contextmanager
-def _bolt_reads_no_environment() -> Iterator[None]:
-    """While Bolt's App is built (it reads the environment only in its constructor)."""
-    with _environment_lock:
-        kept = {k: os.environ.pop(k) for k in _BOLT_ENVIRONMENT if k in os.environ}
-        try:
-            yield
-        finally:
-            os.environ.update(kept)
+_OAUTH_VARIABLES = ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
+_bolt_log = logging.getLogger("slack_bolt.App")  # Bolt's framework logger (get_bolt_logger)
+_bolt_log.addFilter(_UnusedTokenWarning())
 
 
 class SeenRequests:
@@ -202,6 +195,13 @@ class SlackBot:
     ) -> None:
         token = settings.bot_token.get_secret_value() if settings.bot_token else None
         secret = settings.signing_secret.get_secret_value() if settings.signing_secret else ""
+        if not settings.oauth and all(os.environ.get(k) is not None for k in _OAUTH_VARIABLES):
+            # Bolt's App would set up an install flow of its own from these two (its file
+            # store, its scopes) in place of the bot token: the settings took one as empty.
+            raise CannotStart(
+                "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are set but one is empty: set both "
+                "for OAuth installs, or neither for one workspace's SLACK_BOT_TOKEN"
+            )
         self.core = core
         self.settings = settings
         self.installations: Installations | None = None
@@ -245,15 +245,14 @@ class SlackBot:
         self._homes_lock = threading.Lock()
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="slack")
         try:
-            with _bolt_reads_no_environment():
-                self.bolt = BoltApp(
-                    client=self.client,
-                    signing_secret=secret,
-                    process_before_response=True,
-                    listener_executor=self.executor,
-                    raise_error_for_unhandled_request=False,
-                    **oauth,
-                )
+            self.bolt = BoltApp(
+                client=self.client,
+                signing_secret=secret,
+                process_before_response=True,
+                listener_executor=self.executor,
+                raise_error_for_unhandled_request=False,
+                **oauth,
+            )
         except BoltError as exc:
             self.executor.shutdown(wait=False)
             refused = exc.__context__
