@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -197,3 +198,19 @@ def waking(at: datetime, tz: ZoneInfo) -> datetime:
     elif local.time() >= end:
         local = datetime.combine(local.date() + timedelta(days=1), start, tzinfo=tz)
     return local.astimezone(ZoneInfo("UTC"))
+
+
+def waking_all(at: datetime, zones: Iterable[ZoneInfo]) -> datetime:
+    """`at`, or the first instant after it inside every zone's waking hours: a message the
+    whole pair sees at once (their room) wakes nobody. Zones too far apart to share waking
+    hours get it in the first zone's."""
+    tzs = list(zones)
+    t = at
+    for _ in range(4 * len(tzs)):  # each step moves to a window's start: a few suffice
+        later = max(waking(t, tz) for tz in tzs)
+        if later == t:
+            return t
+        t = later
+        if t - at > timedelta(days=2):
+            break
+    return waking(at, tzs[0])

@@ -5,7 +5,8 @@ links to it; the console keeps writing to each member's DM (tests/test_mock_chec
 from __future__ import annotations
 
 import os
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -144,3 +145,25 @@ def test_a_room_is_opened_by_one_sender_at_a_time(app: App, clock: ManualClock) 
     book.record(key, Opened("thread", "123"))
     assert other.claim(key).opened == Opened("thread", "123")
     assert other.opened(key) == Opened("thread", "123")
+
+
+def test_a_room_post_waits_until_everyone_in_it_is_awake(room_ws: MemoryWorkspace) -> None:
+    # Everyone in a group DM or thread is notified at once: Monday 09:00 in Berlin is midnight
+    # in Los Angeles, so the room's post (and each DM) waits for their morning.
+    ws = room_ws
+    ws.command("alice", f"/cohort setup {BERLIN} 2026-11-23")
+    zones = {"bob": BERLIN, "carol": "America/Los_Angeles"}
+    for name, zone in zones.items():
+        ws.command(name, f"/settings tz {zone}", where=ws.dm(name))
+        ws.command(name, "/mock join", where=ws.dm(name))
+    only_jobs(ws, "mock-pairing", "mock-checkins")
+    out = ws.advance(datetime(2026, 11, 26, 12, 0, tzinfo=UTC))  # past Wednesday's reminder
+    rooms = _rooms(out)
+    assert rooms, "the pair got no room"
+    for d in rooms:
+        for zone in zones.values():
+            local = d.at.astimezone(ZoneInfo(zone)).time()
+            assert time(9, 0) <= local < time(20, 0), (d.reply.title, zone, local)
+    for name, zone in zones.items():
+        for dm in dms_to(out, name):
+            assert time(9, 0) <= dm.at.astimezone(ZoneInfo(zone)).time() < time(20, 0)

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from bot.cohorts import CohortInfo, all_cohorts, local_at, waking, week_start
+from bot.cohorts import CohortInfo, all_cohorts, local_at, waking, waking_all, week_start
 from bot.dates import fmt_date
 from bot.db.bulk import rows_among
 from bot.db.models import Member, MemberSettings
@@ -104,7 +104,7 @@ def room_messages(
                 kind=kind,
                 subject=target.key,
                 local_date=room.week,
-                due_at=at,
+                due_at=waking_all(at, [m.tz for m in room.members]),
                 expires_at=expires_at,
                 target_key=f"p{room.pair_id}",
             )

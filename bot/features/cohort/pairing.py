@@ -20,6 +20,7 @@ from bot.cohorts import (
     organized_cohort,
     require_cohort,
     waking,
+    waking_all,
     week_start,
 )
 from bot.content import TRACKS, Content, Drill
@@ -283,7 +284,8 @@ def _room_pairing(
             kind="mock-room",
             subject=room.key,
             local_date=week,
-            due_at=now,
+            # Everyone in a group DM or a thread is notified at once: when all are awake.
+            due_at=waking_all(now, [ZoneInfo(zones[mid]) for mid in group]),
             expires_at=expires,
             target_key=f"p{pair_id}",
         )
