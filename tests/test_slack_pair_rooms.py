@@ -32,8 +32,9 @@ def _paired(rig: SlackRig, app: App) -> tuple[int, list[Call]]:
         slack_run(rig, "/mock join", user, CHANNEL)
     before = len(rig.fake.calls)
     slack_run(rig, "/cohort pair now", "UADMIN", CHANNEL)
-    # Each member's DM in their waking hours (New York, Tokyo): all due within the day.
-    Dispatcher(app.sessions, rig.bot.adapter.deliver).drain(START + timedelta(hours=14))
+    # Each member's DM in their waking hours (New York, Tokyo), and the room's post when both
+    # are awake (00:00-01:00 UTC: 19:00 in New York, 09:00 in Tokyo): all due within the day.
+    Dispatcher(app.sessions, rig.bot.adapter.deliver).drain(START + timedelta(hours=16, minutes=30))
     with app.sessions() as s:
         [pair] = s.scalars(select(MockPair)).all()
         pair_id = pair.id
@@ -68,7 +69,7 @@ def test_the_pair_room_is_a_group_dm_linked_from_each_dm(slack: SlackRig, app: A
     # "We met", pressed in the group DM by U2, counts the pair, per member.
     assert rig.click(f"mock.met|{pair_id}", user="U2", channel=mpim).status == 200
     rig.fake.wait_for(
-        lambda: any("met" in (c.body.get("text") or "") for c in rig.fake.messages()[-1:]),
+        lambda: any("Noted: you and" in (c.body.get("text") or "") for c in rig.fake.messages()),
         10,
         "the press's answer",
     )
