@@ -90,7 +90,10 @@ class FakeSlack:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll: shutdown() waits for the loop to look (0.5 s a test by default).
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        )
         self._url_uses: dict[str, list[float]] = {}  # response_url -> when each use came
         self._history: dict[str, list[dict[str, Any]]] = {}  # channel -> posted messages
         self._history_calls: list[float] = []

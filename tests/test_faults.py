@@ -107,7 +107,9 @@ class FakePlatform:
         self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.http.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.http.server_address[1]}/send"
-        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+        threading.Thread(
+            target=self.http.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        ).start()
 
     def receive(self, message: tuple[str, str]) -> None:
         with self.lock:
