@@ -18,6 +18,9 @@ from bot.delivery import DeliveryError, RateLimited
 from bot.types import DM, Channel, Conversation, Outbound, Reply, User
 from tests.discord_fake import Bot, FakeDiscord, Person, dm_channel_id
 
+# Slow: the platform or the database failing (429s waited out, timeouts, lost answers).
+pytestmark = pytest.mark.slow
+
 BOB = Person(101, "bob")
 CAROL = Person(102, "carol")
 GUILD = 555

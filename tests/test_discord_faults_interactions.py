@@ -33,6 +33,9 @@ from tests.discord_fake import (
     text_of,
 )
 
+# Slow: the platform or the database failing (429s waited out, timeouts, lost answers).
+pytestmark = pytest.mark.slow
+
 ORG = Person(100, "alice", admin=True)
 BOB = Person(101, "bob")
 CHANNEL = 777

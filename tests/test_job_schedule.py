@@ -92,6 +92,7 @@ class WatchedClock(ManualClock):
         _until(lambda: self.reads >= target)
 
 
+@pytest.mark.slow
 def test_serve_loop_follows_the_declared_schedule_not_a_fixed_tick(
     app: App, counting: Counting
 ) -> None:

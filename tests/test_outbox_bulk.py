@@ -88,6 +88,7 @@ def test_an_over_long_value_is_refused_not_cut_short(app: App) -> None:
         insert_new(s, OutboxMessage.__table__, [row], key="dedupe_key")
 
 
+@pytest.mark.slow
 def test_bulk_rows_read_back_and_send_as_queued(app: App) -> None:
     items = _items(app, range(1200))
     with app.sessions.begin() as s:

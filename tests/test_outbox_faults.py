@@ -10,6 +10,7 @@ import threading
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from bot.app import App
@@ -18,6 +19,9 @@ from bot.delivery import DeliveryError, RateLimited
 from bot.members import get_workspace
 from bot.outbox import LEASE, PER_RECIPIENT, WORKSPACE_LIMITED, Dispatcher, Scheduled, enqueue
 from bot.types import DM, Channel, Conversation, Outbound, Reply, User
+
+# Slow: the platform or the database failing (429s waited out, timeouts, lost answers).
+pytestmark = pytest.mark.slow
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 WAIT = 30.0  # seconds an event may take before the test fails (never reached when green)

@@ -93,6 +93,7 @@ def test_in_place_without_a_message_is_refused_loudly(fake: FakeSlack) -> None:
         adapter(fake).deliver(Outbound(InPlace(ALICE, COHORT), Reply("x")))
 
 
+@pytest.mark.slow
 def test_one_429_is_waited_out_and_sent_once(fake: FakeSlack) -> None:
     fake.rate_limit = {"chat.postMessage": 1}
     adapter(fake).deliver(
@@ -104,6 +105,7 @@ def test_one_429_is_waited_out_and_sent_once(fake: FakeSlack) -> None:
     assert len(fake.delivered("chat.postMessage")) == 1
 
 
+@pytest.mark.slow
 def test_persistent_429_raises_rate_limited_and_sends_nothing(fake: FakeSlack) -> None:
     fake.rate_limit = {"chat.postMessage": 10}
     with pytest.raises(RateLimited) as err:
@@ -138,6 +140,7 @@ def test_unreachable_slack_is_retryable() -> None:
     assert err.value.retryable is True
 
 
+@pytest.mark.slow
 @pytest.mark.sqlite_only
 def test_posts_to_one_channel_are_paced(fake: FakeSlack, app: App) -> None:
     """The outbox spaces a channel's posts by the adapter's interval (it alone paces; the

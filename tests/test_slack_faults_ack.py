@@ -12,6 +12,9 @@ import pytest
 
 from tests.slack_fake import SlackRig
 
+# Slow: the platform or the database failing (429s waited out, timeouts, lost answers).
+pytestmark = pytest.mark.slow
+
 BURST = 64
 
 

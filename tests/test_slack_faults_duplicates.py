@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from adapters.slack.deliver import SlackAdapter, make_client
@@ -18,6 +19,9 @@ from bot.db.schedule_models import OutboxMessage
 from bot.outbox import Dispatcher, Scheduled, enqueue
 from bot.types import DM, Outbound, Reply, User
 from tests.slack_fake import SlackRig
+
+# Slow: the platform or the database failing (429s waited out, timeouts, lost answers).
+pytestmark = pytest.mark.slow
 
 MEMBERS = ["U1", "U2", "U3"]
 

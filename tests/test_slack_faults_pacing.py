@@ -18,6 +18,9 @@ from bot.outbox import Dispatcher, Scheduled, enqueue
 from bot.types import DM, Outbound, Reply, User
 from tests.slack_fake import SlackRig
 
+# Slow: the platform or the database failing (429s waited out, timeouts, lost answers).
+pytestmark = pytest.mark.slow
+
 BURST = 12
 
 

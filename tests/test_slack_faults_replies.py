@@ -16,6 +16,9 @@ import pytest
 from bot.outbox import Dispatcher
 from tests.slack_fake import SlackRig
 
+# Slow: the platform or the database failing (429s waited out, timeouts, lost answers).
+pytestmark = pytest.mark.slow
+
 COMPANIES = [f"Firm{c}" for c in "ABCDEFGH"]  # 8 companies besides the offer
 
 

@@ -145,6 +145,7 @@ def test_slow_web_api_still_acks_fast_and_answers_after(rig: SlackRig) -> None:
     assert dm.body["channel"] == "DU7"  # opened with conversations.open, not the channel
 
 
+@pytest.mark.slow
 def test_rate_limited_post_is_sent_exactly_once_after_retry_after(slack: SlackRig) -> None:
     slack.fake.rate_limit = {"chat.postMessage": 1, "respond": 1}
     slack.command("/settings show", user="U8", channel="D8")  # DM: chat.postMessage

@@ -51,6 +51,7 @@ def test_home_is_published_again_after_a_change(rig: SlackRig) -> None:
     assert "Times in Europe/Paris" in valid_home(publishes(rig)[-1])
 
 
+@pytest.mark.slow
 def test_a_burst_of_changes_publishes_the_home_once(rig: SlackRig) -> None:
     rig.bot.home_refresh_seconds = 2.0  # longer than the three commands take
     open_home(rig)
