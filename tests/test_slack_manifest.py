@@ -76,7 +76,8 @@ def test_usage_hints_come_from_the_tree() -> None:
 
 def test_least_scopes() -> None:
     # Each scope is used by a call the adapter makes; of history, only the bot's own DMs
-    # (message.im: a member typing a command there), never channels'.
+    # (message.im: a member typing a command there) and the pairs' group DMs (whether an
+    # uncertain post went out), never channels'.
     assert set(BOT_SCOPES) == {
         "commands",
         "chat:write",
@@ -85,6 +86,7 @@ def test_least_scopes() -> None:
         "users:read",
         "files:write",
         "mpim:write",
+        "mpim:history",
     }
-    assert [s for s in BOT_SCOPES if "history" in s] == ["im:history"]
+    assert [s for s in BOT_SCOPES if "history" in s] == ["im:history", "mpim:history"]
     assert not any(s.endswith(":read.email") for s in BOT_SCOPES)

@@ -12,7 +12,9 @@ from bot import commands
 # Least privilege: slash commands, posting where invited, opening DMs, reading a member's
 # zone (users.info), uploading exports, calendars and charts, and reading what a member
 # writes in the bot's own DM (im:history, for message.im: commands typed without a slash),
-# and a group DM with each mock pair (mpim:write: conversations.open with their users).
+# and a group DM with each mock pair (mpim:write: conversations.open with their users;
+# mpim:history: after a post whose answer was lost, the room's history says whether it went
+# out, so that it is neither lost nor sent twice).
 BOT_SCOPES = (
     "commands",
     "chat:write",
@@ -21,6 +23,7 @@ BOT_SCOPES = (
     "users:read",
     "files:write",
     "mpim:write",
+    "mpim:history",
 )
 BOT_EVENTS = ("app_home_opened", "app_uninstalled", "tokens_revoked", "message.im", "user_change")
 
