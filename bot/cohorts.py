@@ -203,14 +203,19 @@ def waking(at: datetime, tz: ZoneInfo) -> datetime:
 def waking_all(at: datetime, zones: Iterable[ZoneInfo]) -> datetime:
     """`at`, or the first instant after it inside every zone's waking hours: a message the
     whole pair sees at once (their room) wakes nobody. Zones too far apart to share waking
-    hours get it in the first zone's."""
+    hours get it at the first instant most of them are awake."""
     tzs = list(zones)
-    t = at
-    for _ in range(4 * len(tzs)):  # each step moves to a window's start: a few suffice
-        later = max(waking(t, tz) for tz in tzs)
-        if later == t:
-            return t
-        t = later
-        if t - at > timedelta(days=2):
-            break
-    return waking(at, tzs[0])
+
+    def awake(t: datetime) -> int:
+        return sum(1 for tz in tzs if waking(t, tz) == t)
+
+    # The best instant is `at` or the start of someone's waking hours (the first moment all
+    # are awake is the latest of their windows' starts), within the next two days.
+    starts = {
+        datetime.combine(at.astimezone(tz).date() + timedelta(days=d), NUDGE_WINDOW[0], tz)
+        for d in range(3)
+        for tz in tzs
+    }
+    candidates = sorted(t for t in {at, *starts} if at <= t <= at + timedelta(days=2))
+    best = max(candidates, key=lambda t: (awake(t), -t.timestamp()))
+    return best.astimezone(ZoneInfo("UTC"))

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from adapters.memory import Delivery, MemoryWorkspace
 from bot.app import build_app
 from bot.clock import ManualClock
+from bot.cohorts import NUDGE_WINDOW
 from bot.config import load_settings
 from bot.db.drill_models import Review
 from bot.db.models import Cohort, Member, MemberSettings
@@ -30,7 +31,7 @@ from bot.db.pipeline_models import Application, Offer
 from bot.db.schedule_models import OutboxMessage
 from bot.db.session import make_engine
 from bot.features.cohort import leaderboard
-from bot.types import DM, Channel
+from bot.types import DM, Channel, Room
 
 ZONES = (
     "Europe/Berlin",
@@ -80,6 +81,9 @@ class Plan:
     people: tuple[Person, ...]
     days: int = 0  # a shorter run than whole weeks, for the jump-versus-tick comparison
     offdays: tuple[int, ...] = ()  # the cohort's days off, as days after the start
+    # "console" writes to each member's DM; "slack" gives each mock pair a room (a group DM),
+    # which everyone in it sees at once.
+    platform: str = "console"
 
     @property
     def end(self) -> datetime:
@@ -196,7 +200,7 @@ def live(plan: Plan, template: Path, tmp: Path, *, jump: bool = True) -> Lived:
     settings = load_settings(database_url=url, export_dir=str(tmp / "exports"))
     clock = ManualClock(plan.start)
     app = build_app(settings, clock, engine=engine, upgrade=False)
-    ws = MemoryWorkspace(app, clock, jump=jump)
+    ws = MemoryWorkspace(app, clock, platform=plan.platform, jump=jump)
     ws.user("coach", admin=True)
     ws.command("coach", f"/cohort setup {plan.cohort_zone} {plan.start.date().isoformat()}")
     for off in plan.offdays:
@@ -307,9 +311,27 @@ def violations(lived: Lived) -> list[str]:
             s.execute(select(Member.display_name, Member.cohort_id)).all()
         )
 
-    # 1. No scheduled DM outside waking hours, except the member's own drill at its time.
+    # 1. No scheduled DM outside waking hours, except the member's own drill at its time; a
+    # pair's room notifies everyone in it, so it comes when they are all awake.
     for d in lived.scheduled:
         t = d.outbound.target
+        if isinstance(t, Room):
+            zones = [ZoneInfo(people[u.display_name].zone) for u in t.users]
+
+            def awake(
+                at: datetime, zones: list[ZoneInfo] = zones, hours: tuple[time, time] = WAKING
+            ) -> int:
+                return sum(hours[0] <= at.astimezone(z).time() < hours[1] for z in zones)
+
+            # Everyone awake; where their zones share no sensible hour (the bot's nudge
+            # window), as many as ever can be.
+            best = max(
+                awake(d.at + timedelta(minutes=15 * k), hours=NUDGE_WINDOW) for k in range(-96, 97)
+            )
+            if awake(d.at) < best:
+                hours = ", ".join(f"{d.at.astimezone(z):%a %H:%M}" for z in zones)
+                bad.append(f"a room spoke at {hours} ({awake(d.at)} of {best}): {d.reply.title}")
+            continue
         if not isinstance(t, DM):
             continue
         p = people.get(t.user.display_name)
