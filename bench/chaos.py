@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import front
+from bench.common import save_section
 from tests.chaos.harness import Plan, Report, run
 
 HERE = Path(__file__).resolve().parent
@@ -76,18 +77,6 @@ def _gaps(report: Report) -> str:
     return ", ".join(f"{g:.1f} s" for g in report.gateway_gaps) or "none"
 
 
-def save(text_: str, path: Path = HERE / "RESULTS.md") -> None:
-    """Replace this section in RESULTS.md (or add it), keeping every other section."""
-    doc = path.read_text() if path.exists() else ""
-    start = doc.find(SECTION)
-    if start < 0:
-        doc = doc.rstrip("\n") + "\n\n" + text_
-    else:
-        end = doc.find("\n## ", start + len(SECTION))
-        doc = doc[:start] + text_ + ("" if end < 0 else doc[end + 1 :])
-    path.write_text(doc.rstrip("\n") + "\n")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench chaos", description=__doc__)
     parser.add_argument("--skip-chaos", action="store_true", help="the HTTP front only")
@@ -106,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         doc = section(chaos, calm)
         print("\n" + doc, flush=True)
         if not args.no_save:
-            save(doc)
+            save_section(SECTION, doc)
             print(f"saved {HERE / 'RESULTS.md'}", flush=True)
     if not args.skip_front:
         front_args = ["--seconds", str(args.front_seconds), "--rounds", str(args.front_rounds)]

@@ -265,3 +265,17 @@ class Results:
 
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms"
+
+
+def save_section(section: str, text_: str, path: Path | None = None) -> None:
+    """Replace `section` (a "## ..." heading and what follows it up to the next one) in
+    bench/RESULTS.md with `text_`, or add it at the end, keeping every other section."""
+    path = path or Path(__file__).resolve().parent / "RESULTS.md"
+    doc = path.read_text() if path.exists() else ""
+    start = doc.find(section)
+    if start < 0:
+        doc = doc.rstrip("\n") + "\n\n" + text_
+    else:
+        end = doc.find("\n## ", start + len(section))
+        doc = doc[:start] + text_ + ("" if end < 0 else doc[end + 1 :])
+    path.write_text(doc.rstrip("\n") + "\n")

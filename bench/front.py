@@ -40,7 +40,7 @@ from urllib.parse import urlencode
 
 from sqlalchemy import text
 
-from bench.common import median, percentile
+from bench.common import median, percentile, save_section
 from tests.chaos.harness import ROOT, SLACK_TEAM, ChaosDatabase, Replica, seed, slack_uid
 from tests.slack_fake import SECRET, FakeSlack, sign
 
@@ -406,18 +406,6 @@ def section(cases: list[Case], seconds: float, load_before: tuple[float, ...]) -
     return "\n".join(lines)
 
 
-def save(text_: str, path: Path = HERE / "RESULTS.md") -> None:
-    """Replace this section in RESULTS.md (or add it), keeping every other section."""
-    doc = path.read_text() if path.exists() else ""
-    start = doc.find(SECTION)
-    if start < 0:
-        doc = doc.rstrip("\n") + "\n\n" + text_
-    else:
-        end = doc.find("\n## ", start + len(SECTION))
-        doc = doc[:start] + text_ + ("" if end < 0 else doc[end + 1 :])
-    path.write_text(doc.rstrip("\n") + "\n")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench front", description=__doc__)
     parser.add_argument("--seconds", type=float, default=4.0, help="per process per round")
@@ -435,7 +423,7 @@ def main(argv: list[str] | None = None) -> int:
     doc = section(cases, args.seconds, before)
     print("\n" + doc, flush=True)
     if not args.no_save:
-        save(doc)
+        save_section(SECTION, doc)
         print(f"saved {HERE / 'RESULTS.md'}", flush=True)
     return 0
 
