@@ -89,6 +89,8 @@ def test_manifest_declares_message_im_and_im_history_only() -> None:
     assert not [e for e in events if e.startswith("message.") and e != "message.im"]
     scopes = data["oauth_config"]["scopes"]["bot"]
     assert "im:history" in scopes
-    assert not {"channels:history", "groups:history", "mpim:history"} & set(scopes)
+    # Never a channel's history; the pairs' group DMs only to look for the bot's own post
+    # whose answer was lost (no message.mpim event: what the pair writes there is theirs).
+    assert not {"channels:history", "groups:history"} & set(scopes)
     assert data["features"]["app_home"]["messages_tab_enabled"] is True
     assert data["features"]["app_home"]["messages_tab_read_only_enabled"] is False
