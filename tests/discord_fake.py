@@ -794,15 +794,38 @@ def bad_message(body: dict[str, Any]) -> str | None:
     return None
 
 
-def _message(channel_id: int, req: Request) -> dict[str, Any]:
-    body = req.message
+def _message_object(
+    channel_id: int, author: dict[str, Any], content: str, **fields: Any
+) -> dict[str, Any]:
+    """Discord's message object: what every message carries, with `fields` over it."""
     return {
         "id": str(snowflake()),
-        "channel_id": str(channel_id or 1),
+        "channel_id": str(channel_id),
         "type": 0,
-        "content": body.get("content") or "",
-        "author": {**user_payload(BOT_ID, "cohortbot"), "bot": True},
-        "attachments": [
+        "content": content,
+        "author": author,
+        "attachments": [],
+        "embeds": [],
+        "components": [],
+        "mentions": [],
+        "mention_roles": [],
+        "mention_everyone": False,
+        "pinned": False,
+        "tts": False,
+        "timestamp": TS,
+        "edited_timestamp": None,
+        "flags": 0,
+        **fields,
+    }
+
+
+def _message(channel_id: int, req: Request) -> dict[str, Any]:
+    body = req.message
+    return _message_object(
+        channel_id or 1,
+        {**user_payload(BOT_ID, "cohortbot"), "bot": True},
+        body.get("content") or "",
+        attachments=[
             {
                 "id": str(snowflake()),
                 "filename": f["filename"],
@@ -812,18 +835,11 @@ def _message(channel_id: int, req: Request) -> dict[str, Any]:
             }
             for f in req.files
         ],
-        "embeds": body.get("embeds") or [],
-        "components": body.get("components") or [],
-        "mentions": [],
-        "mention_roles": [],
-        "mention_everyone": False,
-        "pinned": False,
-        "tts": False,
-        "timestamp": TS,
-        "edited_timestamp": None,
-        "flags": body.get("flags") or 0,
+        embeds=body.get("embeds") or [],
+        components=body.get("components") or [],
+        flags=body.get("flags") or 0,
         **({"nonce": body["nonce"]} if body.get("nonce") is not None else {}),
-    }
+    )
 
 
 def _multipart(ctype: str, raw: bytes) -> tuple[Any, list[dict[str, Any]]]:
@@ -1059,25 +1075,7 @@ def message_command(
 
 def posted(author: Person, content: str, channel_id: int = 777, **extra: Any) -> dict[str, Any]:
     """A message someone posted (not the bot), as Discord's message object carries it."""
-    return {
-        "id": str(snowflake()),
-        "channel_id": str(channel_id),
-        "type": 0,
-        "content": content,
-        "author": user_payload(author.uid, author.name),
-        "attachments": [],
-        "embeds": [],
-        "components": [],
-        "mentions": [],
-        "mention_roles": [],
-        "mention_everyone": False,
-        "pinned": False,
-        "tts": False,
-        "timestamp": TS,
-        "edited_timestamp": None,
-        "flags": 0,
-        **extra,
-    }
+    return _message_object(channel_id, user_payload(author.uid, author.name), content, **extra)
 
 
 def bounded(fn: Callable[[], bool], timeout: float = 10.0) -> bool:
