@@ -25,21 +25,29 @@ def _draw(per_day: tuple[tuple[date, int], ...], funnel: tuple[tuple[str, int], 
     left.bar(range(len(per_day)), [n for _, n in per_day], color="#4a7bd0")
     ticks = [i for i, (d, _) in enumerate(per_day) if d.weekday() == 0]
     left.set_xticks(ticks, [f"{per_day[i][0]:%d %b}" for i in ticks])
-    left.set_title("Drills per day, last four weeks")
+    # Titles where matplotlib's automatic placement puts them here (nothing above the axes):
+    # the same pixels, without it measuring every tick label's box at each draw to find out.
+    left.set_title("Drills per day, last four weeks", y=1.0)
     left.spines[["top", "right"]].set_visible(False)
     labels = [s.capitalize() for s, _ in funnel][::-1]
     values = [n for _, n in funnel][::-1]
     right.barh(labels, values, color="#3c9d5d")
-    right.set_title("Funnel (members who share)")
+    right.set_title("Funnel (members who share)", y=1.0)
     right.spines[["top", "right"]].set_visible(False)
     right.set_xlim(0, max(values, default=0) * 1.18 or 1)  # room for the last label
+    # Each bar says its number at its end: a value axis under them would only repeat it.
+    right.set_xticks([])
     for i, v in enumerate(values):
         right.text(v, i, f" {v}", va="center")
+    for ax in (left, right):  # the same for the axis labels, which are empty anyway
+        ax.xaxis.set_label_coords(0.5, 0)
+        ax.yaxis.set_label_coords(0, 0.5)
     # Fixed margins that fit these labels: tight_layout would draw the whole figure once more
     # only to measure it, a third of the chart's cost.
     fig.subplots_adjust(left=0.06, right=0.97, bottom=0.11, top=0.9, wspace=0.3)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png")
+    # Fastest zlib level: the PNG a few percent larger, encoded in about half the time.
+    fig.savefig(buf, format="png", pil_kwargs={"compress_level": 1})
     return buf.getvalue()
 
 
