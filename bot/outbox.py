@@ -24,10 +24,25 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import String, and_, case, cast, delete, exists, func, inspect, or_, select, update
-from sqlalchemy.orm import Session, aliased, sessionmaker
+from sqlalchemy import (
+    String,
+    Update,
+    and_,
+    bindparam,
+    case,
+    cast,
+    delete,
+    exists,
+    func,
+    inspect,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot import metrics
 from bot.db.bulk import among, insert_new
@@ -134,11 +149,152 @@ def queued_keys(session: Session, keys: Iterable[str]) -> set[str]:
     return found
 
 
+# The statements every drain runs, built once on the outbox table with their values as named
+# parameters: building one from expressions cost more than running it, and SQLAlchemy caches
+# their compiled form. Core, not ORM statements: every session they run in is a fresh one,
+# with no loaded rows to keep in step.
+_OUTBOX = Base.metadata.tables["outbox"]
+_NOW = bindparam("now", type_=_OUTBOX.c.next_attempt_at.type)
+_ROW = bindparam("row_id", type_=_OUTBOX.c.id.type)
+_IDS = bindparam("ids", expanding=True, type_=_OUTBOX.c.id.type)
+_OURS = bindparam("claimer", type_=_OUTBOX.c.claimed_by.type)
+_UNTIL = bindparam("until", type_=_OUTBOX.c.lease_until.type)
+_NEXT_DUE = select(func.min(_OUTBOX.c.next_attempt_at)).where(_OUTBOX.c.status == "pending")
+_FREE_DUE = (
+    select(_OUTBOX.c.id)
+    .where(
+        _OUTBOX.c.status == "pending",
+        _OUTBOX.c.next_attempt_at <= _NOW,
+        or_(_OUTBOX.c.lease_until.is_(None), _OUTBOX.c.lease_until < _NOW),
+    )
+    .limit(1)
+)
+_EXPIRE = (
+    update(_OUTBOX)
+    .where(
+        _OUTBOX.c.status == "pending",
+        _OUTBOX.c.expires_at.is_not(None),
+        _OUTBOX.c.expires_at <= _NOW,
+        # A send in flight is left to finish: its answer decides the row.
+        or_(_OUTBOX.c.lease_until.is_(None), _OUTBOX.c.lease_until < _NOW),
+    )
+    .values(status="dropped", last_error="expired before it could be sent")
+)
+_RENEW = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id.in_(_IDS), _OUTBOX.c.claimed_by == _OURS, _OUTBOX.c.status == "pending")
+    .values(lease_until=_UNTIL)
+)
+_FINISH = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == _ROW, _OUTBOX.c.claimed_by == _OURS)
+    .values(
+        status=bindparam("outcome", type_=_OUTBOX.c.status.type),
+        sent_at=bindparam("sent_when", type_=_OUTBOX.c.sent_at.type),
+        last_error=bindparam("error", type_=_OUTBOX.c.last_error.type),
+        lease_until=None,
+    )
+)
+
+
+@lru_cache(maxsize=8)
+def _retry_stmt(refund: bool) -> Update:
+    values: dict[str, Any] = {
+        "next_attempt_at": bindparam("resume", type_=_OUTBOX.c.next_attempt_at.type),
+        "lease_until": None,
+        "claimed_by": None,
+        "last_error": bindparam("error", type_=_OUTBOX.c.last_error.type),
+    }
+    if refund:
+        values["attempts"] = _OUTBOX.c.attempts - 1
+    return (
+        update(_OUTBOX).where(_OUTBOX.c.id == _ROW, _OUTBOX.c.claimed_by == _OURS).values(**values)
+    )
+
+
+@lru_cache(maxsize=8)
+def _release_stmt(until: bool) -> Update:
+    values: dict[str, Any] = {
+        "claimed_by": None,
+        "lease_until": None,
+        "attempts": _OUTBOX.c.attempts - 1,
+    }
+    if until:
+        values["next_attempt_at"] = _UNTIL
+    return (
+        update(_OUTBOX)
+        .where(_OUTBOX.c.id.in_(_IDS), _OUTBOX.c.claimed_by == _OURS, _OUTBOX.c.status == "pending")
+        .values(**values)
+    )
+
+
+@lru_cache(maxsize=32)
+def _claim_stmt(postgres: bool, batch: int) -> Update:
+    """The claim (see `Dispatcher._claim_lanes`), for parameters now, claimer, until (the
+    lease's end) and blocked (workspaces waiting out a Retry-After)."""
+    t = _OUTBOX
+    other = t.alias()
+    in_flight = exists().where(
+        other.c.recipient == t.c.recipient,
+        other.c.status == "pending",
+        other.c.lease_until >= _NOW,
+    )
+    ranked = (
+        select(
+            t.c.id,
+            t.c.next_attempt_at,
+            func.row_number()
+            .over(partition_by=t.c.recipient, order_by=(t.c.next_attempt_at, t.c.id))
+            .label("n"),
+        )
+        .where(
+            t.c.status == "pending",
+            t.c.next_attempt_at <= _NOW,
+            or_(t.c.lease_until.is_(None), t.c.lease_until < _NOW),
+            t.c.workspace_id.not_in(
+                bindparam("blocked", expanding=True, type_=t.c.workspace_id.type)
+            ),
+            ~in_flight,
+        )
+        .subquery()
+    )
+    picked = (
+        select(ranked.c.id)
+        .where(ranked.c.n <= PER_RECIPIENT)
+        .order_by(ranked.c.next_attempt_at, ranked.c.id)
+        .limit(batch)
+    )
+    # Still free, checked again where the row is updated: on PostgreSQL an update that
+    # meets a row another replica claimed meanwhile re-reads it and re-checks only its
+    # own conditions, not the subquery's (which saw the row free): without them, two
+    # replicas claiming at the same moment both took it, and both sent it.
+    due = select(t.c.id).where(t.c.id.in_(picked))
+    if postgres:
+        due = due.with_for_update(skip_locked=True)
+    # A lapsed claim (its holder died or lost the database) counts as a try only if the
+    # send began: a crash must not back a message off as a platform failure would.
+    lapsed_unsent = and_(
+        t.c.lease_until.is_not(None), or_(t.c.last_error.is_(None), t.c.last_error != SENDING)
+    )
+    return (
+        update(t)
+        .where(
+            t.c.id.in_(due.scalar_subquery()),
+            and_(t.c.status == "pending", or_(t.c.lease_until.is_(None), t.c.lease_until < _NOW)),
+        )
+        .values(
+            claimed_by=_OURS,
+            lease_until=_UNTIL,
+            attempts=t.c.attempts + case((lapsed_unsent, 0), else_=1),
+        )
+        .returning(t.c.id, t.c.recipient, t.c.next_attempt_at)
+    )
+
+
 def next_due(session: Session) -> datetime | None:
     """When the outbox next has something to send (None when it is empty)."""
-    return session.scalar(
-        select(func.min(OutboxMessage.next_attempt_at)).where(OutboxMessage.status == "pending")
-    )
+    first: datetime | None = session.scalar(_NEXT_DUE)
+    return first
 
 
 def enqueue(session: Session, items: Iterable[Scheduled], now: datetime) -> int:
@@ -322,62 +478,15 @@ class Dispatcher:
         """Claim due rows, (id, recipient) in sending order: at most PER_RECIPIENT of any one
         recipient, none of a recipient with a send in flight anywhere (its order), none of
         a workspace waiting out a Retry-After."""
-        t = OutboxMessage
         self._blocked = {ws: until for ws, until in self._blocked.items() if until > now}
-        other = aliased(OutboxMessage)
-        in_flight = exists().where(
-            other.recipient == t.recipient,
-            other.status == "pending",
-            other.lease_until >= now,
-        )
-        ranked = (
-            select(
-                t.id,
-                t.next_attempt_at,
-                func.row_number()
-                .over(partition_by=t.recipient, order_by=(t.next_attempt_at, t.id))
-                .label("n"),
-            )
-            .where(
-                t.status == "pending",
-                t.next_attempt_at <= now,
-                or_(t.lease_until.is_(None), t.lease_until < now),
-                t.workspace_id.not_in(list(self._blocked)),
-                ~in_flight,
-            )
-            .subquery()
-        )
-        picked = (
-            select(ranked.c.id)
-            .where(ranked.c.n <= PER_RECIPIENT)
-            .order_by(ranked.c.next_attempt_at, ranked.c.id)
-            .limit(self.batch)
-        )
-        # Still free, checked again where the row is updated: on PostgreSQL an update that
-        # meets a row another replica claimed meanwhile re-reads it and re-checks only its
-        # own conditions, not the subquery's (which saw the row free): without them, two
-        # replicas claiming at the same moment both took it, and both sent it.
-        free = and_(t.status == "pending", or_(t.lease_until.is_(None), t.lease_until < now))
-        due = select(t.id).where(t.id.in_(picked))
-        if session.get_bind().dialect.name == "postgresql":
-            due = due.with_for_update(skip_locked=True)
-        # A lapsed claim (its holder died or lost the database) counts as a try only if the
-        # send began: a crash must not back a message off as a platform failure would.
-        lapsed_unsent = and_(
-            t.lease_until.is_not(None), or_(t.last_error.is_(None), t.last_error != SENDING)
-        )
-        stmt = (
-            update(t)
-            .where(t.id.in_(due.scalar_subquery()), free)
-            .values(
-                claimed_by=self.name,
-                lease_until=now + self.lease,
-                attempts=t.attempts + case((lapsed_unsent, 0), else_=1),
-            )
-            .returning(t.id, t.recipient, t.next_attempt_at)
-            .execution_options(synchronize_session=False)
-        )
-        rows = sorted(session.execute(stmt).all(), key=lambda r: (r[2], r[0]))
+        stmt = _claim_stmt(session.get_bind().dialect.name == "postgresql", self.batch)
+        params = {
+            "now": now,
+            "claimer": self.name,
+            "until": now + self.lease,
+            "blocked": list(self._blocked),
+        }
+        rows = sorted(session.execute(stmt, params).all(), key=lambda r: (r[2], r[0]))
         claimed_at = time.monotonic()
         with self._cv:
             for row_id, _, _ in rows:
@@ -387,17 +496,7 @@ class Dispatcher:
     def expire(self, now: datetime) -> int:
         """Drop what is no longer useful (yesterday's drill DM)."""
         with self.sessions.begin() as session:
-            result = session.execute(
-                update(OutboxMessage)
-                .where(
-                    OutboxMessage.status == "pending",
-                    OutboxMessage.expires_at.is_not(None),
-                    OutboxMessage.expires_at <= now,
-                    # A send in flight is left to finish: its answer decides the row.
-                    or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
-                )
-                .values(status="dropped", last_error="expired before it could be sent")
-            )
+            result = session.execute(_EXPIRE, {"now": now})
             return int(getattr(result, "rowcount", 0) or 0)
 
     # -- the lease ------------------------------------------------------------------------
@@ -435,17 +534,9 @@ class Dispatcher:
 
     def renew(self, ids: list[int]) -> int:
         """Push the lease of these rows (still ours, still pending) one lease ahead."""
+        until = self._now() + self.lease
         with self.sessions.begin() as session:
-            result = session.execute(
-                update(OutboxMessage)
-                .where(
-                    OutboxMessage.id.in_(ids),
-                    OutboxMessage.claimed_by == self.name,
-                    OutboxMessage.status == "pending",
-                )
-                .values(lease_until=self._now() + self.lease)
-                .execution_options(synchronize_session=False)
-            )
+            result = session.execute(_RENEW, {"ids": ids, "claimer": self.name, "until": until})
             return int(getattr(result, "rowcount", 0) or 0)
 
     # -- dispatching ----------------------------------------------------------------------
@@ -511,17 +602,8 @@ class Dispatcher:
 
     def _free_due(self, now: datetime) -> bool:
         """Whether due rows remain that nobody holds (a claim that found none collided)."""
-        t = OutboxMessage
         with self.sessions() as session:
-            found = session.scalar(
-                select(t.id)
-                .where(
-                    t.status == "pending",
-                    t.next_attempt_at <= now,
-                    or_(t.lease_until.is_(None), t.lease_until < now),
-                )
-                .limit(1)
-            )
+            found = session.scalar(_FREE_DUE, {"now": now})
         return found is not None
 
     def _stuck(self, lane: _Lane) -> bool:
@@ -607,24 +689,9 @@ class Dispatcher:
         """Give claimed rows back without a try (to wait until `until`, if given)."""
         if not ids:
             return
-        values: dict[str, Any] = {
-            "claimed_by": None,
-            "lease_until": None,
-            "attempts": OutboxMessage.attempts - 1,
-        }
-        if until is not None:
-            values["next_attempt_at"] = until
+        stmt = _release_stmt(until is not None)
         with self.sessions.begin() as session:
-            result = session.execute(
-                update(OutboxMessage)
-                .where(
-                    OutboxMessage.id.in_(ids),
-                    OutboxMessage.claimed_by == self.name,
-                    OutboxMessage.status == "pending",
-                )
-                .values(**values)
-                .execution_options(synchronize_session=False)
-            )
+            result = session.execute(stmt, {"ids": ids, "claimer": self.name, "until": until})
             released = int(getattr(result, "rowcount", 0) or 0)
         with self._cv:
             for row_id in ids:
@@ -738,37 +805,24 @@ class Dispatcher:
 
     def _finish(self, row_id: int, status: str, error: str | None) -> None:
         metrics.message_finished(status)
+        params = {
+            "row_id": row_id,
+            "claimer": self.name,
+            "outcome": status,
+            "sent_when": self._now() if status == "sent" else None,
+            "error": error[:200] if error else None,
+        }
         with self.sessions.begin() as session:
-            session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == row_id, OutboxMessage.claimed_by == self.name)
-                .values(
-                    status=status,
-                    sent_at=self._now() if status == "sent" else None,
-                    last_error=error[:200] if error else None,
-                    lease_until=None,
-                )
-            )
+            session.execute(_FINISH, params)
 
     def _retry(
         self, row_id: int, when: datetime, error: str, refund: bool = False, count: bool = True
     ) -> None:
         if count:
             metrics.MESSAGES_RETRIED.inc()
-        values: dict[str, Any] = {
-            "next_attempt_at": when,
-            "lease_until": None,
-            "claimed_by": None,
-            "last_error": error[:200],
-        }
-        if refund:
-            values["attempts"] = OutboxMessage.attempts - 1
+        params = {"row_id": row_id, "claimer": self.name, "resume": when, "error": error[:200]}
         with self.sessions.begin() as session:
-            session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == row_id, OutboxMessage.claimed_by == self.name)
-                .values(**values)
-            )
+            session.execute(_retry_stmt(refund), params)
 
     def _undeliverable(self, row_id: int, member_id: int | None, error: str) -> None:
         metrics.message_finished("undeliverable")
