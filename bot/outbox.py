@@ -43,6 +43,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
 from bot import metrics
 from bot.db.bulk import among, insert_new
@@ -185,6 +186,17 @@ _RENEW = (
     .where(_OUTBOX.c.id.in_(_IDS), _OUTBOX.c.claimed_by == _OURS, _OUTBOX.c.status == "pending")
     .values(lease_until=_UNTIL)
 )
+_TO_SEND = select(
+    _OUTBOX.c.claimed_by,
+    _OUTBOX.c.status,
+    _OUTBOX.c.payload,
+    _OUTBOX.c.dedupe_key,
+    _OUTBOX.c.last_error,
+    _OUTBOX.c.member_id,
+    _OUTBOX.c.attempts,
+    _OUTBOX.c.workspace_id,
+).where(_OUTBOX.c.id == _ROW)
+_MARK_SENDING = update(_OUTBOX).where(_OUTBOX.c.id == _ROW).values(last_error=SENDING)
 _FINISH = (
     update(_OUTBOX)
     .where(_OUTBOX.c.id == _ROW, _OUTBOX.c.claimed_by == _OURS)
@@ -702,7 +714,7 @@ class Dispatcher:
         """Send one row and record the outcome; a time when the recipient's lane must stop
         (a 429: its other rows wait out the Retry-After until then)."""
         with self.sessions.begin() as session:
-            row = session.get(OutboxMessage, row_id)
+            row = session.execute(_TO_SEND, {"row_id": row_id}).first()
             if row is None or row.claimed_by != self.name or row.status != "pending":
                 return None
             outbound = outbound_from_dict(row.payload)
@@ -719,10 +731,14 @@ class Dispatcher:
             member_id, attempts, workspace = row.member_id, row.attempts, row.workspace_id
             blocked = self._blocked.get(workspace)
             waiting = blocked is not None and blocked > self._now()
-            if not waiting:
+            if not waiting and last_error != SENDING:
                 # Marked as being sent, in the same round trip, until its outcome replaces
                 # the mark; before the pacing, which times the sends themselves.
-                row.last_error = SENDING
+                marked = session.execute(_MARK_SENDING, {"row_id": row_id})
+                if getattr(marked, "rowcount", 1) != 1:
+                    # Deleted since the read (forget-me): the lane stops, as it always did
+                    # when the ORM's flush found the row gone.
+                    raise StaleDataError(f"outbox row {row_id} went before its send")
         if waiting and blocked is not None:
             # The workspace as a whole is waiting out a Retry-After: this waits its turn (an
             # uncertain row keeps its mark, so that its next sender still looks first).
