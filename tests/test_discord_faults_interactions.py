@@ -33,8 +33,9 @@ from tests.discord_fake import (
     text_of,
 )
 
-# Slow: the platform or the database failing (429s waited out, timeouts, lost answers).
-pytestmark = pytest.mark.slow
+# Slow: Discord's 3 s interaction window and refused answers waited out. One database: the
+# faults are Discord's; the confirmations go through the outbox, whose SQL is tested on both.
+pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only]
 
 ORG = Person(100, "alice", admin=True)
 BOB = Person(101, "bob")

@@ -26,8 +26,9 @@ from adapters.serve import Runtime, serve
 from bot.app import App
 from tests.discord_fake import APP_ID, BOT_ID, FakeDiscord, discord_at, user_payload
 
-# Slow: the served platforms.
-pytestmark = pytest.mark.slow
+# Slow: the served platforms. One database: what is tested is the platform connections and
+# /healthz; the database probe has its own tests on both (tests/test_serve_db.py).
+pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only]
 
 
 class Gateway:

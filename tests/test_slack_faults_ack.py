@@ -12,8 +12,9 @@ import pytest
 
 from tests.slack_fake import SlackRig
 
-# Slow: the platform or the database failing (429s waited out, timeouts, lost answers).
-pytestmark = pytest.mark.slow
+# Slow: Slack answering slowly or with 429s. One database: the ack path reads none (the
+# shared retry record is claimed after the ack, tests/test_shared_dedupe.py on both).
+pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only]
 
 BURST = 64
 

@@ -18,8 +18,10 @@ from bot.outbox import Dispatcher, Scheduled, enqueue
 from bot.types import DM, Outbound, Reply, User
 from tests.slack_fake import SlackRig
 
-# Slow: the platform or the database failing (429s waited out, timeouts, lost answers).
-pytestmark = pytest.mark.slow
+# Slow: Slack's rate limit waited out. One database: what is measured is the outbox's spacing
+# of one channel's posts against another's, the same rows on either (the outbox's SQL has its
+# own tests on both, tests/test_outbox_*.py).
+pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only]
 
 BURST = 12
 

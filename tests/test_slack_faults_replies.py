@@ -16,8 +16,9 @@ import pytest
 from bot.outbox import Dispatcher
 from tests.slack_fake import SlackRig
 
-# Slow: the platform or the database failing (429s waited out, timeouts, lost answers).
-pytestmark = pytest.mark.slow
+# Slow: 5xx, 503s and 429s waited out. One database: the faults are Slack's; a reply that
+# fails is handed to the outbox, whose SQL is tested on both (tests/test_outbox_*.py).
+pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only]
 
 COMPANIES = [f"Firm{c}" for c in "ABCDEFGH"]  # 8 companies besides the offer
 
