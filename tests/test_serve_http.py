@@ -15,8 +15,9 @@ import pytest
 from adapters import serve
 from tests.slack_fake import SlackRig
 
-# Slow: the served HTTP front, raw sockets.
-pytestmark = pytest.mark.slow
+# Slow: the served HTTP front, raw sockets. One database: what is tested is the HTTP server
+# (backlog, deadlines, malformed requests), which reads none.
+pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only]
 
 
 def _raw(rig: SlackRig, data: bytes, timeout: float = 5.0) -> bytes:
