@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import JSON, ColumnElement, Row, Select, String, Table, any_, bindparam
@@ -35,6 +36,28 @@ def among(
         yield column.in_(values[start : start + SQLITE_CHUNK])
 
 
+# The parameter that carries the values of `rows_among` and `Among`.
+AMONG = "among_values"
+
+
+@lru_cache(maxsize=512)
+def _among_clause(column: InstrumentedAttribute[Any], postgres: bool) -> ColumnElement[bool]:
+    """`among`'s clause with its values as a parameter, built once per column: the same SQL."""
+    if postgres:
+        return column == any_(bindparam(AMONG, type_=ARRAY(column.type)))
+    return column.in_(bindparam(AMONG, expanding=True))
+
+
+def _chunks(session: Session, values: Sequence[Any]) -> Iterator[list[Any]]:
+    if not values:
+        return
+    if is_postgres(session.get_bind()):
+        yield list(values)
+        return
+    for start in range(0, len(values), SQLITE_CHUNK):
+        yield list(values[start : start + SQLITE_CHUNK])
+
+
 def rows_among(
     session: Session,
     stmt: Select[*tuple[Any, ...]],
@@ -44,9 +67,30 @@ def rows_among(
     """The rows of `stmt` restricted to `column IN values`, however many values there are.
     On SQLite the rows come chunk by chunk: an ORDER BY holds within each value, not across."""
     out: list[Row[*tuple[Any, ...]]] = []
-    for where in among(session, column, values):
-        out.extend(session.execute(stmt.where(where)).all())
+    chunks = _chunks(session, values)
+    where = _among_clause(column, is_postgres(session.get_bind()))
+    for chunk in chunks:
+        out.extend(session.execute(stmt.where(where), {AMONG: chunk}).all())
     return out
+
+
+class Among:
+    """`rows_among` for a statement that runs at every tick, built once (on both databases)
+    rather than at each call: building a statement costs more than running a small one, and
+    SQLAlchemy caches the compiled form of a statement object it has seen."""
+
+    def __init__(self, stmt: Select[*tuple[Any, ...]], column: InstrumentedAttribute[Any]):
+        self._stmts = {pg: stmt.where(_among_clause(column, pg)) for pg in (False, True)}
+
+    def rows(
+        self, session: Session, values: Sequence[Any], params: Mapping[str, Any] | None = None
+    ) -> list[Row[*tuple[Any, ...]]]:
+        """The rows for these values; `params` gives the statement's own named parameters."""
+        out: list[Row[*tuple[Any, ...]]] = []
+        stmt = self._stmts[is_postgres(session.get_bind())]
+        for chunk in _chunks(session, values):
+            out.extend(session.execute(stmt, {**(params or {}), AMONG: chunk}).all())
+        return out
 
 
 def insert_new(

@@ -14,12 +14,12 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Row, func, or_, select
+from sqlalchemy import Row, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.cohorts import end_of_local_day, local_at, offdays
 from bot.content import TRACKS
-from bot.db.bulk import insert_new, rows_among
+from bot.db.bulk import Among, insert_new
 from bot.db.drill_models import DailyDrill, PracticeState
 from bot.db.models import Member, MemberSettings, Workspace
 from bot.db.schedule_models import OutboxMessage
@@ -40,6 +40,59 @@ REACHED = ("sent", "pending")
 # (member row, the member's local date): a member whose drill time has come today.
 Due = tuple[Row[*tuple[Any, ...]], date]
 
+# The job's reads, built once: it runs at every drill time, and building these statements
+# cost more than running them.
+_MEMBERS = (
+    select(
+        Member.id,
+        Member.workspace_id,
+        Member.cohort_id,
+        Member.platform_user_id,
+        Member.display_name,
+        Workspace.platform,
+        Workspace.external_id,
+        MemberSettings.timezone,
+        MemberSettings.drill_time,
+        MemberSettings.drill_days,
+        MemberSettings.tracks,
+        MemberSettings.paused,
+        MemberSettings.paused_until,
+        MemberSettings.daily_from,
+    )
+    .join(MemberSettings, MemberSettings.member_id == Member.id)
+    .join(Workspace, Workspace.id == Member.workspace_id)
+    .where(Member.undeliverable.is_(False))
+)
+_RECORDED = Among(
+    select(DailyDrill.member_id, DailyDrill.local_date, DailyDrill.drill_id).where(
+        DailyDrill.local_date.in_(bindparam("days", expanding=True))
+    ),
+    DailyDrill.member_id,
+)
+_OFFERED = Among(
+    select(DailyDrill.member_id, func.count()).group_by(DailyDrill.member_id),
+    DailyDrill.member_id,
+)
+_CURRENT = Among(
+    select(PracticeState.member_id, PracticeState.current_drill_id, PracticeState.last_drill_id),
+    PracticeState.member_id,
+)
+_SENT_SINCE = Among(
+    select(DailyDrill.member_id, DailyDrill.local_date, DailyDrill.drill_id, DailyDrill.due_at)
+    .outerjoin(OutboxMessage, OutboxMessage.dedupe_key == DailyDrill.outbox_key)
+    .where(
+        DailyDrill.local_date >= bindparam("since"),
+        or_(OutboxMessage.status.is_(None), OutboxMessage.status.in_(REACHED)),
+    ),
+    DailyDrill.member_id,
+)
+_DRILL_TIMES = (
+    select(MemberSettings.timezone, MemberSettings.drill_time, MemberSettings.drill_days)
+    .join(Member, Member.id == MemberSettings.member_id)
+    .where(Member.undeliverable.is_(False))
+    .distinct()
+)
+
 
 @job("daily-drill", every=timedelta(minutes=5))
 def daily_drills(now: datetime, session: Session, env: JobEnv) -> list[Scheduled]:
@@ -59,27 +112,7 @@ def daily_drills(now: datetime, session: Session, env: JobEnv) -> list[Scheduled
 def _at_drill_time(session: Session, now: datetime) -> list[Due]:
     """Members whose drill time has come today in their zone, on one of their drill days,
     not paused, and not joined (or rescheduled) after today's drill time."""
-    rows = session.execute(
-        select(
-            Member.id,
-            Member.workspace_id,
-            Member.cohort_id,
-            Member.platform_user_id,
-            Member.display_name,
-            Workspace.platform,
-            Workspace.external_id,
-            MemberSettings.timezone,
-            MemberSettings.drill_time,
-            MemberSettings.drill_days,
-            MemberSettings.tracks,
-            MemberSettings.paused,
-            MemberSettings.paused_until,
-            MemberSettings.daily_from,
-        )
-        .join(MemberSettings, MemberSettings.member_id == Member.id)
-        .join(Workspace, Workspace.id == Member.workspace_id)
-        .where(Member.undeliverable.is_(False))
-    ).all()
+    rows = session.execute(_MEMBERS).all()
     zones: dict[str, datetime] = {}
     due: list[Due] = []
     for r in rows:
@@ -123,13 +156,8 @@ def _not_served_yet(session: Session, due: list[Due]) -> list[Due]:
 def _recorded(session: Session, days: Sequence[tuple[int, date]]) -> dict[tuple[int, date], str]:
     """The drill recorded for each (member, local day) of `days` that has one."""
     wanted = set(days)
-    found = rows_among(
-        session,
-        select(DailyDrill.member_id, DailyDrill.local_date, DailyDrill.drill_id).where(
-            DailyDrill.local_date.in_({d for _, d in wanted})
-        ),
-        DailyDrill.member_id,
-        sorted({m for m, _ in wanted}),
+    found = _RECORDED.rows(
+        session, sorted({m for m, _ in wanted}), {"days": list({d for _, d in wanted})}
     )
     return {(m, d): drill for m, d, drill in found if (m, d) in wanted}
 
@@ -138,28 +166,10 @@ def _wants(session: Session, due: list[Due]) -> list[Want]:
     """What choosing each member's drill needs: their tracks, the drill last in front of
     them, how many daily drills they were offered, and the drills of their recent DMs."""
     ids = [r.id for r, _ in due]
-    offered: dict[int, int] = {
-        mid: int(n)
-        for mid, n in rows_among(
-            session,
-            select(DailyDrill.member_id, func.count()).group_by(DailyDrill.member_id),
-            DailyDrill.member_id,
-            ids,
-        )
-    }
+    offered: dict[int, int] = {mid: int(n) for mid, n in _OFFERED.rows(session, ids)}
     sent_lately = _sent_lately(session, ids, min(d for _, d in due) - COOL_OFF)
     recent: dict[int, str | None] = {
-        mid: cur or prev
-        for mid, cur, prev in rows_among(
-            session,
-            select(
-                PracticeState.member_id,
-                PracticeState.current_drill_id,
-                PracticeState.last_drill_id,
-            ),
-            PracticeState.member_id,
-            ids,
-        )
+        mid: cur or prev for mid, cur, prev in _CURRENT.rows(session, ids)
     }
     return [
         Want(
@@ -181,17 +191,7 @@ def _sent_lately(
     A DM that was dropped (expired, paused, DMs closed) never reached the member: it does not
     count. That is the outbox's to say; a row pruned after the retention period was sent."""
     lately: dict[int, list[tuple[date, str, datetime]]] = {}
-    for mid, day, drill, at in rows_among(
-        session,
-        select(DailyDrill.member_id, DailyDrill.local_date, DailyDrill.drill_id, DailyDrill.due_at)
-        .outerjoin(OutboxMessage, OutboxMessage.dedupe_key == DailyDrill.outbox_key)
-        .where(
-            DailyDrill.local_date >= since,
-            or_(OutboxMessage.status.is_(None), OutboxMessage.status.in_(REACHED)),
-        ),
-        DailyDrill.member_id,
-        ids,
-    ):
+    for mid, day, drill, at in _SENT_SINCE.rows(session, ids, {"since": since}):
         lately.setdefault(mid, []).append((day, drill, at))
     out: dict[int, tuple[tuple[str, datetime | None], ...]] = {}
     for mid, dms in lately.items():
@@ -268,12 +268,7 @@ def next_drill_time(after: datetime, session: Session, env: JobEnv) -> datetime 
     """The first local drill instant after `after`, over every member: a handful of distinct
     (zone, time, days) triples, whatever the number of members."""
     instants: list[datetime] = []
-    for zone, hhmm, days in session.execute(
-        select(MemberSettings.timezone, MemberSettings.drill_time, MemberSettings.drill_days)
-        .join(Member, Member.id == MemberSettings.member_id)
-        .where(Member.undeliverable.is_(False))
-        .distinct()
-    ):
+    for zone, hhmm, days in session.execute(_DRILL_TIMES):
         tz = ZoneInfo(zone)
         first = after.astimezone(tz).date()
         keys = days.split(",")
