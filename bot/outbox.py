@@ -46,7 +46,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from bot import metrics
-from bot.db.bulk import among, insert_new
+from bot.db.bulk import Among, insert_new
 from bot.db.models import Base, Member
 from bot.db.schedule_models import OutboxMessage
 from bot.delivery import DeliveryError, RateLimited, Undeliverable
@@ -141,13 +141,13 @@ def recipient_of(target: Mapping[str, Any], platform: str) -> str:
     return f"{platform}:{ws}:c:{c.get('id', '')}"[:200]
 
 
+_QUEUED = Among(select(OutboxMessage.dedupe_key), OutboxMessage.dedupe_key)
+
+
 def queued_keys(session: Session, keys: Iterable[str]) -> set[str]:
     """Which of these keys are already in the outbox, so jobs skip building them again."""
     wanted = list(dict.fromkeys(keys))
-    found: set[str] = set()
-    for where in among(session, OutboxMessage.dedupe_key, wanted):
-        found.update(session.scalars(select(OutboxMessage.dedupe_key).where(where)))
-    return found
+    return {key for (key,) in _QUEUED.rows(session, wanted)}
 
 
 # The statements every drain runs, built once on the outbox table with their values as named
@@ -977,9 +977,12 @@ def prune(session: Session, before: datetime, limit: int = 20_000) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+_OLDEST_FINISHED = select(func.min(_OUTBOX.c.created_at)).where(_OUTBOX.c.status.in_(FINISHED))
+
+
 def oldest_finished(session: Session) -> datetime | None:
-    t = OutboxMessage
-    return session.scalar(select(func.min(t.created_at)).where(t.status.in_(FINISHED)))
+    oldest: datetime | None = session.scalar(_OLDEST_FINISHED)
+    return oldest
 
 
 _TEXT_KEYS = ("text", "title", "lead", "footer")
