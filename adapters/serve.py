@@ -31,7 +31,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import text
 
@@ -152,6 +152,8 @@ class Runtime:
             timeout_keep_alive=KEEP_ALIVE_SECONDS,
             timeout_graceful_shutdown=5,
             limit_concurrency=BACKLOG,
+            # Nothing reads the client's address, so X-Forwarded-* need not be parsed.
+            proxy_headers=False,
             log_config=None,
             access_log=False,
             server_header=False,
@@ -478,6 +480,16 @@ async def _read_body(
         raise _Refused(400, "bad Content-Length")
     if int(declared) > MAX_BODY:
         raise _Refused(413, "too large")
+    # uvicorn has usually read the whole body with the headers: then it is taken without a
+    # timer (asyncio.timeout costs a timer handle per request on the event loop).
+    if getattr(getattr(receive, "__self__", None), "more_body", True) is False:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _Refused(400, "client went away")
+        body: bytes = message.get("body", b"")
+        if len(body) > MAX_BODY:
+            raise _Refused(413, "too large")
+        return body
     chunks: list[bytes] = []
     size = 0
     try:
@@ -519,26 +531,41 @@ async def _respond(
 def _http_protocol() -> type[asyncio.Protocol]:
     """uvicorn's h11 protocol with a deadline for the request line and headers: uvicorn
     itself waits forever for a client that connects and sends nothing, or a header a byte at a
-    time. The deadline is armed when a connection opens or a keep-alive cycle ends, and
-    disarmed once a request's headers are complete."""
+    time. The deadline is armed when a connection opens or the first bytes of a keep-alive
+    connection's next request arrive (while it is idle, uvicorn's keep-alive timeout closes
+    it), and disarmed once a request's headers are complete.
+
+    It also spares the event loop system calls: each one releases the interpreter lock, and
+    while the work after earlier acks keeps every Slack worker busy, a loop that lets go of the
+    lock may wait a turn of all of them to take it back. So a connection's addresses are read
+    from what asyncio already asked the kernel (uvicorn asks again, two calls), and a
+    response's head waits for its body, to leave in one send rather than two."""
     import h11
+    from uvicorn.protocols.http.flow_control import FlowControl
     from uvicorn.protocols.http.h11_impl import H11Protocol
 
     class Protocol(H11Protocol):
         _header_timer: asyncio.TimerHandle | None = None
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(transport)
+            # uvicorn's connection_made without its getsockname/getpeername (see above) and
+            # its trace log line; the rest is as uvicorn 0.55 has it.
+            self.connections.add(self)
+            self.transport = cast(asyncio.Transport, _OneSend(transport, self))
+            self.flow = FlowControl(transport)
+            self.server = _address(transport.get_extra_info("sockname"))
+            client = _address(transport.get_extra_info("peername"))
+            self.client = (client[0], client[1] or 0) if client else None
+            self.scheme = "https" if transport.get_extra_info("sslcontext") else "http"
             self._arm()
 
         def data_received(self, data: bytes) -> None:
             super().data_received(data)
             if self.conn.their_state is not h11.IDLE:
                 self._disarm()
-
-        def on_response_complete(self) -> None:
-            super().on_response_complete()
-            if not self.transport.is_closing() and self.conn.their_state is h11.IDLE:
+            elif self._header_timer is None and not self.transport.is_closing():
+                # The first bytes of a keep-alive connection's next request: until they
+                # came, uvicorn's keep-alive timeout was the deadline.
                 self._arm()
 
         def connection_lost(self, exc: Exception | None) -> None:
@@ -560,6 +587,55 @@ def _http_protocol() -> type[asyncio.Protocol]:
                 self.transport.close()
 
     return Protocol
+
+
+def _address(info: Any) -> tuple[str, int | None] | None:
+    if isinstance(info, list | tuple) and len(info) >= 2:
+        return str(info[0]), int(info[1])
+    if isinstance(info, str):
+        return info, None
+    return None
+
+
+class _OneSend:
+    """A connection's transport as uvicorn's protocol sees it: a response's status line and
+    headers are held until its first body bytes (or the connection's close) and leave with
+    them in one write. Anything written outside a response (a 100 Continue, uvicorn's own
+    400) goes at once."""
+
+    def __init__(self, transport: asyncio.Transport, protocol: Any) -> None:
+        self._transport = transport
+        self._protocol = protocol
+        self._head = b""
+        self._held_for: object = None  # the request cycle whose head was held
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        cycle = self._protocol.cycle
+        if (
+            data
+            and cycle is not None
+            and cycle is not self._held_for
+            and cycle.response_started
+            and not cycle.response_complete
+        ):
+            self._head, self._held_for = bytes(data), cycle
+            return
+        if self._head:
+            data, self._head = self._head + bytes(data), b""
+        if data:
+            self._transport.write(data)
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+    def close(self) -> None:
+        if self._head:
+            head, self._head = self._head, b""
+            self._transport.write(head)
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
 
 
 def serve(
