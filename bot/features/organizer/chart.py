@@ -18,11 +18,26 @@ def digest_chart(per_day: Sequence[tuple[date, int]], funnel: Sequence[tuple[str
 def _draw(per_day: tuple[tuple[date, int], ...], funnel: tuple[tuple[str, int], ...]) -> bytes:
     # The object API, not pyplot (no global figure state across threads); imported here so
     # that the console does not pay for matplotlib at start-up.
+    from matplotlib.collections import PolyCollection
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(9, 3), dpi=100)
     left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
-    left.bar(range(len(per_day)), [n for _, n in per_day], color="#4a7bd0")
+    # The days' bars as one collection of rectangles, as `bar` would draw them (0.8 wide,
+    # centred, from 0, which the autoscaling keeps as the bottom): the same pixels, without a
+    # patch per day to make, measure and draw one at a time (a fifth of the chart's time).
+    days = PolyCollection(
+        [
+            [(i - 0.4, 0), (i - 0.4, n), (i + 0.4, n), (i + 0.4, 0)]
+            for i, (_, n) in enumerate(per_day)
+        ],
+        facecolors="#4a7bd0",
+        edgecolors="none",
+        linewidths=0,
+    )
+    days.sticky_edges.y.append(0)
+    left.add_collection(days)
+    left.autoscale_view()
     ticks = [i for i, (d, _) in enumerate(per_day) if d.weekday() == 0]
     left.set_xticks(ticks, [f"{per_day[i][0]:%d %b}" for i in ticks])
     # Titles where matplotlib's automatic placement puts them here (nothing above the axes):
