@@ -536,10 +536,11 @@ def _http_protocol() -> type[asyncio.Protocol]:
     it), and disarmed once a request's headers are complete.
 
     It also spares the event loop system calls: each one releases the interpreter lock, and
-    while the work after earlier acks keeps every Slack worker busy, a loop that lets go of the
-    lock may wait a turn of all of them to take it back. So a connection's addresses are read
-    from what asyncio already asked the kernel (uvicorn asks again, two calls), and a
-    response's head waits for its body, to leave in one send rather than two."""
+    while the work after earlier acks keeps the Slack workers busy, one of them takes it
+    (on an idle second core, nearly every time) and the loop waits to get it back: that wait,
+    some ten times a request, not the loop's own CPU, sets the ack rate. So a connection's
+    addresses are read from what asyncio already asked the kernel (uvicorn asks again, two
+    calls), and a response's head waits for its body, to leave in one send rather than two."""
     import h11
     from uvicorn.protocols.http.flow_control import FlowControl
     from uvicorn.protocols.http.h11_impl import H11Protocol
