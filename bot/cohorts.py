@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from bot.db.models import Cohort, Member, Workspace
@@ -47,12 +47,19 @@ class CohortInfo:
         return now.astimezone(self.tz)
 
 
+# Read by most jobs' wake-ups at every tick: built once, as building a statement costs more
+# than running one this small.
+_ALL_COHORTS = select(Cohort, Workspace.platform, Workspace.external_id).join(
+    Workspace, Workspace.id == Cohort.workspace_id
+)
+_OFFDAYS = select(CohortOffday.cohort_id, CohortOffday.day).where(
+    CohortOffday.cohort_id.in_(bindparam("cohorts", expanding=True)),
+    CohortOffday.day.in_(bindparam("days", expanding=True)),
+)
+
+
 def all_cohorts(session: Session) -> list[CohortInfo]:
-    rows = session.execute(
-        select(Cohort, Workspace.platform, Workspace.external_id).join(
-            Workspace, Workspace.id == Cohort.workspace_id
-        )
-    ).all()
+    rows = session.execute(_ALL_COHORTS).all()
     return [_info(c, p, e) for c, p, e in rows]
 
 
@@ -156,11 +163,7 @@ def info_of(session: Session, cohort: Cohort) -> CohortInfo:
 def offdays(session: Session, cohort_ids: list[int], days: set[date]) -> set[tuple[int, date]]:
     if not cohort_ids or not days:
         return set()
-    rows = session.execute(
-        select(CohortOffday.cohort_id, CohortOffday.day).where(
-            CohortOffday.cohort_id.in_(cohort_ids), CohortOffday.day.in_(days)
-        )
-    ).all()
+    rows = session.execute(_OFFDAYS, {"cohorts": list(cohort_ids), "days": sorted(days)}).all()
     return {(c, d) for c, d in rows}
 
 
