@@ -15,7 +15,8 @@ bot meant to send) and the requests the members made:
   requests cut by a SIGKILL of the replica holding them are counted apart;
 - delayed by another recipient's trouble: a healthy recipient's scheduled message sent by a
   replica in the batch right after that replica sat >2 s on a troubled recipient (a hung post
-  or a Retry-After given for that recipient alone), when the message was due before the stall;
+  or a Retry-After given for that recipient alone), when the message could be sent before the
+  stall (due, and past its retry's backoff: a row waiting out its backoff is not held back);
 - interactions delivered to several replicas: one replica holds the Discord gateway (a lease),
   so each interaction reaches one.
 
@@ -711,7 +712,7 @@ class Chaos:
             rows = conn.execute(
                 select(
                     t.id, t.dedupe_key, t.recipient, t.kind, t.status, t.attempts, t.last_error,
-                    t.due_at, t.sent_at, t.claimed_by, t.payload,
+                    t.due_at, t.next_attempt_at, t.sent_at, t.claimed_by, t.payload,
                 )
             ).all()  # fmt: skip
         s_acc, s_att = slack.snapshot()
@@ -759,15 +760,20 @@ class Chaos:
                     OutboxMessage.due_at,
                     OutboxMessage.last_error,
                     OutboxMessage.recipient,
+                    OutboxMessage.next_attempt_at,
                 )
             ).all()
         # Each row is matched to the messages whose text holds the row's own text: the
         # member's other DMs (answers to their commands) are not the scheduled message.
-        expected: dict[tuple[str, str, str], list[tuple[str, str, float]]] = defaultdict(list)
+        # (text, status, due, ready): `ready` is when the row's last try could be claimed (a
+        # retry's backoff ends later than its due time; nothing held it back before then).
+        expected: dict[tuple[str, str, str], list[tuple[str, str, float, float]]] = defaultdict(
+            list
+        )
         # Replies to clicks that went through the outbox (their first post failed): the
         # member's DM is both that row's delivery and the click's answer.
         outbox_replies: dict[tuple[str, str, str], list[str]] = defaultdict(list)
-        for kind, status, payload_, due_at, _err, recipient in rows:
+        for kind, status, payload_, due_at, _err, recipient, next_try in rows:
             payload: dict[str, Any] = dict(payload_)
             to: dict[str, Any] = payload.get("target", {})
             # The row's lane names its platform ("slack:T1:u:U..."): the payload's layout
@@ -786,7 +792,9 @@ class Chaos:
             reply: dict[str, Any] = payload.get("reply", {})
             snippet = _norm(str(reply.get("text") or reply.get("title") or ""))[:80]
             due_dt: datetime = due_at if due_at.tzinfo else due_at.replace(tzinfo=UTC)
-            expected[key].append((snippet, str(status), due_dt.timestamp()))
+            ready_dt: datetime = next_try if next_try.tzinfo else next_try.replace(tzinfo=UTC)
+            ready = max(due_dt.timestamp(), ready_dt.timestamp())
+            expected[key].append((snippet, str(status), due_dt.timestamp(), ready))
             if kind == "reply":
                 outbox_replies[key].append(snippet)
         rep.scheduled = sum(len(v) for v in expected.values())
@@ -795,6 +803,7 @@ class Chaos:
             if a.route in ("dm", "channel", "ephemeral"):
                 delivered[(a.platform, a.route, a.target)].append(a)
         due_of: dict[tuple[str, str, str], float] = {}
+        ready_of: dict[tuple[str, str, str], float] = {}
         first_at: dict[tuple[str, str, str], float] = {}
         unscheduled: dict[str, Counter[str]] = defaultdict(Counter)
         # Discord DMs that are no scheduled message, in order: an interaction's answer goes
@@ -811,7 +820,7 @@ class Chaos:
                         discord_dms[key[2]].append(a)
         for key, wanted in expected.items():
             worded = [(_words(a.content), a) for a in delivered.get(key, [])]
-            for snippet, status, due in wanted:
+            for snippet, status, due, ready in wanted:
                 copies = [a for text_, a in worded if snippet in text_]
                 if not copies:
                     rep.scheduled_lost += 1
@@ -823,6 +832,7 @@ class Chaos:
                     doubled_ex.append(f"{key[0]} {key[1]} {key[2]} x{len(copies)}")
                 if key[2] not in troubled:
                     due_of[key] = min(due_of.get(key, float("inf")), due)
+                    ready_of[key] = min(ready_of.get(key, float("inf")), ready)
                     earliest = min(a.at for a in copies)
                     first_at[key] = min(first_at.get(key, float("inf")), earliest)
         healthy = list(first_at)
@@ -937,7 +947,7 @@ class Chaos:
         for name in ("r1", "r2", "r3", *excused):
             excused.setdefault(name, list(self.cut_windows))
         rep.delayed_by_other, rep.stalls, rep.stall_seconds = _head_of_line(
-            s_att + d_att, accepted, troubled, due_of, excused
+            s_att + d_att, accepted, troubled, ready_of, excused
         )
         rep.examples = {
             "lost": lost_ex,
@@ -989,7 +999,7 @@ def _head_of_line(
     attempts: list[Attempt],
     accepted: list[Accepted],
     troubled: set[str],
-    due_of: dict[tuple[str, str, str], float],
+    ready_of: dict[tuple[str, str, str], float],
     excused: dict[str, list[tuple[float, float]]],
 ) -> tuple[int, int, float]:
     """(healthy messages delayed, stalls, seconds stalled). A stall: a replica's span of more
@@ -1041,7 +1051,7 @@ def _head_of_line(
                 (acc.platform, acc.target)
                 for acc in sent_by.get(replica, [])
                 if nxt <= acc.at <= nxt + 10
-                and due_of.get((acc.platform, "dm", acc.target), float("inf")) <= begin
+                and ready_of.get((acc.platform, "dm", acc.target), float("inf")) <= begin
             }
             if held:
                 stalls += 1
