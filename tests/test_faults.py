@@ -49,6 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 WORKER = ROOT / "tests" / "fanout_worker.py"
 FANOUT_AT = START.replace(hour=9, minute=5)  # Monday 09:05 UTC: everyone's 09:00 drill is due
 WAIT = 60.0  # the longest any real wait may take, on a busy shared machine
+LEASE_SECONDS = 2.0  # the fan-out worker's lease, simulated time
 
 
 @pytest.fixture
@@ -139,7 +140,8 @@ def platform() -> Iterator[FakePlatform]:
 def start_worker(url: str, schema: str, platform: FakePlatform, at_offset: float) -> Any:
     now = FANOUT_AT + timedelta(seconds=at_offset)
     cmd = [sys.executable, str(WORKER), "--url", url, "--schema", schema]
-    cmd += ["--platform", platform.url, "--now", now.isoformat(), "--lease", "2", "--batch", "25"]
+    cmd += ["--platform", platform.url, "--now", now.isoformat()]
+    cmd += ["--lease", str(LEASE_SECONDS), "--batch", "25"]
     return subprocess.Popen(
         cmd,
         cwd=ROOT,
@@ -154,7 +156,12 @@ def kill_and_restart(
     url: str, schema: str, platform: FakePlatform, wait_for: Callable[[], bool]
 ) -> None:
     """Start the fan-out, SIGKILL it once `wait_for` says so, restart it after its leases
-    expired (simulated time: 5 s later, the lease is 2 s), and let it finish."""
+    expired, and let it finish. The dispatcher's clock runs on from its start (`--now`) with
+    real time, so a fan-out slowed by a loaded machine takes its last leases later in
+    simulated time: the restart comes a lease and a second after the first worker's last
+    possible claim (at least 5 s after its start), not at a fixed 5 s that a slow first
+    worker's leases outlive (the restart then saw them held, and drained nothing)."""
+    started = time.monotonic()
     first = start_worker(url, schema, platform, 0)
     try:
         assert wait_for(), "the fan-out never reached the point where it is killed"
@@ -165,7 +172,8 @@ def kill_and_restart(
             first.kill()
             first.wait(WAIT)
     platform.release.set()
-    second = start_worker(url, schema, platform, 5)
+    restart_at = max(5.0, time.monotonic() - started + LEASE_SECONDS + 1)
+    second = start_worker(url, schema, platform, restart_at)
     _out, err = second.communicate(timeout=WAIT * 2)
     assert second.returncode == 0, err[-2000:]
 
