@@ -22,33 +22,21 @@ SQLITE_CHUNK = 900  # under SQLite's oldest limit of 999 bound variables per sta
 PG_SLICE = 5000  # rows per unnest INSERT: past some tens of thousands it grows worse than linear
 
 
-def among(
-    session: Session, column: InstrumentedAttribute[Any], values: Sequence[Any]
-) -> Iterator[ColumnElement[bool]]:
-    """WHERE clauses that together select `column IN values`, however many values there are:
-    one `= ANY(array)` on PostgreSQL, chunks of IN-lists on SQLite. Nothing for no values."""
-    if not values:
-        return
-    if is_postgres(session.get_bind()):
-        yield column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
-        return
-    for start in range(0, len(values), SQLITE_CHUNK):
-        yield column.in_(values[start : start + SQLITE_CHUNK])
-
-
-# The parameter that carries the values of `rows_among` and `Among`.
+# The parameter that carries the values of `among`, `rows_among` and `Among`.
 AMONG = "among_values"
 
 
 @lru_cache(maxsize=512)
 def _among_clause(column: InstrumentedAttribute[Any], postgres: bool) -> ColumnElement[bool]:
-    """`among`'s clause with its values as a parameter, built once per column: the same SQL."""
+    """`column IN values` with the values as a parameter, built once per column: one
+    `= ANY(array)` on PostgreSQL, an expanding IN-list on SQLite."""
     if postgres:
         return column == any_(bindparam(AMONG, type_=ARRAY(column.type)))
     return column.in_(bindparam(AMONG, expanding=True))
 
 
 def _chunks(session: Session, values: Sequence[Any]) -> Iterator[list[Any]]:
+    """The values at once on PostgreSQL, in chunks under SQLite's bound-variable limit."""
     if not values:
         return
     if is_postgres(session.get_bind()):
@@ -56,6 +44,17 @@ def _chunks(session: Session, values: Sequence[Any]) -> Iterator[list[Any]]:
         return
     for start in range(0, len(values), SQLITE_CHUNK):
         yield list(values[start : start + SQLITE_CHUNK])
+
+
+def among(
+    session: Session, column: InstrumentedAttribute[Any], values: Sequence[Any]
+) -> Iterator[tuple[ColumnElement[bool], dict[str, list[Any]]]]:
+    """(WHERE clause, its parameters) pairs that together select `column IN values`, however
+    many values there are: one on PostgreSQL, a chunk each on SQLite; nothing for no values.
+    The clause is the same for every chunk; only the parameters change."""
+    where = _among_clause(column, is_postgres(session.get_bind()))
+    for chunk in _chunks(session, values):
+        yield where, {AMONG: chunk}
 
 
 def rows_among(
@@ -67,10 +66,8 @@ def rows_among(
     """The rows of `stmt` restricted to `column IN values`, however many values there are.
     On SQLite the rows come chunk by chunk: an ORDER BY holds within each value, not across."""
     out: list[Row[*tuple[Any, ...]]] = []
-    chunks = _chunks(session, values)
-    where = _among_clause(column, is_postgres(session.get_bind()))
-    for chunk in chunks:
-        out.extend(session.execute(stmt.where(where), {AMONG: chunk}).all())
+    for where, params in among(session, column, values):
+        out.extend(session.execute(stmt.where(where), params).all())
     return out
 
 

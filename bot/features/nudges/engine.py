@@ -353,12 +353,13 @@ def _settle_snoozes(
 ) -> None:
     """Snoozes that ended are settled now: brought back by this run, or no longer called for."""
     ended = sorted({m for m, held in snoozed.items() for t in held.values() if t <= now})
-    for where in among(session, NudgeState.member_id, ended):
+    for where, params in among(session, NudgeState.member_id, ended):
         session.execute(
             update(NudgeState)
             .where(where, NudgeState.snoozed_until.is_not(None), NudgeState.snoozed_until <= now)
             .values(snoozed_until=None)
-            .execution_options(synchronize_session=False)
+            .execution_options(synchronize_session=False),
+            params,
         )
 
 
