@@ -10,6 +10,7 @@ import string
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from functools import cached_property
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
@@ -183,6 +184,13 @@ class Writer:
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.member.settings.timezone)
 
+    @cached_property
+    def open_offers(self) -> list[Offer]:
+        # Read once per writer: every alternatives letter proposes a deadline against the
+        # other offers, and a letter each, reading the whole pipeline again, made turning a
+        # page of 30 letters read it 30 times.
+        return open_offers(self.session, self.member.id)
+
 
 def writer(ctx: Ctx) -> Writer:
     return Writer(ctx.session, ctx.content, ctx.member, ctx.now)
@@ -211,7 +219,7 @@ def letter_values(
         values["offer_company"] = offer_app.company
         if offer.deadline:
             values["offer_deadline"] = fmt_when(offer.deadline, w.tz)
-        others = [o for o in open_offers(w.session, w.member.id) if o.id != offer.id]
+        others = [o for o in w.open_offers if o.id != offer.id]
         proposed = proposed_deadline(offer, others, w.now, w.tz, variant)
         values["proposed_deadline"] = fmt_date(proposed)
     return values
@@ -298,7 +306,8 @@ class Letters:
 def alternatives(ctx: Ctx, chosen: Application | None) -> Letters:
     """One letter per company still in process, each naming the offer that sets the pace:
     the named offer, else the one with the earliest deadline."""
-    offers = open_offers(ctx.session, ctx.member.id)
+    w = writer(ctx)
+    offers = w.open_offers
     if chosen is not None and chosen.offer is not None and chosen.stage == "offer":
         offer_app = chosen
         targets = in_process_applications(ctx.session, ctx.member.id, exclude=chosen.id)
@@ -323,7 +332,7 @@ def alternatives(ctx: Ctx, chosen: Application | None) -> Letters:
         if len(targets) > 1
         else ""
     )
-    letters = [letter_reply(ctx, "alternatives", None, a, offer_app) for a in targets]
+    letters = [letter_reply(w, "alternatives", None, a, offer_app) for a in targets]
     return Letters(letters, about)
 
 
@@ -331,13 +340,14 @@ def decline(ctx: Ctx, chosen: Application | None) -> Letters:
     if chosen is not None:
         return Letters([letter_reply(ctx, "decline", None, chosen)])
     # Everyone still considering the member; the accepted offer is no longer "open".
+    w = writer(ctx)
     targets = in_process_applications(ctx.session, ctx.member.id) + [
-        o.application for o in open_offers(ctx.session, ctx.member.id)
+        o.application for o in w.open_offers
     ]
     if not targets:
         raise UserError("No company is still waiting on you. Name one: /letter decline <company>.")
     about = "A letter for each company still waiting on you."
-    return Letters([letter_reply(ctx, "decline", None, a) for a in targets], about)
+    return Letters([letter_reply(w, "decline", None, a) for a in targets], about)
 
 
 def build(ctx: Ctx, kind: str, app: Application | None) -> Letters:
