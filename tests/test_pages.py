@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, event, select
 
 from adapters.console import Console
 from adapters.memory import Delivery, MemoryWorkspace
@@ -255,6 +255,31 @@ def test_alternatives_letters_come_as_one_message_a_letter_a_page(
         fits(d.reply)
     assert sorted(titled) == sorted(companies)
     assert one(ws.press("carol", button(first, "Next"))).outbound.refusal
+
+
+@pytest.mark.parametrize("kind", ["alternatives", "decline"])
+def test_turning_a_page_of_letters_reads_the_pipeline_a_fixed_number_of_times(
+    ws: MemoryWorkspace, app: App, kind: str
+) -> None:
+    """A page turn rebuilds every letter of the message; each once read the whole pipeline
+    again to propose its deadline, so 36 letters cost 36 reads a turn."""
+    cost: dict[int, int] = {}
+    for member, n in (("bob", 4), ("carol", 36)):
+        ws.command(member, "/settings tz Europe/Berlin")
+        seed(app, f"U-{member}", n, offers=1, stage="applied")
+        first = one(ws.command(member, f"/letter {kind}"))
+        seen: list[str] = []
+
+        def record(*args: object, into: list[str] = seen) -> None:
+            into.append(str(args[2]))
+
+        event.listen(app.engine, "before_cursor_execute", record)
+        try:
+            one(ws.press(member, button(first, "Next")))
+        finally:
+            event.remove(app.engine, "before_cursor_execute", record)
+        cost[n] = len(seen)
+    assert cost[36] == cost[4], cost
 
 
 def test_letters_follow_the_pipeline_when_a_page_is_turned(ws: MemoryWorkspace, app: App) -> None:
