@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, event, select
 
 from adapters.memory import MemoryWorkspace
 from bot.db.models import Member
@@ -37,7 +37,7 @@ def test_a_new_rule_is_one_registered_function(ws: MemoryWorkspace) -> None:
     def members(now: datetime, stale_days: int) -> Select[int]:
         return select(Member.id).where(Member.display_name == "bob")
 
-    def instants(session: object, env: JobEnv) -> Iterable[datetime]:
+    def instants(session: object, env: JobEnv, after: datetime) -> Iterable[datetime]:
         return [fire_at]
 
     @rule(KIND, "hellos", candidates=members, instants=instants)
@@ -66,3 +66,35 @@ def test_a_new_rule_is_one_registered_function(ws: MemoryWorkspace) -> None:
         assert stopped.text == "Stopped: no more hellos."
     finally:
         engine._RULES.pop(KIND, None)
+
+
+def test_a_run_reads_its_candidates_pipelines_in_as_many_statements_for_two_as_for_eight(
+    ws: MemoryWorkspace,
+) -> None:
+    """Set-based: the job read each candidate's pipeline with a query and three more for its
+    history, interviews and offer, so a run's statements grew with the members in play."""
+    only_jobs(ws, "nudges")
+    runner = ws.app.jobs
+
+    def run_with_offers(names: list[str]) -> int:
+        for name in names:
+            ws.command(name, "/pipeline add Acme stage onsite")
+            ws.command(name, "/pipeline add Globex stage applied")
+            ws.command(name, "/pipeline add Initech stage screen")
+            ws.command(name, "/pipeline offer Acme deadline 2026-12-04 17:00")
+        seen: list[str] = []
+
+        def record(*args: object) -> None:
+            seen.append(str(args[2]))
+
+        event.listen(ws.app.engine, "before_cursor_execute", record)
+        try:
+            queued = runner.run_at(ws.clock.now(), runner.jobs)
+        finally:
+            event.remove(ws.app.engine, "before_cursor_execute", record)
+        assert queued >= 2 * len(names)  # an alternatives letter per other company, at least
+        return len(seen)
+
+    two = run_with_offers(["bob", "carol"])
+    eight = run_with_offers([f"member{i}" for i in range(8)])
+    assert eight == two

@@ -10,7 +10,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from bot.db.pipeline_models import Application
-from bot.features.nudges.engine import RECENT, Nudge, Pipeline, nudge_buttons, rule
+from bot.features.nudges.engine import RECENT, Nudge, Pipeline, first_after, nudge_buttons, rule
 from bot.features.pipeline.queries import IN_PROCESS_STAGES
 from bot.jobs import JobEnv
 from bot.types import Button, Reply
@@ -25,12 +25,12 @@ def _candidates(now: datetime, stale_days: int) -> Select[int]:
     )
 
 
-def _changes(session: Session, env: JobEnv) -> Iterable[datetime]:
-    return session.scalars(select(Application.stage_changed_at))
+def _changes(session: Session, env: JobEnv, after: datetime) -> Iterable[datetime]:
+    return first_after(session, Application.stage_changed_at, after)
 
 
-def _reviews(session: Session, env: JobEnv) -> Iterable[datetime]:
-    return (at + REVIEW_AFTER for at in _changes(session, env))
+def _reviews(session: Session, env: JobEnv, after: datetime) -> Iterable[datetime]:
+    return first_after(session, Application.stage_changed_at, after, REVIEW_AFTER)
 
 
 @rule("accepted", "decline letters after accepting", candidates=_candidates, instants=_changes)

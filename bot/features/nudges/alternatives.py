@@ -7,13 +7,13 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from functools import partial
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.db.pipeline_models import Application, Offer
 from bot.features.nudges.engine import (
     Nudge,
     Pipeline,
+    first_after,
     nudge_buttons,
     offer_received,
     offers_in_play,
@@ -63,8 +63,8 @@ def alternatives(p: Pipeline) -> Iterator[Nudge]:
             )
 
 
-def _reminder_instants(session: Session, env: JobEnv) -> Iterable[datetime]:
-    return (at + REMIND_AFTER for at in session.scalars(select(Offer.received_at)))
+def _reminder_instants(session: Session, env: JobEnv, after: datetime) -> Iterable[datetime]:
+    return first_after(session, Offer.received_at, after, REMIND_AFTER)
 
 
 @rule(

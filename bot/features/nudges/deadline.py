@@ -32,11 +32,12 @@ def _morning_of(deadline: datetime, tz: ZoneInfo) -> datetime:
     return datetime.combine(deadline.astimezone(tz).date(), MORNING, tzinfo=tz)
 
 
-def _instants(session: Session, env: JobEnv) -> Iterable[datetime]:
+def _instants(session: Session, env: JobEnv, after: datetime) -> Iterable[datetime]:
+    # The latest instant of a deadline is the morning of its day, less than a day after it.
     for deadline, zone in session.execute(
         select(Offer.deadline, MemberSettings.timezone)
         .join(MemberSettings, MemberSettings.member_id == Offer.member_id)
-        .where(Offer.deadline.is_not(None))
+        .where(Offer.deadline > after - timedelta(days=1))
     ):
         if deadline is None:  # excluded above; for the type checker
             continue

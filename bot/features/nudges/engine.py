@@ -16,8 +16,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from bot.cohorts import waking
 from bot.content import Content
@@ -26,7 +26,7 @@ from bot.db.models import Member, Workspace
 from bot.db.pipeline_models import Application, Offer
 from bot.db.schedule_models import NudgeState, NudgeStop
 from bot.features.pipeline.letters import Writer, letter_reply
-from bot.features.pipeline.queries import ACTIVE_STAGES, applications, open_offers_of
+from bot.features.pipeline.queries import ACTIVE_STAGES, applications_of, open_offers_of
 from bot.jobs import JobEnv, job, wakes
 from bot.outbox import Scheduled, make_key, queued_keys
 from bot.types import DM, Button, Outbound, Reply, User
@@ -86,13 +86,18 @@ class Pipeline:
 
     @classmethod
     def load(
-        cls, session: Session, env: JobEnv, member: Member, now: datetime, done: Iterable[Any]
+        cls,
+        session: Session,
+        env: JobEnv,
+        member: Member,
+        now: datetime,
+        apps: list[Application],
+        done: Iterable[Any],
     ) -> Pipeline:
-        apps = applications(session, member.id)
         accepted = [a for a in apps if a.stage == "accepted"]
         chosen = max(accepted, key=lambda a: a.stage_changed_at) if accepted else None
         p = cls(
-            Writer(session, env.content, member, now),
+            Writer(session, env.content, member, now, apps),
             env.settings.stale_days,
             apps,
             chosen,
@@ -166,8 +171,10 @@ RuleFn = Callable[[Pipeline], Iterable[Nudge]]
 # (now, stale days) -> the ids of members the rule could fire for now: a set-based, indexed
 # query, so that a run costs nothing for members with nothing going on.
 Candidates = Callable[[datetime, int], Select[int]]
-# Every instant the rule counts from, over all members (early is harmless, late is not).
-Instants = Callable[[Session, JobEnv], Iterable[datetime]]
+# (session, env, after) -> the instants after `after` the rule counts from, over all members
+# (early is harmless, late is not). Read at every wake-up of the nudge job: a query should
+# bring back only what lies ahead (`first_after`), not every row there ever was.
+Instants = Callable[[Session, JobEnv, datetime], Iterable[datetime]]
 # (a snoozed nudge, every nudge the member's rules call for, now): True when a later nudge of
 # the same rule says it better, so the snoozed one is not brought back.
 Superseded = Callable[[Nudge, list[Nudge], datetime], bool]
@@ -252,8 +259,10 @@ def nudges(now: datetime, session: Session, env: JobEnv) -> list[Scheduled]:
     done, snoozed = _states(session, ids)
     # Every member's due nudges first, then one query for which are already queued.
     due: list[_Due] = []
-    for member, user in _reachable(session, ids):
-        p = Pipeline.load(session, env, member, now, done.get(member.id, ()))
+    reachable = list(_reachable(session, ids))
+    apps = applications_of(session, [member.id for member, _ in reachable])
+    for member, user in reachable:
+        p = Pipeline.load(session, env, member, now, apps[member.id], done.get(member.id, ()))
         due.extend(_due(p, user, stops, snoozed.get(member.id, {})))
     _settle_snoozes(session, snoozed, now)
     return _scheduled(session, due, now)
@@ -396,11 +405,20 @@ def next_nudge(after: datetime, session: Session, env: JobEnv) -> datetime | Non
     instants it counts from) or a snooze ends. Early is harmless, late is not."""
     instants: list[datetime] = []
     for fn in dict.fromkeys(r.instants for r in registered()):
-        instants.extend(fn(session, env))
-    instants += session.scalars(
-        select(NudgeState.snoozed_until).where(NudgeState.snoozed_until.is_not(None))
-    )
+        instants.extend(fn(session, env, after))
+    instants += first_after(session, NudgeState.snoozed_until, after)
     return min((t for t in instants if t > after), default=None)
+
+
+def first_after(
+    session: Session,
+    column: InstrumentedAttribute[datetime] | InstrumentedAttribute[datetime | None],
+    after: datetime,
+    offset: timedelta = timedelta(0),
+) -> list[datetime]:
+    """The earliest `column + offset` past `after`, over all rows (none: an empty list)."""
+    first = session.scalar(select(func.min(column)).where(column > after - offset))
+    return [] if first is None else [first + offset]
 
 
 # -- shared by the offer rules ---------------------------------------------------------------
@@ -415,5 +433,5 @@ def offers_in_play(now: datetime, stale_days: int) -> Select[int]:
     )
 
 
-def offer_received(session: Session, env: JobEnv) -> Iterable[datetime]:
-    return session.scalars(select(Offer.received_at))
+def offer_received(session: Session, env: JobEnv, after: datetime) -> Iterable[datetime]:
+    return first_after(session, Offer.received_at, after)

@@ -10,7 +10,7 @@ from sqlalchemy import Select, or_, select, union
 from sqlalchemy.orm import Session
 
 from bot.db.pipeline_models import Application, Interview
-from bot.features.nudges.engine import Nudge, Pipeline, rule
+from bot.features.nudges.engine import Nudge, Pipeline, first_after, rule
 from bot.features.pipeline.queries import IN_PROCESS_STAGES, last_movement
 from bot.jobs import JobEnv
 
@@ -36,12 +36,10 @@ def _candidates(now: datetime, stale_days: int) -> Select[int]:
     return select(union(quiet, interviewed).subquery().c.member_id)
 
 
-def _instants(session: Session, env: JobEnv) -> Iterable[datetime]:
+def _instants(session: Session, env: JobEnv, after: datetime) -> Iterable[datetime]:
     stale = timedelta(days=env.settings.stale_days)
-    for at, booked in session.execute(select(Interview.at, Interview.created_at)):
-        yield from (at + stale, booked + stale)
-    for changed in session.scalars(select(Application.stage_changed_at)):
-        yield changed + stale
+    for column in (Interview.at, Interview.created_at, Application.stage_changed_at):
+        yield from first_after(session, column, after, stale)
 
 
 @rule("follow-up", "follow-up reminders", candidates=_candidates, instants=_instants)

@@ -9,7 +9,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from bot.db.pipeline_models import Interview
-from bot.features.nudges.engine import Nudge, Pipeline, rule
+from bot.features.nudges.engine import Nudge, Pipeline, first_after, rule
 from bot.jobs import JobEnv
 from bot.types import Button
 
@@ -26,8 +26,8 @@ def _candidates(now: datetime, stale_days: int) -> Select[int]:
     )
 
 
-def _instants(session: Session, env: JobEnv) -> Iterable[datetime]:
-    return (at + INTERVIEW_LENGTH for at in session.scalars(select(Interview.at)))
+def _instants(session: Session, env: JobEnv, after: datetime) -> Iterable[datetime]:
+    return first_after(session, Interview.at, after, INTERVIEW_LENGTH)
 
 
 @rule("thank-you", "thank-you reminders", candidates=_candidates, instants=_instants)

@@ -28,6 +28,7 @@ from bot.features.pipeline.queries import (
     in_process_applications,
     last_interview,
     open_offers,
+    open_offers_of,
     stale_applications,
 )
 from bot.router import Ctx, action, command
@@ -179,6 +180,7 @@ class Writer:
     content: Content
     member: Member
     now: datetime
+    apps: list[Application] | None = None  # the member's pipeline, when already loaded
 
     @property
     def tz(self) -> ZoneInfo:
@@ -189,6 +191,8 @@ class Writer:
         # Read once per writer: every alternatives letter proposes a deadline against the
         # other offers, and a letter each, reading the whole pipeline again, made turning a
         # page of 30 letters read it 30 times.
+        if self.apps is not None:
+            return open_offers_of(self.apps)
         return open_offers(self.session, self.member.id)
 
 

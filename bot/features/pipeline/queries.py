@@ -7,13 +7,14 @@ nudges all read the pipeline through these, so every query is scoped to one memb
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, object_session, selectinload
 
+from bot.db.bulk import rows_among
 from bot.db.pipeline_models import Application, Interview, Offer, OfferWeights, StageMove
 from bot.db.schedule_models import OutboxMessage
 
@@ -113,20 +114,38 @@ class Match:
     candidates: tuple[Application, ...] = ()
 
 
+_LOADED = (
+    selectinload(Application.moves),
+    selectinload(Application.interviews),
+    selectinload(Application.offer),
+)
+
+
 def applications(session: Session, member_id: int) -> list[Application]:
     """All of a member's applications, with history, interviews and offer loaded."""
     return list(
         session.scalars(
             select(Application)
             .where(Application.member_id == member_id)
-            .options(
-                selectinload(Application.moves),
-                selectinload(Application.interviews),
-                selectinload(Application.offer),
-            )
+            .options(*_LOADED)
             .order_by(Application.company_key)
         )
     )
+
+
+def applications_of(session: Session, member_ids: Sequence[int]) -> dict[int, list[Application]]:
+    """`applications` for each of these members, in four queries for all of them rather than
+    four for each (the nudge job reads every candidate's pipeline at each run)."""
+    out: dict[int, list[Application]] = {m: [] for m in member_ids}
+    stmt = (
+        select(Application)
+        .options(*_LOADED)
+        .order_by(Application.member_id, Application.company_key)
+    )
+    # A member's applications all come in one chunk, so each list keeps company order.
+    for (app,) in rows_among(session, stmt, Application.member_id, member_ids):
+        out[app.member_id].append(app)
+    return out
 
 
 def find_company(session: Session, member_id: int, text: str) -> Match:
@@ -329,6 +348,7 @@ __all__ = [
     "active_applications",
     "active_of",
     "applications",
+    "applications_of",
     "cancel_queued",
     "company_key",
     "drop_pending",
