@@ -7,6 +7,7 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY adapters ./adapters
+COPY cohortbot ./cohortbot
 COPY content ./content
 COPY migrations ./migrations
 RUN pip install --no-cache-dir --upgrade pip \
