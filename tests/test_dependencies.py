@@ -22,11 +22,6 @@ ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ("bot", "adapters", "cohortbot", "migrations")
 FIRST_PARTY = {"bot", "adapters", "cohortbot"}
 
-# Imported directly but declared only through another requirement: top-level module ->
-# (its distribution, the declared distribution that requires it). They belong in pyproject's
-# dependencies with the ranges the code needs; each entry goes once its module is declared.
-THROUGH = {"h11": ("h11", "uvicorn"), "yarl": ("yarl", "aiohttp")}
-
 
 def _imports() -> dict[str, list[str]]:
     """Top-level module -> where it is imported (path:line), for every absolute import."""
@@ -74,18 +69,9 @@ def test_every_third_party_import_is_a_declared_dependency() -> None:
     declared = _declared()
     providers = md.packages_distributions()
     third_party = _third_party()
-    assert set(THROUGH) <= set(third_party), "a THROUGH entry is no longer imported"
     undeclared = []
     for module, where in sorted(third_party.items()):
         dists = {canonicalize_name(d) for d in providers.get(module, [])}
-        if module in THROUGH:
-            dist, via = THROUGH[module]
-            assert dist in dists, f"{module} is no longer {dist}'s"
-            assert dist not in declared, f"{dist} is declared now: drop it from THROUGH"
-            assert via in declared, f"{module} is reached through {via}, which is not declared"
-            requires = {canonicalize_name(Requirement(r).name) for r in md.requires(via) or []}
-            assert dist in requires, f"{via} no longer requires {dist}"
-            continue
         if not dists & declared:
             undeclared.append(
                 f"{module} ({', '.join(sorted(dists)) or 'no distribution'}): "
