@@ -187,8 +187,13 @@ def db_upgrade(revision: str = "head") -> None:
 
     settings = _settings()
     engine = make_engine(settings.database_url)
-    migrate.upgrade(engine, revision)
-    typer.echo(f"Database at revision {migrate.current_revision(engine)}.")
+    # Closed here, not at the process's exit, so that the command leaves no connection open when
+    # it is run inside a longer-lived process (the tests run it in theirs).
+    try:
+        migrate.upgrade(engine, revision)
+        typer.echo(f"Database at revision {migrate.current_revision(engine)}.")
+    finally:
+        engine.dispose()
 
 
 @app.command()
@@ -209,7 +214,10 @@ def db_current() -> None:
     from bot.db.session import make_engine
 
     engine = make_engine(_settings().database_url)
-    cur, head = migrate.current_revision(engine), migrate.head_revision()
+    try:
+        cur, head = migrate.current_revision(engine), migrate.head_revision()
+    finally:
+        engine.dispose()
     typer.echo(
         f"current: {cur or 'empty'}; newest: {head}"
         + ("" if cur == head else " (run `cohortbot db upgrade`)")

@@ -1,4 +1,5 @@
-"""The console workspace, run as a person would: the real `cohortbot` command, piped input."""
+"""The console workspace, run as a person would: the `cohortbot` command with piped input, once
+through the installed script in a child process and otherwise its command line in-process."""
 
 from __future__ import annotations
 
@@ -15,19 +16,33 @@ from adapters.memory import MemoryWorkspace
 from bot.jobs import Job, JobRunner
 from bot.outbox import Scheduled
 from bot.types import Channel, Conversation, Outbound, Reply
-from tests.cli import run_cohortbot
+from tests.cli import Ran, invoke_cohortbot, run_cohortbot
 
-# Slow: `cohortbot console` as a subprocess.
+# Slow: each run builds the app on a database of its own; one is a subprocess.
 pytestmark = pytest.mark.slow
 
 
-def run_console(
-    script: str, tmp_path: Path, *args: str, **env: str
-) -> subprocess.CompletedProcess[str]:
+def console_env(tmp_path: Path, **env: str) -> dict[str, str]:
     full_env = {**os.environ, "COHORTBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}", **env}
     full_env.pop("SLACK_BOT_TOKEN", None)
     full_env.pop("DISCORD_TOKEN", None)
-    return run_cohortbot(*args, cwd=tmp_path, env=full_env, input=script)
+    return full_env
+
+
+def run_console_process(
+    script: str, tmp_path: Path, *args: str, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """The installed script in a child process, `script` piped to it."""
+    return run_cohortbot(*args, cwd=tmp_path, env=console_env(tmp_path, **env), input=script)
+
+
+def run_console(
+    monkeypatch: pytest.MonkeyPatch, script: str, tmp_path: Path, *args: str, **env: str
+) -> Ran:
+    """The same command line in this process, `script` on its stdin."""
+    return invoke_cohortbot(
+        monkeypatch, *args, cwd=tmp_path, env=console_env(tmp_path, **env), input=script
+    )
 
 
 def blocks(stdout: str) -> list[list[str]]:
@@ -43,7 +58,7 @@ def blocks(stdout: str) -> list[list[str]]:
 
 def test_issue_script(tmp_path: Path) -> None:
     script = "/cohortbot\n/settings tz Europe/Berlin\n/settings\n:as bob\n/settings\n"
-    proc = run_console(script, tmp_path, "console")
+    proc = run_console_process(script, tmp_path, "console")
     assert proc.returncode == 0, proc.stderr
     msgs = blocks(proc.stdout)
     assert msgs[0][0] == "[only alice sees this, in #cohort]"
@@ -59,28 +74,34 @@ def test_issue_script(tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr
 
 
-def test_console_start_sets_the_clock_and_rejects_nonsense(tmp_path: Path) -> None:
-    proc = run_console(":clock\n", tmp_path, "console", "--start", "2027-03-28T00:30")
+def test_console_start_sets_the_clock_and_rejects_nonsense(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    proc = run_console(monkeypatch, ":clock\n", tmp_path, "console", "--start", "2027-03-28T00:30")
     assert proc.returncode == 0, proc.stderr
     assert "Sun 2027-03-28 00:30 UTC" in proc.stdout
-    proc = run_console("", tmp_path, "console", "--start", "next tuesday")
+    proc = run_console(monkeypatch, "", tmp_path, "console", "--start", "next tuesday")
     assert proc.returncode == 2 and "not an ISO 8601 instant" in proc.stderr
 
 
-def test_bare_command_opens_console_and_says_how_to_connect(tmp_path: Path) -> None:
-    proc = run_console("/cohortbot\n:quit\n/settings\n", tmp_path)
+def test_bare_command_opens_console_and_says_how_to_connect(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    proc = run_console(monkeypatch, "/cohortbot\n:quit\n/settings\n", tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "SLACK_BOT_TOKEN" in proc.stderr and "DISCORD_TOKEN" in proc.stderr
     assert proc.stdout.count("[only alice sees this") == 1  # stopped at :quit
 
 
-def test_console_meta_commands(tmp_path: Path) -> None:
+def test_console_meta_commands(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     script = (
         ":in dm\n/settings\n:in #general\n/settings forget-me\n:press 2\n:press 9\n"
         ":as carol --admin\n:clock\n:clock +2h\n:clock 2000-01-01T00:00\n:bogus\nhello\n"
     )
     # Monday noon: two more hours cross no drill time, so the clock moves in silence.
-    proc = run_console(script, tmp_path, "console", "--user", "dave", "--start", "2026-11-23T12:00")
+    proc = run_console(
+        monkeypatch, script, tmp_path, "console", "--user", "dave", "--start", "2026-11-23T12:00"
+    )
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "[DM to dave]" in out
@@ -94,13 +115,15 @@ def test_console_meta_commands(tmp_path: Path) -> None:
     assert "Commands start with /" in out
 
 
-def test_bad_setting_stops_startup_with_one_line(tmp_path: Path) -> None:
-    proc = run_console("", tmp_path, "console", COHORTBOT_STALE_DAYS="abc")
+def test_bad_setting_stops_startup_with_one_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    proc = run_console(monkeypatch, "", tmp_path, "console", COHORTBOT_STALE_DAYS="abc")
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith("Setting COHORTBOT_STALE_DAYS is invalid")
-    proc = run_console("", tmp_path, "console", COHORTBOT_DEFAULT_TIMEZONE="Mars/Base")
+    proc = run_console(monkeypatch, "", tmp_path, "console", COHORTBOT_DEFAULT_TIMEZONE="Mars/Base")
     assert proc.returncode == 2
     assert "COHORTBOT_DEFAULT_TIMEZONE" in proc.stderr and "Mars/Base" in proc.stderr
 

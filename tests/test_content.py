@@ -1,5 +1,6 @@
 """The content banks and `cohortbot content validate`: the shipped banks pass, broken copies fail
-with the file and line an organizer needs, and organizer directories merge with unique ids."""
+with the file and line an organizer needs, and organizer directories merge with unique ids. The
+installed script runs once as a subprocess; the other checks run its command line in-process."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ from bot.content import (
     load_content,
     parse_number,
 )
-from tests.cli import run_cohortbot
+from tests.cli import Ran, invoke_cohortbot, run_cohortbot
 
 BUILTIN = builtin_content_dir()
 OK_LINE = re.compile(
@@ -37,12 +38,21 @@ OK_LINE = re.compile(
 )
 
 
-def cohortbot(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    """The installed console script, run as an organizer would run it."""
+def organizer_env(**env: str) -> dict[str, str]:
     full_env = {**os.environ, **env}
     full_env.pop("SLACK_BOT_TOKEN", None)
     full_env.pop("DISCORD_TOKEN", None)
-    return run_cohortbot(*args, cwd=cwd, env=full_env)
+    return full_env
+
+
+def cohortbot_process(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """The installed console script, run as an organizer would run it."""
+    return run_cohortbot(*args, cwd=cwd, env=organizer_env(**env))
+
+
+def cohortbot(monkeypatch: pytest.MonkeyPatch, *args: str, cwd: Path, **env: str) -> Ran:
+    """The same command line, in this process."""
+    return invoke_cohortbot(monkeypatch, *args, cwd=cwd, env=organizer_env(**env))
 
 
 # --- the shipped banks ----------------------------------------------------------------------------
@@ -50,7 +60,7 @@ def cohortbot(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[
 
 @pytest.mark.slow
 def test_cli_validates_shipped_content(tmp_path: Path, content: Content) -> None:
-    proc = cohortbot("content", "validate", cwd=tmp_path)
+    proc = cohortbot_process("content", "validate", cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = proc.stdout.strip().splitlines()
     assert len(lines) == 1, proc.stdout
@@ -67,8 +77,8 @@ def test_cli_validates_shipped_content(tmp_path: Path, content: Content) -> None
 
 
 @pytest.mark.slow
-def test_cli_validates_explicit_directory(tmp_path: Path) -> None:
-    proc = cohortbot("content", "validate", str(BUILTIN), cwd=tmp_path)
+def test_cli_validates_explicit_directory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    proc = cohortbot(monkeypatch, "content", "validate", str(BUILTIN), cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.startswith("OK: ")
 
@@ -244,14 +254,16 @@ def broken_copy(tmp_path: Path, breakage: Breakage) -> tuple[Path, Problem]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", BREAKAGES)
-def test_broken_copy_is_refused_with_file_and_line(tmp_path: Path, name: str) -> None:
+def test_broken_copy_is_refused_with_file_and_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str
+) -> None:
     root, expected = broken_copy(tmp_path, BREAKAGES[name])
 
     with pytest.raises(ContentError) as info:
         load_content([root])
     assert info.value.problems == [expected]
 
-    proc = cohortbot("content", "validate", str(root), cwd=tmp_path)
+    proc = cohortbot(monkeypatch, "content", "validate", str(root), cwd=tmp_path)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert proc.stdout.splitlines() == [str(expected)]
     assert "1 problem(s) found." in proc.stderr
@@ -259,7 +271,9 @@ def test_broken_copy_is_refused_with_file_and_line(tmp_path: Path, name: str) ->
 
 
 @pytest.mark.slow
-def test_every_problem_is_reported_not_just_the_first(tmp_path: Path) -> None:
+def test_every_problem_is_reported_not_just_the_first(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     root, first = broken_copy(tmp_path, BREAKAGES["bad-field-value"])
     letters = root / "letters.yaml"
     edited = BREAKAGES["unknown-placeholder"].edit(letters.read_text(encoding="utf-8"))
@@ -272,15 +286,15 @@ def test_every_problem_is_reported_not_just_the_first(tmp_path: Path) -> None:
         load_content([root])
     assert set(info.value.problems) == {first, second}
 
-    proc = cohortbot("content", "validate", str(root), cwd=tmp_path)
+    proc = cohortbot(monkeypatch, "content", "validate", str(root), cwd=tmp_path)
     assert proc.returncode == 1
     assert set(proc.stdout.splitlines()) == {str(first), str(second)}
     assert "2 problem(s) found." in proc.stderr
 
 
-def test_missing_directory_is_reported(tmp_path: Path) -> None:
+def test_missing_directory_is_reported(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     missing = tmp_path / "nowhere"
-    proc = cohortbot("content", "validate", str(missing), cwd=tmp_path)
+    proc = cohortbot(monkeypatch, "content", "validate", str(missing), cwd=tmp_path)
     assert proc.returncode == 1
     assert proc.stdout.splitlines() == [f"{missing}:0: no such content directory"]
 
@@ -326,14 +340,16 @@ def test_organizer_bank_is_merged(
     assert settings.extra_content_dirs == (str(extra),)
     assert "org-hackathon-pivot" in get_content(settings.extra_content_dirs).drills
 
-    proc = cohortbot("content", "validate", str(BUILTIN), str(extra), cwd=tmp_path)
+    proc = cohortbot(monkeypatch, "content", "validate", str(BUILTIN), str(extra), cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     m = OK_LINE.match(proc.stdout.strip())
     assert m and int(m[1]) == len(content.drills) + 1
 
 
 @pytest.mark.slow
-def test_organizer_bank_reusing_a_builtin_id_is_refused(tmp_path: Path) -> None:
+def test_organizer_bank_reusing_a_builtin_id_is_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     bank = EXTRA_BANK.replace("org-hackathon-pivot", BEH)
     extra = organizer_dir(tmp_path, bank)
     expected = Problem(
@@ -346,12 +362,13 @@ def test_organizer_bank_reusing_a_builtin_id_is_refused(tmp_path: Path) -> None:
         load_content([BUILTIN, extra])
     assert info.value.problems == [expected]
 
-    proc = cohortbot("content", "validate", str(BUILTIN), str(extra), cwd=tmp_path)
+    proc = cohortbot(monkeypatch, "content", "validate", str(BUILTIN), str(extra), cwd=tmp_path)
     assert proc.returncode == 1
     assert proc.stdout.splitlines() == [str(expected)]
 
     # The bot itself refuses to start on it rather than silently shadowing the built-in drill.
     proc = cohortbot(
+        monkeypatch,
         "console",
         cwd=tmp_path,
         COHORTBOT_CONTENT_DIRS=str(extra),
@@ -485,7 +502,9 @@ drills:
 
 
 @pytest.mark.slow
-def test_validate_refuses_an_example_answer_off_its_own_checklist(tmp_path: Path) -> None:
+def test_validate_refuses_an_example_answer_off_its_own_checklist(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     extra = organizer_dir(tmp_path, OFF_CHECKLIST_BANK)
     problem = only_problem([BUILTIN, extra])
     assert problem.message.startswith("org-off-checklist: the example answer covers 0 of 3")
@@ -494,7 +513,7 @@ def test_validate_refuses_an_example_answer_off_its_own_checklist(tmp_path: Path
         line_of(OFF_CHECKLIST_BANK, "- id: org-off-checklist"),
     )
 
-    proc = cohortbot("content", "validate", str(BUILTIN), str(extra), cwd=tmp_path)
+    proc = cohortbot(monkeypatch, "content", "validate", str(BUILTIN), str(extra), cwd=tmp_path)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert proc.stdout.splitlines() == [str(problem)]
     assert "OK:" not in proc.stdout

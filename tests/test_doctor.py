@@ -1,5 +1,7 @@
-"""`cohortbot doctor` as an operator runs it (a subprocess, settings from the environment),
-and the PostgreSQL advisory lock that lets replicas run `cohortbot db upgrade` together."""
+"""`cohortbot doctor` as an operator runs it, settings from the environment: the installed
+script in a child process where what the process prints is the point (no secret in it), else the
+same command line in this process; and the PostgreSQL advisory lock that lets replicas run
+`cohortbot db upgrade` together (separate processes)."""
 
 from __future__ import annotations
 
@@ -18,10 +20,11 @@ from bot.config import load_settings
 from bot.db import migrate
 from bot.db.session import make_engine
 from bot.doctor import check_platforms
-from tests.cli import EXE, run_cohortbot
+from tests.cli import EXE, Ran, invoke_cohortbot, run_cohortbot
 from tests.conftest import PG_URL, private_schema
 
-# Slow: `cohortbot doctor` as a subprocess.
+# Slow: each check migrates or probes a database and loads the content; a few run the
+# installed script as a subprocess.
 pytestmark = pytest.mark.slow
 
 DISCORD = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.abcdefghijklmnopqrstuvwxyz0123"
@@ -31,7 +34,8 @@ SLACK = "xoxb-doctor-bot-token-77"
 OAUTH = {"client_id": "111.222", "client_secret": "client-secret", "secret_key": "A" * 43 + "="}
 
 
-def doctor(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+def operator_env(tmp_path: Path, **env: str) -> dict[str, str]:
+    """This environment less every setting, then the database in tmp_path and `env`."""
     full = {
         k: v
         for k, v in os.environ.items()
@@ -39,7 +43,17 @@ def doctor(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
     }
     full.setdefault("COHORTBOT_DATABASE_URL", f"sqlite:///{tmp_path / 'bot.db'}")
     full.update(env)
-    return run_cohortbot("doctor", cwd=tmp_path, env=full)
+    return full
+
+
+def doctor_process(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """The installed `cohortbot doctor`, in a child process."""
+    return run_cohortbot("doctor", cwd=tmp_path, env=operator_env(tmp_path, **env))
+
+
+def doctor(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, **env: str) -> Ran:
+    """`cohortbot doctor`, in this process."""
+    return invoke_cohortbot(monkeypatch, "doctor", cwd=tmp_path, env=operator_env(tmp_path, **env))
 
 
 def lines_of(out: str, name: str) -> str:
@@ -62,7 +76,7 @@ def migrated(tmp_path: Path) -> str:
 
 
 def test_all_good_exits_zero_and_prints_no_secret(tmp_path: Path, migrated: str) -> None:
-    proc = doctor(
+    proc = doctor_process(
         tmp_path,
         SLACK_BOT_TOKEN=SLACK,
         SLACK_SIGNING_SECRET=SIGNING,
@@ -77,8 +91,8 @@ def test_all_good_exits_zero_and_prints_no_secret(tmp_path: Path, migrated: str)
         assert secret not in out + proc.stderr
 
 
-def test_bad_setting_is_named_with_the_fix(tmp_path: Path) -> None:
-    proc = doctor(tmp_path, COHORTBOT_STALE_DAYS="0")
+def test_bad_setting_is_named_with_the_fix(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    proc = doctor(monkeypatch, tmp_path, COHORTBOT_STALE_DAYS="0")
     assert proc.returncode == 1
     check = lines_of(proc.stdout, "settings")
     assert check.startswith("[FAIL]")
@@ -86,7 +100,7 @@ def test_bad_setting_is_named_with_the_fix(tmp_path: Path) -> None:
 
 
 def test_unreachable_database_fails_and_hides_the_password(tmp_path: Path) -> None:
-    proc = doctor(
+    proc = doctor_process(
         tmp_path, COHORTBOT_DATABASE_URL="postgresql+psycopg://bot:hunter2pw@127.0.0.1:1/cohortbot"
     )
     assert proc.returncode == 1
@@ -96,42 +110,50 @@ def test_unreachable_database_fails_and_hides_the_password(tmp_path: Path) -> No
     assert "hunter2pw" not in proc.stdout + proc.stderr
 
 
-def test_sqlite_not_created_or_behind_is_a_warning(tmp_path: Path) -> None:
-    proc = doctor(tmp_path)
+def test_sqlite_not_created_or_behind_is_a_warning(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    proc = doctor(monkeypatch, tmp_path)
     assert proc.returncode == 0, proc.stdout
     assert lines_of(proc.stdout, "database").startswith("[warn]")
     assert not (tmp_path / "bot.db").exists(), "the doctor must not create the database"
     make_engine(f"sqlite:///{tmp_path / 'bot.db'}").connect().close()  # empty file
-    proc = doctor(tmp_path)
+    proc = doctor(monkeypatch, tmp_path)
     check = lines_of(proc.stdout, "migrations")
     assert check.startswith("[warn]") and "cohortbot db upgrade" in check
     assert proc.returncode == 0
 
 
-def test_database_from_a_newer_version_fails(tmp_path: Path, migrated: str) -> None:
+def test_database_from_a_newer_version_fails(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, migrated: str
+) -> None:
     engine = make_engine(migrated)
     with engine.begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = 'ffffffffffff'"))
     engine.dispose()
-    proc = doctor(tmp_path)
+    proc = doctor(monkeypatch, tmp_path)
     assert proc.returncode == 1
     check = lines_of(proc.stdout, "migrations")
     assert check.startswith("[FAIL]") and "does not know" in check
 
 
-def test_content_problems_fail_with_file_and_fix(tmp_path: Path, migrated: str) -> None:
+def test_content_problems_fail_with_file_and_fix(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, migrated: str
+) -> None:
     extra = tmp_path / "extra"
     extra.mkdir()
     (extra / "drills.yaml").write_text("drills:\n  - id: x\n    track: nowhere\n")
-    proc = doctor(tmp_path, COHORTBOT_CONTENT_DIRS=str(extra))
+    proc = doctor(monkeypatch, tmp_path, COHORTBOT_CONTENT_DIRS=str(extra))
     assert proc.returncode == 1
     check = lines_of(proc.stdout, "content")
     assert check.startswith("[FAIL]") and "drills.yaml" in check
     assert "cohortbot content validate" in check
 
 
-def test_inconsistent_credentials_fail(tmp_path: Path, migrated: str) -> None:
-    proc = doctor(tmp_path, SLACK_BOT_TOKEN=SLACK, DISCORD_TOKEN="Bot " + DISCORD)
+def test_inconsistent_credentials_fail(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, migrated: str
+) -> None:
+    proc = doctor(monkeypatch, tmp_path, SLACK_BOT_TOKEN=SLACK, DISCORD_TOKEN="Bot " + DISCORD)
     assert proc.returncode == 1
     slack = lines_of(proc.stdout, "slack")
     assert slack.startswith("[FAIL]") and "SLACK_SIGNING_SECRET" in slack
@@ -177,23 +199,24 @@ def empty_schema() -> Iterator[str]:
         yield url.render_as_string(hide_password=False)
 
 
-def test_postgres_not_migrated_fails_until_db_upgrade(tmp_path: Path, empty_schema: str) -> None:
-    proc = doctor(tmp_path, COHORTBOT_DATABASE_URL=empty_schema)
+def test_postgres_not_migrated_fails_until_db_upgrade(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, empty_schema: str
+) -> None:
+    proc = doctor(monkeypatch, tmp_path, COHORTBOT_DATABASE_URL=empty_schema)
     assert proc.returncode == 1
     assert lines_of(proc.stdout, "database").startswith("[ok  ]")
     check = lines_of(proc.stdout, "migrations")
     assert check.startswith("[FAIL]") and "schema empty" in check
     assert "cohortbot db upgrade" in check
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("COHORTBOT_", "SLACK_", "DISCORD_"))
-    }
-    up = run_cohortbot(
-        "db", "upgrade", cwd=tmp_path, env={**env, "COHORTBOT_DATABASE_URL": empty_schema}
+    up = invoke_cohortbot(
+        monkeypatch,
+        "db",
+        "upgrade",
+        cwd=tmp_path,
+        env=operator_env(tmp_path, COHORTBOT_DATABASE_URL=empty_schema),
     )
     assert up.returncode == 0, up.stderr
-    proc = doctor(tmp_path, COHORTBOT_DATABASE_URL=empty_schema)
+    proc = doctor(monkeypatch, tmp_path, COHORTBOT_DATABASE_URL=empty_schema)
     assert lines_of(proc.stdout, "migrations").startswith("[ok  ]")
 
 
@@ -202,12 +225,7 @@ def test_replicas_upgrading_at_once_on_postgres_all_succeed(
 ) -> None:
     """Three `cohortbot db upgrade` processes on one fresh schema, as replicas starting together
     do: without the advisory lock they collide on CREATE TABLE and all but one fail."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("COHORTBOT_", "SLACK_", "DISCORD_"))
-    }
-    env["COHORTBOT_DATABASE_URL"] = empty_schema
+    env = operator_env(tmp_path, COHORTBOT_DATABASE_URL=empty_schema)
     procs = [
         subprocess.Popen(
             [str(EXE), "db", "upgrade"],

@@ -27,7 +27,7 @@ from bot.numbers import (
     prompt_precision,
     worked_values,
 )
-from tests.cli import run_cohortbot
+from tests.cli import invoke_cohortbot
 
 BUILTIN = builtin_content_dir()
 
@@ -197,7 +197,9 @@ def _broken(tmp_path: Path, old: str, new: str) -> Path:
     return root
 
 
-def test_validation_refuses_a_worked_value_its_grader_fails(tmp_path: Path) -> None:
+def test_validation_refuses_a_worked_value_its_grader_fails(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     root = _broken(
         tmp_path,
         "An exact fraction or a decimal to 2 significant figures is enough.",
@@ -208,7 +210,7 @@ def test_validation_refuses_a_worked_value_its_grader_fails(tmp_path: Path) -> N
     [problem] = info.value.problems
     assert "prob-two-aces" in problem.message and "0.0045 fails its own grader" in problem.message
     env = {k: v for k, v in os.environ.items() if k not in ("SLACK_BOT_TOKEN", "DISCORD_TOKEN")}
-    proc = run_cohortbot("content", "validate", str(root), cwd=tmp_path, env=env)
+    proc = invoke_cohortbot(monkeypatch, "content", "validate", str(root), cwd=tmp_path, env=env)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "0.0045 fails its own grader" in proc.stdout
 

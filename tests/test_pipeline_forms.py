@@ -18,7 +18,7 @@ from adapters.memory import Delivery, MemoryWorkspace
 from bot.db.pipeline_models import Application, Interview, Offer
 from bot.features.pipeline.from_message import Posting, read_posting
 from bot.types import CUSTOM_ID_LIMIT, Form
-from tests.cli import run_cohortbot
+from tests.cli import invoke_cohortbot
 from tests.helpers import text_of
 
 
@@ -340,12 +340,14 @@ def test_every_command_that_reads_a_date_asks_the_same_way(ws: MemoryWorkspace) 
     assert "they resume on Thu 4 Mar 2027" in text_of(out)
 
 
-def test_the_console_asks_for_a_forms_dates_as_typed_text(tmp_path: Path) -> None:
+def test_the_console_asks_for_a_forms_dates_as_typed_text(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     script = "/settings tz Europe/Paris\n/pipeline interview acme\n"
     env = {**os.environ, "COHORTBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}"}
     env.pop("SLACK_BOT_TOKEN", None)
     env.pop("DISCORD_TOKEN", None)
-    proc = run_cohortbot("console", cwd=tmp_path, env=env, input=script)
+    proc = invoke_cohortbot(monkeypatch, "console", cwd=tmp_path, env=env, input=script)
     assert proc.returncode == 0, proc.stderr
     assert (
         "  :fill company=acme date=<YYYY-MM-DD, or e.g. 5 Dec> "
