@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, bindparam, func, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from bot.cohorts import waking
@@ -417,8 +417,18 @@ def first_after(
     offset: timedelta = timedelta(0),
 ) -> list[datetime]:
     """The earliest `column + offset` past `after`, over all rows (none: an empty list)."""
-    first = session.scalar(select(func.min(column)).where(column > after - offset))
+    stmt = _FIRST_AFTER.get(column)
+    if stmt is None:
+        # Built once per column: this runs at every wake-up, for every rule, and building a
+        # statement costs more than running this one.
+        stmt = _FIRST_AFTER[column] = select(func.min(column)).where(
+            column > bindparam("since", type_=column.type)
+        )
+    first = session.scalar(stmt, {"since": after - offset})
     return [] if first is None else [first + offset]
+
+
+_FIRST_AFTER: dict[Any, Select[datetime | None]] = {}
 
 
 # -- shared by the offer rules ---------------------------------------------------------------
