@@ -174,6 +174,8 @@ def parse_when(
     local_now = now.astimezone(tz)
     typed_clock = _typed_clock(raw)
     _refuse_ambiguous(raw, local_now.date(), prefer)
+    if (iso := _iso_when(raw, typed_clock, default_time, tz)) is not None:
+        return iso
     expanded = _expand_weekday(raw, local_now)
     base = local_now.replace(second=0, microsecond=0)
     parsed = _dateparser_parse(expanded, tz, base)
@@ -201,6 +203,29 @@ def parse_when(
     has_time = bool(_TIME_OF_DAY.search(raw))
     local = parsed if has_time else datetime.combine(parsed.date(), default_time, tzinfo=tz)
     return When(local.astimezone(UTC), has_time)
+
+
+_ISO_WHEN = re.compile(r"(\d{4}-\d{2}-\d{2})(?:[ T]\d{1,2}:\d{2})?")
+
+
+def _iso_when(raw: str, typed_clock: time | None, default_time: time, tz: ZoneInfo) -> When | None:
+    """`2026-12-05` or `2026-12-05 14:00` (what the hints suggest, and what pickers send),
+    read as dateparser reads them, without it: a wall time the clocks skip is kept as typed,
+    like any other. None for the rest, an impossible date included (dateparser words that)."""
+    m = _ISO_WHEN.fullmatch(raw)
+    if m is None:
+        return None
+    try:
+        day = date.fromisoformat(m.group(1))
+    except ValueError:
+        return None
+    local = datetime.combine(day, typed_clock or default_time, tzinfo=tz)
+    # Of a wall time the clocks pass twice, the second, as dateparser reads it (fold=1 changes
+    # nothing elsewhere); a skipped one, which fold=1 would move, stays as typed.
+    later = local.replace(fold=1)
+    if later.astimezone(UTC).astimezone(tz).time() == later.time():
+        local = later
+    return When(local.astimezone(UTC), typed_clock is not None)
 
 
 def _typed_clock(raw: str) -> time | None:
