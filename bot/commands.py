@@ -11,6 +11,7 @@ from importlib import import_module
 from bot import features
 from bot.commandspec import Command, Option, OptionType, ParsedCommand, Shortcut, UsageError
 from bot.content import TRACK_SPELLINGS
+from bot.text import clip
 
 __all__ = [
     "SHORTCUTS",
@@ -144,7 +145,7 @@ def parse(command: str, args: str) -> ParsedCommand:
     """Read a text invocation against the tree; raise UsageError with what is wrong."""
     cmd = find(command)
     if cmd is None:
-        raise UsageError(f"I don't know the command /{command}.", None)
+        raise UsageError(f"I don't know the command /{clip(command, 40)}.", None)
     toks = _tokens(args)
     leaf, path, rest = cmd, cmd.name, args
     if cmd.subcommands:

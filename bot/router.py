@@ -29,6 +29,7 @@ from bot.errors import NotAllowed, UserError
 from bot.members import find_member, welcomed
 from bot.outbox import reachable_again
 from bot.ratelimit import SLOW_DOWN, RateLimiter
+from bot.text import clip
 from bot.types import (
     ANSWER_LIMIT,
     CUSTOM_ID_LIMIT,
@@ -365,7 +366,7 @@ class Router:
     def _structured(self, inv: Invocation) -> commands.ParsedCommand:
         cmd = commands.find(inv.command)
         if cmd is None:
-            raise UsageError(f"I don't know the command /{inv.command}.", None)
+            raise UsageError(f"I don't know the command /{clip(inv.command, 40)}.", None)
         opts = dict(inv.options or {})
         sub_name = opts.pop("sub", None)
         leaf, path = cmd, cmd.name

@@ -550,3 +550,15 @@ def features_content() -> Content:
     from bot.content import get_content
 
     return get_content(())
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize("structured", [False, True])
+def test_a_huge_unknown_command_is_not_echoed_whole(ws: MemoryWorkspace, structured: bool) -> None:
+    """Found by the generated commands above: the name of an unknown command came back whole
+    (100 kB of it) in "I don't know the command"."""
+    name = "x" * 100_000
+    inv = Invocation(name, "", who(ws, "bob"), ws.channel(), options={} if structured else None)
+    [out] = ws.app.router.handle(inv).all
+    assert out.refusal and out.reply.text.startswith("I don't know the command /xxx")
+    assert len(out.reply.text) < 200
