@@ -172,6 +172,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: not item.nodeid.startswith(LONG_FIRST))
 
 
+@pytest.fixture(scope="session")
+def shared_pg(pg_schema: tuple[str, str]) -> Iterator[Engine]:
+    """The worker's schema, one engine for every test (emptied before each): its compiled
+    statements and its connections serve them all. SQLAlchemy keeps the statements it compiled
+    per engine: compiling them again for a new engine, and connecting again, in each test was
+    a good part of an ordinary test's cost. (SQLite keeps an engine per test: each test has
+    its own file, and a thread a test leaves behind must not write into the next one's.)"""
+    engine = pg_engine(pg_schema[1])
+    yield engine
+    engine.dispose()
+
+
 @pytest.fixture
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, Engine]]:
     """(url, engine) for a clean, migrated database of each kind."""
@@ -183,11 +195,14 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, En
         yield url, engine
         engine.dispose()
     else:
-        url, schema = request.getfixturevalue("pg_schema")
-        engine = pg_engine(schema)
+        url, _schema = request.getfixturevalue("pg_schema")
+        engine = request.getfixturevalue("shared_pg")
         truncate_all(engine)
         yield url, engine
-        engine.dispose()
+        if engine.pool.checkedout():  # type: ignore[attr-defined]
+            # A thread the test left behind still holds a connection: the next test gets a
+            # pool of its own rather than waiting for one that may never come back.
+            engine.dispose()
 
 
 @pytest.fixture
