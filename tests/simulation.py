@@ -31,6 +31,7 @@ from bot.db.pipeline_models import Application, Offer
 from bot.db.schedule_models import OutboxMessage
 from bot.db.session import make_engine
 from bot.features.cohort import leaderboard
+from bot.features.organizer import chart as organizer_chart
 from bot.types import DM, Channel, Room
 
 ZONES = (
@@ -186,7 +187,7 @@ def _script(plan: Plan) -> list[tuple[datetime, str, str]]:
     return out
 
 
-def _quick_chart(per_day: Sequence[tuple[date, int]], funnel: tuple[int, int, int]) -> bytes:
+def _quick_chart(per_day: Sequence[tuple[date, int]], funnel: Sequence[object]) -> bytes:
     return b"\x89PNG\r\n\x1a\n(simulated chart)"
 
 
@@ -207,14 +208,16 @@ def live(plan: Plan, template: Path, tmp: Path, *, jump: bool = True) -> Lived:
         day = plan.start.date() + timedelta(days=off)
         ws.command("coach", f"/cohort offday add {day.isoformat()}")
     lived = Lived(plan, ws)
-    # Drawing a chart costs most of a second and has tests of its own (test_cohort, the
-    # Slack and Discord uploads); a simulated week needs only that a post carries one.
-    drawn = leaderboard.leaderboard_chart
+    # Drawing a chart costs a good part of a second and has tests of its own (test_cohort,
+    # tests/test_organizer_*, the Slack and Discord uploads); a simulated week needs only that
+    # a leaderboard post and an organizer's digest carry one.
+    drawn = leaderboard.leaderboard_chart, organizer_chart.digest_chart
     leaderboard.leaderboard_chart = _quick_chart
+    organizer_chart.digest_chart = _quick_chart
     try:
         _run(lived, plan)
     finally:
-        leaderboard.leaderboard_chart = drawn
+        leaderboard.leaderboard_chart, organizer_chart.digest_chart = drawn
     return lived
 
 
