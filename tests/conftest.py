@@ -147,7 +147,8 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """`-n auto`: one worker more than the cores. Much of the suite waits rather than computes
     (subprocesses starting, served HTTP, Retry-After and timeouts waited out), and a third
     worker fills those waits: the whole suite took 4 min 53 s with two workers and 3 min 48 s
-    with three on this two-core machine (a fourth gained 6 s more)."""
+    with three on this two-core machine. Since, with three: 2 min 27-29 s; a fourth was no
+    steadier (2 min 09 s, then 2 min 39 s, its workers' CPU a quarter more)."""
     return (os.cpu_count() or 1) + 1
 
 
@@ -155,9 +156,9 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
 SLOW_TOO = ("chaos", "simulation")
 
 
-# The tests of half a minute and more, started first: the workers share the rest around them
-# (work stealing). Collected in file order, the wheel (about a minute) began 3.5 minutes into
-# a 4-minute run, and one worker ran it alone at the end.
+# The longest tests, started first: the workers share the rest around them (work stealing).
+# Collected in file order, the wheel (then about a minute, now ten seconds) began 3.5 minutes
+# into a 4-minute run, and one worker ran it alone at the end.
 LONG_FIRST = (
     "tests/test_packaging.py::test_wheel_installs_and_runs_outside_the_checkout",
     "tests/test_organizer_six_weeks.py",
