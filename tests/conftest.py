@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -173,16 +174,31 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: not item.nodeid.startswith(LONG_FIRST))
 
 
+class SharedPostgres:
+    """The worker's schema, one engine for its tests (the schema emptied before each): its
+    compiled statements and its connections serve them all. SQLAlchemy keeps the statements it
+    compiled per engine: compiling them again for a new engine, and connecting again, in each
+    test was a third of what a PostgreSQL test cost. (SQLite keeps an engine per test: each
+    test has its own file.)"""
+
+    def __init__(self, schema: str) -> None:
+        self.schema = schema
+        self.engine = pg_engine(schema)
+        self.retired = 0
+
+    def retire(self) -> None:
+        """A new engine for the tests to come: a thread the last test left running may still
+        use this one, and must not count among, or write into, the next test's statements."""
+        self.engine.dispose()
+        self.engine = pg_engine(self.schema)
+        self.retired += 1
+
+
 @pytest.fixture(scope="session")
-def shared_pg(pg_schema: tuple[str, str]) -> Iterator[Engine]:
-    """The worker's schema, one engine for every test (emptied before each): its compiled
-    statements and its connections serve them all. SQLAlchemy keeps the statements it compiled
-    per engine: compiling them again for a new engine, and connecting again, in each test was
-    a good part of an ordinary test's cost. (SQLite keeps an engine per test: each test has
-    its own file, and a thread a test leaves behind must not write into the next one's.)"""
-    engine = pg_engine(pg_schema[1])
-    yield engine
-    engine.dispose()
+def shared_pg(pg_schema: tuple[str, str]) -> Iterator[SharedPostgres]:
+    shared = SharedPostgres(pg_schema[1])
+    yield shared
+    shared.engine.dispose()
 
 
 @pytest.fixture
@@ -197,13 +213,13 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, En
         engine.dispose()
     else:
         url, _schema = request.getfixturevalue("pg_schema")
-        engine = request.getfixturevalue("shared_pg")
+        shared: SharedPostgres = request.getfixturevalue("shared_pg")
+        engine = shared.engine
         truncate_all(engine)
+        running = set(threading.enumerate())
         yield url, engine
-        if engine.pool.checkedout():  # type: ignore[attr-defined]
-            # A thread the test left behind still holds a connection: the next test gets a
-            # pool of its own rather than waiting for one that may never come back.
-            engine.dispose()
+        if set(threading.enumerate()) - running or engine.pool.checkedout():  # type: ignore[attr-defined]
+            shared.retire()
 
 
 @pytest.fixture
