@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import SecretStr
+from sqlalchemy import Engine, event
 
 from adapters.memory import Delivery, MemoryWorkspace
 from adapters.slack import SlackBot
@@ -56,6 +57,22 @@ def member(n: int | str, platform: str = "memory", workspace: str = "W1") -> Use
 
 def builtin_content() -> Content:
     return load_content([builtin_content_dir()])
+
+
+@contextmanager
+def statements(engine: Engine) -> Iterator[list[str]]:
+    """Every SQL statement `engine` runs inside the block, as sent: for set-based checks
+    (a cost that must not grow with the members or the rows in play)."""
+    seen: list[str] = []
+
+    def record(*args: object) -> None:
+        seen.append(str(args[2]))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
 
 
 # -- waiting ---------------------------------------------------------------------------------

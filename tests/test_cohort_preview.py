@@ -6,33 +6,15 @@ the moments it declares, set-based, instead of every hour of the week)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-from sqlalchemy import event
 
 from adapters.memory import MemoryWorkspace
 from bot.app import App
 from bot.clock import ManualClock
 from bot.router import WORKING
-from tests.helpers import slack_run
+from tests.helpers import slack_run, statements
 from tests.slack_fake import TEAM, Call, SlackRig
 
 ORGANIZER = "UADMIN"  # an admin in the fake's users
-
-
-@contextmanager
-def statements(app: App) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def count(*args: object) -> None:
-        seen.append(str(args[2]))
-
-    event.listen(app.engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(app.engine, "before_cursor_execute", count)
 
 
 def _members(app: App, clock: ManualClock, first: int, last: int) -> None:
@@ -59,11 +41,11 @@ def test_preview_answers_at_once_then_with_the_week(
     )
     assert setup.ok
     _members(app, clock, 0, 2)
-    with statements(app) as few:
+    with statements(app.engine) as few:
         _preview(slack)
     _members(app, clock, 2, 61)
 
-    with statements(app) as many:
+    with statements(app.engine) as many:
         interim, result = _preview(slack)
 
     # First the interim answer, to the organizer alone, then the summary through the same

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from adapters.memory import Delivery, MemoryWorkspace
 from bot import commands
@@ -14,6 +14,7 @@ from bot.db.drill_models import Card, Review
 from bot.db.models import Member
 from bot.features.drills.practice import Want, next_drills
 from tests.conftest import snapshot
+from tests.helpers import statements
 
 FULL_STAR = (
     "At my last job the team was split over a database migration and the launch was at risk. "
@@ -219,20 +220,12 @@ def test_next_drills_is_set_based(ws: MemoryWorkspace) -> None:
         ws.command(f"m{i}", "/drill")
     with ws.app.sessions() as s:
         ids = list(s.scalars(select(Member.id)))
-        statements: list[str] = []
-
-        def count(*args: object) -> None:
-            statements.append(str(args[2]))
-
-        event.listen(ws.app.engine, "before_cursor_execute", count)
-        try:
+        with statements(ws.app.engine) as ran:
             picks = next_drills(
                 s, [Want(i, tuple(TRACKS)) for i in ids], ws.clock.now(), ws.app.content
             )
-        finally:
-            event.remove(ws.app.engine, "before_cursor_execute", count)
     assert len(picks) == len(ids)
-    assert len(statements) <= 3
+    assert len(ran) <= 3
     assert len({p.id for p in picks.values()}) > 1  # members don't all get the same drill
 
 

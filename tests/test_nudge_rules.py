@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Select, event, select
+from sqlalchemy import Select, select
 
 from adapters.memory import MemoryWorkspace
 from bot.db.models import Member
@@ -17,6 +17,7 @@ from bot.features.nudges.engine import Nudge, Pipeline, nudge_buttons, rule
 from bot.features.pipeline.queries import NUDGE_KINDS
 from bot.jobs import JobEnv
 from bot.types import Reply
+from tests.helpers import statements
 from tests.scheduling import dms_to, only_jobs
 
 KIND = "test-hello"
@@ -82,18 +83,10 @@ def test_a_run_reads_its_candidates_pipelines_in_as_many_statements_for_two_as_f
             ws.command(name, "/pipeline add Globex stage applied")
             ws.command(name, "/pipeline add Initech stage screen")
             ws.command(name, "/pipeline offer Acme deadline 2026-12-04 17:00")
-        seen: list[str] = []
-
-        def record(*args: object) -> None:
-            seen.append(str(args[2]))
-
-        event.listen(ws.app.engine, "before_cursor_execute", record)
-        try:
+        with statements(ws.app.engine) as ran:
             queued = runner.run_at(ws.clock.now(), runner.jobs)
-        finally:
-            event.remove(ws.app.engine, "before_cursor_execute", record)
         assert queued >= 2 * len(names)  # an alternatives letter per other company, at least
-        return len(seen)
+        return len(ran)
 
     two = run_with_offers(["bob", "carol"])
     eight = run_with_offers([f"member{i}" for i in range(8)])

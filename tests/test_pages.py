@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, delete, event, select
+from sqlalchemy import Engine, delete, select
 
 from adapters.console import Console
 from adapters.memory import Delivery, MemoryWorkspace
@@ -21,7 +21,7 @@ from bot.config import Settings, load_settings
 from bot.db.models import Member
 from bot.db.pipeline_models import Application, Offer
 from bot.types import Button, Ephemeral, InPlace, Reply
-from tests.helpers import say
+from tests.helpers import say, statements
 
 LONG = "L" * 96  # with its number, the 100 characters a company name may have
 
@@ -268,17 +268,9 @@ def test_turning_a_page_of_letters_reads_the_pipeline_a_fixed_number_of_times(
         ws.command(member, "/settings tz Europe/Berlin")
         seed(app, f"U-{member}", n, offers=1, stage="applied")
         first = one(ws.command(member, f"/letter {kind}"))
-        seen: list[str] = []
-
-        def record(*args: object, into: list[str] = seen) -> None:
-            into.append(str(args[2]))
-
-        event.listen(app.engine, "before_cursor_execute", record)
-        try:
+        with statements(app.engine) as ran:
             one(ws.press(member, button(first, "Next")))
-        finally:
-            event.remove(app.engine, "before_cursor_execute", record)
-        cost[n] = len(seen)
+        cost[n] = len(ran)
     assert cost[36] == cost[4], cost
 
 
