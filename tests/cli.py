@@ -17,6 +17,15 @@ import pytest
 EXE = Path(sys.executable).with_name("cohortbot")
 
 
+def without_platforms(**env: str) -> dict[str, str]:
+    """This environment and `env`, less the Slack and Discord tokens: `cohortbot` opens the
+    console, as on a machine with no credentials."""
+    full = {**os.environ, **env}
+    full.pop("SLACK_BOT_TOKEN", None)
+    full.pop("DISCORD_TOKEN", None)
+    return full
+
+
 def run_cohortbot(
     *args: str, cwd: Path, env: Mapping[str, str], input: str = ""
 ) -> subprocess.CompletedProcess[str]:

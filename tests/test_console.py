@@ -3,7 +3,6 @@ through the installed script in a child process and otherwise its command line i
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 from datetime import UTC, datetime, timedelta
@@ -16,17 +15,14 @@ from adapters.memory import MemoryWorkspace
 from bot.jobs import Job, JobRunner
 from bot.outbox import Scheduled
 from bot.types import Channel, Conversation, Outbound, Reply
-from tests.cli import Ran, invoke_cohortbot, run_cohortbot
+from tests.cli import Ran, invoke_cohortbot, run_cohortbot, without_platforms
 
 # Slow: each run builds the app on a database of its own; one is a subprocess.
 pytestmark = pytest.mark.slow
 
 
 def console_env(tmp_path: Path, **env: str) -> dict[str, str]:
-    full_env = {**os.environ, "COHORTBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}", **env}
-    full_env.pop("SLACK_BOT_TOKEN", None)
-    full_env.pop("DISCORD_TOKEN", None)
-    return full_env
+    return without_platforms(**{"COHORTBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}", **env})
 
 
 def run_console_process(

@@ -4,7 +4,6 @@ installed script runs once as a subprocess; the other checks run its command lin
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -29,7 +28,7 @@ from bot.content import (
     load_content,
     parse_number,
 )
-from tests.cli import Ran, invoke_cohortbot, run_cohortbot
+from tests.cli import Ran, invoke_cohortbot, run_cohortbot, without_platforms
 
 BUILTIN = builtin_content_dir()
 OK_LINE = re.compile(
@@ -38,21 +37,14 @@ OK_LINE = re.compile(
 )
 
 
-def organizer_env(**env: str) -> dict[str, str]:
-    full_env = {**os.environ, **env}
-    full_env.pop("SLACK_BOT_TOKEN", None)
-    full_env.pop("DISCORD_TOKEN", None)
-    return full_env
-
-
 def cohortbot_process(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     """The installed console script, run as an organizer would run it."""
-    return run_cohortbot(*args, cwd=cwd, env=organizer_env(**env))
+    return run_cohortbot(*args, cwd=cwd, env=without_platforms(**env))
 
 
 def cohortbot(monkeypatch: pytest.MonkeyPatch, *args: str, cwd: Path, **env: str) -> Ran:
     """The same command line, in this process."""
-    return invoke_cohortbot(monkeypatch, *args, cwd=cwd, env=organizer_env(**env))
+    return invoke_cohortbot(monkeypatch, *args, cwd=cwd, env=without_platforms(**env))
 
 
 # --- the shipped banks ----------------------------------------------------------------------------

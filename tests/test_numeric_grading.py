@@ -5,7 +5,6 @@ evaluation set in tests/data/numeric_answers.yaml is graded right at least 97% o
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -27,7 +26,7 @@ from bot.numbers import (
     prompt_precision,
     worked_values,
 )
-from tests.cli import invoke_cohortbot
+from tests.cli import invoke_cohortbot, without_platforms
 
 BUILTIN = builtin_content_dir()
 
@@ -209,7 +208,7 @@ def test_validation_refuses_a_worked_value_its_grader_fails(
         load_content([root])
     [problem] = info.value.problems
     assert "prob-two-aces" in problem.message and "0.0045 fails its own grader" in problem.message
-    env = {k: v for k, v in os.environ.items() if k not in ("SLACK_BOT_TOKEN", "DISCORD_TOKEN")}
+    env = without_platforms()
     proc = invoke_cohortbot(monkeypatch, "content", "validate", str(root), cwd=tmp_path, env=env)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "0.0045 fails its own grader" in proc.stdout

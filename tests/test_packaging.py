@@ -234,13 +234,13 @@ def test_dockerfile_shape() -> None:
     [health] = re.findall(r"^HEALTHCHECK .*\n.*$", docker, flags=re.M)
     assert "/healthz" in health and "urllib" in health and "curl" not in health
     # Every path the build copies exists, and the wheel config ships content and migrations.
-    for src in re.findall(r"^COPY (?!--)(\S+)", docker, flags=re.M):
+    copied = re.findall(r"^COPY (?!--)(\S+)", docker, flags=re.M)
+    for src in copied:
         assert (ROOT / src).exists(), src
     # The builder copies every package and every folder the wheel takes: a missing one builds
     # a wheel without it, silently (the image's `cohortbot` command had no package to run).
     wheel = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["hatch"]["build"]
     wheel = wheel["targets"]["wheel"]
-    copied = set(re.findall(r"^COPY (?!--)(\S+) ", docker, flags=re.M))
     for src in [*wheel["packages"], *wheel["force-include"]]:
         assert src in copied, f"the Dockerfile's build does not copy {src}"
     entry = (ROOT / "docker" / "entrypoint.sh").read_text()

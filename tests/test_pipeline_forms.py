@@ -6,7 +6,6 @@ filled in with a guess the member corrects."""
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qsl
@@ -18,7 +17,7 @@ from adapters.memory import Delivery, MemoryWorkspace
 from bot.db.pipeline_models import Application, Interview, Offer
 from bot.features.pipeline.from_message import Posting, read_posting
 from bot.types import CUSTOM_ID_LIMIT, Form
-from tests.cli import invoke_cohortbot
+from tests.cli import invoke_cohortbot, without_platforms
 from tests.helpers import text_of
 
 
@@ -344,9 +343,7 @@ def test_the_console_asks_for_a_forms_dates_as_typed_text(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     script = "/settings tz Europe/Paris\n/pipeline interview acme\n"
-    env = {**os.environ, "COHORTBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}"}
-    env.pop("SLACK_BOT_TOKEN", None)
-    env.pop("DISCORD_TOKEN", None)
+    env = without_platforms(COHORTBOT_DATABASE_URL=f"sqlite:///{tmp_path / 'c.db'}")
     proc = invoke_cohortbot(monkeypatch, "console", cwd=tmp_path, env=env, input=script)
     assert proc.returncode == 0, proc.stderr
     assert (
