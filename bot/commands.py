@@ -53,6 +53,15 @@ def find(name: str) -> Command | None:
     return next((c for c in TREE if c.name == name), None)
 
 
+def known(name: str) -> Command:
+    """The command named `name`, or the usage error that says it does not exist (the name
+    clipped: it may be anything a member typed)."""
+    cmd = find(name)
+    if cmd is None:
+        raise UsageError(f"I don't know the command /{clip(name, 40)}.", None)
+    return cmd
+
+
 def is_slow(command: str, args: str) -> bool:
     """Does this invocation run a command declared `slow`? (False when it does not parse: the
     refusal is quick.)"""
@@ -143,9 +152,7 @@ def _unclosed(tok: Token, path: str) -> UsageError:
 
 def parse(command: str, args: str) -> ParsedCommand:
     """Read a text invocation against the tree; raise UsageError with what is wrong."""
-    cmd = find(command)
-    if cmd is None:
-        raise UsageError(f"I don't know the command /{clip(command, 40)}.", None)
+    cmd = known(command)
     toks = _tokens(args)
     leaf, path, rest = cmd, cmd.name, args
     if cmd.subcommands:

@@ -29,7 +29,6 @@ from bot.errors import NotAllowed, UserError
 from bot.members import find_member, welcomed
 from bot.outbox import reachable_again
 from bot.ratelimit import SLOW_DOWN, RateLimiter
-from bot.text import clip
 from bot.types import (
     ANSWER_LIMIT,
     CUSTOM_ID_LIMIT,
@@ -364,9 +363,7 @@ class Router:
         return max(per_value * 2, longest + per_value)
 
     def _structured(self, inv: Invocation) -> commands.ParsedCommand:
-        cmd = commands.find(inv.command)
-        if cmd is None:
-            raise UsageError(f"I don't know the command /{clip(inv.command, 40)}.", None)
+        cmd = commands.known(inv.command)
         opts = dict(inv.options or {})
         sub_name = opts.pop("sub", None)
         leaf, path = cmd, cmd.name
